@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way:
+//   zoo (thin @main) → ZooCommands → Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
+let package = Package(
+    name: "zoo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "zoo", targets: ["zoo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C shims, one per system library
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        // MARK: SIMD element-wise kernels (C with runtime ISA dispatch; see its header)
+        .target(name: "CKernels"),
+
+        // MARK: Swift modules
+        .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "NeuralNet", dependencies: ["NumericCore"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
+        .target(name: "ImageIO", dependencies: ["CZlib"]),
+        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
+        .target(
+            name: "ZooCommands",
+            dependencies: [
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
+
+        // MARK: Tests
+        .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore"]),
+        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ImageIO"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

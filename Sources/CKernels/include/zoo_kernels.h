@@ -1,0 +1,73 @@
+// Element-wise SIMD kernels for zoo's numeric core.
+//
+// Why C: Swift packages may not pass `unsafeFlags`, so Swift code is compiled
+// for baseline x86-64 (SSE2). These loops are compiled three times with
+// `target_clones` (x86-64-v4 = AVX-512, x86-64-v3 = AVX2+FMA, baseline) and the
+// loader picks the widest one the CPU supports. Matrix products are not here:
+// they go to OpenBLAS (see NumericCore/BLAS.swift).
+//
+// Determinism: every kernel is a pure function of its inputs for a given CPU,
+// so the same machine gives bit-identical results run after run.
+//
+// Accuracy: exp, log1p and the sigmoid are polynomial approximations with a
+// relative error below 2e-7 over the ranges used (tested in NumericCoreTests).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/// y[r, c] = b[c] for r < rows (prepares a bias before a beta = 1 GEMM).
+void zk_fill_rows(float *y, const float *b, size_t rows, size_t cols);
+
+/// y = max(y, 0), in place.
+void zk_relu(float *y, size_t n);
+
+/// dy = (y > 0) ? dy : 0, in place; y is the ReLU's output.
+void zk_relu_backward(float *restrict dy, const float *restrict y, size_t n);
+
+/// out[c] = sum over r of dy[r, c] (the bias gradient). Summed in row order.
+void zk_col_sum(const float *restrict dy, size_t rows, size_t cols, float *restrict out);
+
+/// Bernoulli negative log-likelihood from logits, the numerically stable form
+///   bce(l, x) = max(l, 0) - l*x + log1p(exp(-|l|)),
+/// summed per row into loss[r]; grad[r, c] = sigmoid(l) - x (d bce / d l).
+/// grad may be NULL (evaluation only).
+void zk_bce_logits(const float *restrict logits, const float *restrict x, float *restrict grad,
+                   size_t rows, size_t cols, double *loss);
+
+/// Gaussian negative log-likelihood with mean sigmoid(l) and fixed variance
+/// 1/inv_var, without the constant: loss[r] = sum_c (x - m)^2 * inv_var / 2;
+/// grad = (m - x) * inv_var * m * (1 - m) (d loss / d l). grad may be NULL.
+void zk_gauss_sigmoid(const float *restrict logits, const float *restrict x, float inv_var, float *restrict grad,
+                      size_t rows, size_t cols, double *loss);
+
+/// out = sigmoid(l) = 1 / (1 + exp(-l)).
+void zk_sigmoid(const float *restrict l, float *restrict out, size_t n);
+
+/// out = exp(x) (x clamped to [-87, 88]).
+void zk_exp(const float *restrict x, float *restrict out, size_t n);
+
+/// One Adam step, PyTorch's formulation (torch.optim.Adam, no weight decay):
+///   m = m + (1 - beta1) (g - m);  v = beta2 v + (1 - beta2) g^2
+///   p = p - step_size * m / (sqrt(v) / sqrt_bc2 + eps)
+/// with step_size = lr / (1 - beta1^t), sqrt_bc2 = sqrt(1 - beta2^t).
+void zk_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+             float beta1, float beta2, float step_size, float sqrt_bc2, float eps);
+
+/// dst[i, c] = src[rows[i], c] / 255 for i < nrows.
+void zk_gather_u8(const uint8_t *restrict src, const int64_t *restrict rows, size_t nrows, size_t cols,
+                  float *restrict dst);
+
+/// dst[i, c] = 1 if u[i*cols + c] < src[rows[i], c] / 255 else 0, where u holds
+/// uniform 24-bit integers (a Bernoulli draw of every pixel).
+void zk_gather_u8_bernoulli(const uint8_t *restrict src, const int64_t *restrict rows, size_t nrows,
+                            size_t cols, const uint32_t *restrict u, float *restrict dst);
+
+/// 1 if every x[i] is finite, else 0.
+int zk_all_finite(const float *x, size_t n);
+
+/// Sets (on != 0) or clears flush-to-zero and denormals-are-zero for the
+/// calling thread's SSE/AVX arithmetic. Subnormal floats (|x| < 1.2e-38) are
+/// then treated as zero: Adam's second moments of tiny gradients otherwise
+/// fall into the subnormal range, where arithmetic is many times slower.
+/// Returns the previous MXCSR register value.
+unsigned zk_set_flush_denormals(int on);

@@ -1,0 +1,196 @@
+#include "zoo_kernels.h"
+#include <math.h>
+#include <string.h>
+
+// Let the compiler fuse multiply-adds; the clones differ by ISA anyway.
+#pragma clang fp contract(fast)
+
+#define ZK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+// exp(x) for x in [-87, 88]: Cody-Waite range reduction x = n ln2 + r and the
+// Cephes minimax polynomial on |r| <= ln2/2 (relative error ~1.2e-7).
+static inline float zk_expf(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float n = __builtin_rintf(x * 1.44269504088896341f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; int32_t i; } scale;
+    scale.i = ((int32_t)n + 127) << 23;
+    return p * scale.f;
+}
+
+// log1p(e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) in [0, 1/3],
+// the odd series to s^15 (truncation error < 1e-8 relative).
+static inline float zk_log1p_unit(float e) {
+    float s = e / (2.0f + e);
+    float s2 = s * s;
+    float q = 1.0f / 15.0f;
+    q = q * s2 + 1.0f / 13.0f;
+    q = q * s2 + 1.0f / 11.0f;
+    q = q * s2 + 1.0f / 9.0f;
+    q = q * s2 + 1.0f / 7.0f;
+    q = q * s2 + 1.0f / 5.0f;
+    q = q * s2 + 1.0f / 3.0f;
+    q = q * s2 + 1.0f;
+    return 2.0f * s * q;
+}
+
+ZK_CLONES
+void zk_fill_rows(float *y, const float *b, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) memcpy(y + r * cols, b, cols * sizeof(float));
+}
+
+ZK_CLONES
+void zk_relu(float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+ZK_CLONES
+void zk_relu_backward(float *restrict dy, const float *restrict y, size_t n) {
+    for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+ZK_CLONES
+void zk_col_sum(const float *restrict dy, size_t rows, size_t cols, float *restrict out) {
+    for (size_t c = 0; c < cols; c++) out[c] = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = dy + r * cols;
+        for (size_t c = 0; c < cols; c++) out[c] += row[c];
+    }
+}
+
+// Per-row sums run in float over lanes (reassociated so they vectorize) and
+// are returned as double; callers add rows in double.
+ZK_CLONES
+void zk_bce_logits(const float *restrict logits, const float *restrict x, float *restrict grad,
+                   size_t rows, size_t cols, double *loss) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        const float *l = logits + r * cols;
+        const float *t = x + r * cols;
+        float acc = 0.0f;
+        if (grad) {
+            float *g = grad + r * cols;
+            for (size_t c = 0; c < cols; c++) {
+                float lc = l[c];
+                float e = zk_expf(-fabsf(lc));          // in (0, 1]
+                acc += fmaxf(lc, 0.0f) - lc * t[c] + zk_log1p_unit(e);
+                float inv = 1.0f / (1.0f + e);
+                g[c] = (lc >= 0.0f ? inv : e * inv) - t[c];
+            }
+        } else {
+            for (size_t c = 0; c < cols; c++) {
+                float lc = l[c];
+                acc += fmaxf(lc, 0.0f) - lc * t[c] + zk_log1p_unit(zk_expf(-fabsf(lc)));
+            }
+        }
+        loss[r] = (double)acc;
+    }
+}
+
+ZK_CLONES
+void zk_gauss_sigmoid(const float *restrict logits, const float *restrict x, float inv_var, float *restrict grad,
+                      size_t rows, size_t cols, double *loss) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        const float *l = logits + r * cols;
+        const float *t = x + r * cols;
+        float acc = 0.0f;
+        if (grad) {
+            float *g = grad + r * cols;
+            for (size_t c = 0; c < cols; c++) {
+                float lc = l[c];
+                float e = zk_expf(-fabsf(lc));
+                float inv = 1.0f / (1.0f + e);
+                float d = (lc >= 0.0f ? inv : e * inv) - t[c];
+                acc += d * d;
+                // dm/dl = m (1 - m) = e / (1 + e)^2 whatever the sign of l.
+                g[c] = d * inv_var * (e * inv * inv);
+            }
+        } else {
+            for (size_t c = 0; c < cols; c++) {
+                float lc = l[c];
+                float e = zk_expf(-fabsf(lc));
+                float inv = 1.0f / (1.0f + e);
+                float d = (lc >= 0.0f ? inv : e * inv) - t[c];
+                acc += d * d;
+            }
+        }
+        loss[r] = 0.5 * (double)acc * (double)inv_var;
+    }
+}
+
+ZK_CLONES
+void zk_sigmoid(const float *restrict l, float *restrict out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float e = zk_expf(-fabsf(l[i]));
+        float inv = 1.0f / (1.0f + e);
+        out[i] = l[i] >= 0.0f ? inv : e * inv;
+    }
+}
+
+ZK_CLONES
+void zk_exp(const float *restrict x, float *restrict out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = zk_expf(x[i]);
+}
+
+ZK_CLONES
+void zk_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+             float beta1, float beta2, float step_size, float sqrt_bc2, float eps) {
+    const float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = m[i] + a1 * (gi - m[i]);
+        float vi = beta2 * v[i] + a2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        // __builtin_elementwise_sqrt: sqrtf without errno, so the loop vectorizes.
+        p[i] -= step_size * mi / (__builtin_elementwise_sqrt(vi) / sqrt_bc2 + eps);
+    }
+}
+
+ZK_CLONES
+void zk_gather_u8(const uint8_t *restrict src, const int64_t *restrict rows, size_t nrows, size_t cols,
+                  float *restrict dst) {
+    const float scale = 1.0f / 255.0f;
+    for (size_t i = 0; i < nrows; i++) {
+        const uint8_t *s = src + (size_t)rows[i] * cols;
+        float *d = dst + i * cols;
+        for (size_t c = 0; c < cols; c++) d[c] = (float)s[c] * scale;
+    }
+}
+
+ZK_CLONES
+void zk_gather_u8_bernoulli(const uint8_t *restrict src, const int64_t *restrict rows, size_t nrows,
+                            size_t cols, const uint32_t *restrict u, float *restrict dst) {
+    // u < p with u uniform on [0, 2^24) and p = s / 255: compare u * 255 < s * 2^24.
+    for (size_t i = 0; i < nrows; i++) {
+        const uint8_t *s = src + (size_t)rows[i] * cols;
+        const uint32_t *ui = u + i * cols;
+        float *d = dst + i * cols;
+        for (size_t c = 0; c < cols; c++)
+            d[c] = ((uint64_t)ui[c] * 255u < ((uint64_t)s[c] << 24)) ? 1.0f : 0.0f;
+    }
+}
+
+int zk_all_finite(const float *x, size_t n) {
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= isfinite(x[i]) ? 1 : 0;
+    return ok;
+}
+
+#include <xmmintrin.h>
+
+unsigned zk_set_flush_denormals(int on) {
+    unsigned old = _mm_getcsr();
+    unsigned bits = 0x8040;  // FTZ (bit 15) | DAZ (bit 6)
+    _mm_setcsr(on ? (old | bits) : (old & ~bits));
+    return old;
+}

@@ -1,0 +1,115 @@
+import NumericCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A split of an image dataset.
+public enum Split: String, CaseIterable, Codable, Sendable {
+    case train, test
+    /// The file-name prefix the MNIST layout uses for the split.
+    public var filePrefix: String { self == .train ? "train" : "t10k" }
+}
+
+/// How pixel intensities in [0, 1] become model inputs.
+public enum Binarization: String, CaseIterable, Codable, Sendable {
+    /// Continuous intensities p = pixel / 255.
+    case none
+    /// A fresh Bernoulli(p) draw of every pixel each time it is used (each
+    /// epoch); the test split gets one fixed draw. The protocol behind
+    /// published NLL figures for binarized MNIST.
+    case dynamic
+    /// One fixed Bernoulli(p) draw per split, by seed.
+    case `static`
+}
+
+/// Images of one split, kept as bytes (a quarter of the memory of floats);
+/// batches are converted to float on the fly.
+public struct ImageSet: Sendable {
+    public let split: Split
+    public let count: Int
+    public let height: Int
+    public let width: Int
+    /// count × height × width bytes, row-major.
+    public private(set) var pixels: [UInt8]
+    public let labels: [UInt8]
+    public let imagesPath: String
+    public let labelsPath: String
+
+    public var dimension: Int { height * width }
+
+    public init(split: Split, height: Int, width: Int, pixels: [UInt8], labels: [UInt8],
+                imagesPath: String = "", labelsPath: String = "") {
+        precondition(pixels.count == labels.count * height * width)
+        self.split = split
+        self.count = labels.count
+        self.height = height
+        self.width = width
+        self.pixels = pixels
+        self.labels = labels
+        self.imagesPath = imagesPath
+        self.labelsPath = labelsPath
+    }
+
+    /// Replaces every pixel by one Bernoulli(pixel / 255) draw, stored as 0 or 255.
+    public mutating func binarize(using random: inout RandomStream) {
+        let n = pixels.count
+        let u = UnsafeMutablePointer<UInt32>.allocate(capacity: max(n, 1))
+        defer { u.deallocate() }
+        random.fillUniform24(u, count: n)
+        pixels.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { p[i] = UInt64(u[i]) * 255 < (UInt64(p[i]) << 24) ? 255 : 0 }
+        }
+    }
+}
+
+/// A directory in the MNIST layout: `train-images-idx3-ubyte[.gz]`,
+/// `train-labels-idx1-ubyte[.gz]`, and the same with `t10k` for the test split.
+public struct DatasetDirectory: Sendable {
+    /// Where Debian's `dataset-fashion-mnist` installs Fashion-MNIST.
+    public static let defaultPath = "/usr/share/datasets/fashion-mnist"
+
+    public let path: String
+
+    /// - Parameter path: a directory, or nil for the default Fashion-MNIST.
+    public init(path: String?) throws {
+        let p = path ?? Self.defaultPath
+        var st = stat()
+        guard stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw path == nil ? DatasetError.defaultDirectoryMissing(path: p) : DatasetError.directoryMissing(path: p)
+        }
+        self.path = p
+    }
+
+    private func candidates(_ split: Split, _ kind: String) -> [String] {
+        let base = "\(path)/\(split.filePrefix)-\(kind)"
+        return [base + ".gz", base]
+    }
+
+    private func existing(_ names: [String]) -> String? {
+        names.first { access($0, F_OK) == 0 }
+    }
+
+    /// Whether the directory has the images file of `split`.
+    public func has(_ split: Split) -> Bool { existing(candidates(split, "images-idx3-ubyte")) != nil }
+
+    /// Loads a split, optionally only its first `limit` images.
+    public func load(_ split: Split, limit: Int? = nil) throws -> ImageSet {
+        let imageNames = candidates(split, "images-idx3-ubyte")
+        guard let imagesPath = existing(imageNames) else {
+            throw DatasetError.splitMissing(directory: path, split: split, lookedFor: imageNames.map { String($0.split(separator: "/").last!) })
+        }
+        let labelNames = candidates(split, "labels-idx1-ubyte")
+        guard let labelsPath = existing(labelNames) else { throw DatasetError.fileMissing(path: labelNames[0]) }
+        let images = try IDXReader.read(path: imagesPath, rank: 3, maxItems: limit)
+        let labels = try IDXReader.read(path: labelsPath, rank: 1, maxItems: limit)
+        if images.itemsInFile != labels.itemsInFile {
+            throw DatasetError.countMismatch(images: imagesPath, imageCount: images.itemsInFile,
+                                             labels: labelsPath, labelCount: labels.itemsInFile)
+        }
+        if images.dimensions[0] == 0 { throw DatasetError.empty(path: imagesPath) }
+        return ImageSet(split: split, height: images.dimensions[1], width: images.dimensions[2],
+                        pixels: images.bytes, labels: labels.bytes, imagesPath: imagesPath, labelsPath: labelsPath)
+    }
+}

@@ -1,0 +1,66 @@
+import NumericCore
+
+/// A fully connected layer y = x Wᵀ + b with W stored [out, in] (PyTorch's
+/// `nn.Linear` layout). Forward and backward work on caller-owned row-major
+/// buffers for `rows` rows, so nothing is allocated per batch.
+public struct Dense {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let weight: View
+    public let bias: View
+    public let weightGradient: View
+    public let biasGradient: View
+
+    public init(weight: View, bias: View, weightGradient: View, biasGradient: View) {
+        precondition(weight.shape.count == 2 && bias.shape == [weight.shape[0]])
+        precondition(weightGradient.shape == weight.shape && biasGradient.shape == bias.shape)
+        self.outFeatures = weight.shape[0]
+        self.inFeatures = weight.shape[1]
+        self.weight = weight
+        self.bias = bias
+        self.weightGradient = weightGradient
+        self.biasGradient = biasGradient
+    }
+
+    /// The layer named `name` of `parameters` (`name.weight`, `name.bias`).
+    public init(_ name: String, in parameters: ParameterSet) {
+        self.init(
+            weight: parameters.value("\(name).weight"), bias: parameters.value("\(name).bias"),
+            weightGradient: parameters.gradient("\(name).weight"), biasGradient: parameters.gradient("\(name).bias"))
+    }
+
+    /// y[rows, out] = x[rows, in] · Wᵀ + b.
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        Kernels.fillRows(y, bias: bias.pointer, rows: rows, cols: outFeatures)
+        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+                  beta: 1, c: y, ldc: outFeatures)
+    }
+
+    /// Given dL/dy for `rows` rows: writes dL/dW = dyᵀ x and dL/db = Σ_rows dy
+    /// (overwriting the gradients), and, when `gradInput` is given,
+    /// dL/dx = dy · W (added to `gradInput` when `accumulate`, else written).
+    public func backward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, rows: Int,
+        gradInput dx: UnsafeMutablePointer<Float>? = nil, accumulate: Bool = false
+    ) {
+        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows,
+                  a: dy, lda: outFeatures, b: x, ldb: inFeatures,
+                  c: weightGradient.pointer, ldc: inFeatures)
+        Kernels.columnSum(dy, rows: rows, cols: outFeatures, into: biasGradient.pointer)
+        if let dx {
+            BLAS.gemm(m: rows, n: inFeatures, k: outFeatures,
+                      a: dy, lda: outFeatures, b: weight.pointer, ldb: inFeatures,
+                      beta: accumulate ? 1 : 0, c: dx, ldc: inFeatures)
+        }
+    }
+
+    /// PyTorch's default `nn.Linear` initialization: W and b uniform on
+    /// [−1/√in, 1/√in] (kaiming_uniform with a = √5), drawn W first, then b.
+    public func initialize(using random: inout RandomStream) {
+        let bound = 1 / Float(inFeatures).squareRoot()
+        for buffer in [weight.buffer, bias.buffer] {
+            for i in buffer.indices { buffer[i] = (2 * random.nextFloat() - 1) * bound }
+        }
+    }
+}

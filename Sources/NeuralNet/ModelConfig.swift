@@ -1,0 +1,68 @@
+/// The architecture of a VAE: an MLP encoder input → hidden… → (μ, log σ²),
+/// and an MLP decoder latent → hidden (reversed) → input, with ReLU between.
+/// The defaults are the PyTorch tutorial's model: 784-400-20-400-784, Bernoulli.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    /// The likelihood p(x|z) of the decoder.
+    public enum Likelihood: String, Codable, CaseIterable, Sendable {
+        /// Bernoulli with means sigmoid(logits): binary cross-entropy.
+        case bernoulli
+        /// Normal with mean sigmoid(logits) and fixed standard deviation `sigma`:
+        /// squared error / (2σ²) plus D·(log σ + ½ log 2π), so the loss is in nats.
+        case gaussian
+    }
+
+    public var inputDim: Int = 784
+    public var hidden: [Int] = [400]
+    public var latentDim: Int = 20
+    public var likelihood: Likelihood = .bernoulli
+    /// σ of the Gaussian decoder (ignored for Bernoulli).
+    public var sigma: Float = 0.1
+
+    public init(inputDim: Int = 784, hidden: [Int] = [400], latentDim: Int = 20,
+                likelihood: Likelihood = .bernoulli, sigma: Float = 0.1) {
+        self.inputDim = inputDim
+        self.hidden = hidden
+        self.latentDim = latentDim
+        self.likelihood = likelihood
+        self.sigma = sigma
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inputDim = "input_dim", hidden, latentDim = "latent_dim", likelihood, sigma
+    }
+
+    /// Layer names in PyTorch order: encoder hidden layers, the μ head, the
+    /// log σ² head, decoder hidden layers, output. For the tutorial model:
+    /// fc1 (784→400), fc2 (μ), fc3 (log σ²), fc4 (20→400), fc5 (400→784).
+    public var layerNames: (encoder: [String], mu: String, logvar: String, decoder: [String], output: String) {
+        let h = hidden.count
+        let name = { (i: Int) in "fc\(i)" }
+        return ((1...max(h, 1)).prefix(h).map(name), name(h + 1), name(h + 2),
+                (0..<h).map { name(h + 3 + $0) }, name(2 * h + 3))
+    }
+
+    /// (name, [out, in]) of every layer in PyTorch order.
+    public var layerShapes: [(String, [Int])] {
+        let names = layerNames
+        var shapes: [(String, [Int])] = []
+        var width = inputDim
+        for (name, h) in zip(names.encoder, hidden) { shapes.append((name, [h, width])); width = h }
+        shapes.append((names.mu, [latentDim, width]))
+        shapes.append((names.logvar, [latentDim, width]))
+        width = latentDim
+        for (name, h) in zip(names.decoder, hidden.reversed()) { shapes.append((name, [h, width])); width = h }
+        shapes.append((names.output, [inputDim, width]))
+        return shapes
+    }
+
+    /// Problems with this configuration, in words a user can act on (empty if valid).
+    public var problems: [String] {
+        var out: [String] = []
+        if inputDim < 1 { out.append("input dimension must be at least 1, got \(inputDim)") }
+        if latentDim < 1 { out.append("latent dimension must be at least 1, got \(latentDim)") }
+        if hidden.isEmpty { out.append("at least one hidden layer is needed") }
+        for h in hidden where h < 1 { out.append("hidden layer sizes must be at least 1, got \(h)") }
+        if !(sigma > 0) || !sigma.isFinite { out.append("sigma must be a positive number, got \(sigma)") }
+        return out
+    }
+}

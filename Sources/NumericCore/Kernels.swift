@@ -1,0 +1,85 @@
+import CKernels
+
+/// Swift entry points to the element-wise SIMD kernels (see zoo_kernels.h for
+/// the formulas and their accuracy). Pointers must hold the stated counts.
+public enum Kernels {
+    @inline(__always)
+    public static func fillRows(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+        zk_fill_rows(y, bias, rows, cols)
+    }
+
+    @inline(__always)
+    public static func relu(_ y: UnsafeMutablePointer<Float>, count: Int) { zk_relu(y, count) }
+
+    @inline(__always)
+    public static func reluBackward(_ dy: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, count: Int) {
+        zk_relu_backward(dy, y, count)
+    }
+
+    @inline(__always)
+    public static func columnSum(_ dy: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        zk_col_sum(dy, rows, cols, out)
+    }
+
+    /// Per-row Bernoulli negative log-likelihood from logits; writes the
+    /// gradient `sigmoid(l) - x` into `grad` when given.
+    @inline(__always)
+    public static func bceWithLogits(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>,
+        grad: UnsafeMutablePointer<Float>?, rows: Int, cols: Int,
+        rowLoss: UnsafeMutablePointer<Double>
+    ) {
+        zk_bce_logits(logits, targets, grad, rows, cols, rowLoss)
+    }
+
+    /// Per-row Σ (x − sigmoid(l))² / (2σ²) and its gradient with respect to l.
+    @inline(__always)
+    public static func gaussianSigmoid(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, inverseVariance: Float,
+        grad: UnsafeMutablePointer<Float>?, rows: Int, cols: Int,
+        rowLoss: UnsafeMutablePointer<Double>
+    ) {
+        zk_gauss_sigmoid(logits, targets, inverseVariance, grad, rows, cols, rowLoss)
+    }
+
+    @inline(__always)
+    public static func sigmoid(_ l: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        zk_sigmoid(l, out, count)
+    }
+
+    @inline(__always)
+    public static func exp(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        zk_exp(x, out, count)
+    }
+
+    @inline(__always)
+    public static func gatherBytes(
+        _ src: UnsafePointer<UInt8>, rows: UnsafePointer<Int64>, count: Int, cols: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        zk_gather_u8(src, rows, count, cols, dst)
+    }
+
+    @inline(__always)
+    public static func gatherBytesBernoulli(
+        _ src: UnsafePointer<UInt8>, rows: UnsafePointer<Int64>, count: Int, cols: Int,
+        uniform24: UnsafePointer<UInt32>, into dst: UnsafeMutablePointer<Float>
+    ) {
+        zk_gather_u8_bernoulli(src, rows, count, cols, uniform24, dst)
+    }
+
+    @inline(__always)
+    public static func adam(
+        parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
+        firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+        count: Int, beta1: Float, beta2: Float, stepSize: Float, sqrtBiasCorrection2: Float, eps: Float
+    ) {
+        zk_adam(p, g, m, v, count, beta1, beta2, stepSize, sqrtBiasCorrection2, eps)
+    }
+
+    /// Flush subnormal floats to zero on the calling thread (see zoo_kernels.h).
+    /// Training and evaluation set it once at start; results stay deterministic.
+    public static func flushDenormals(_ on: Bool = true) { _ = zk_set_flush_denormals(on ? 1 : 0) }
+
+    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool { zk_all_finite(x, count) != 0 }
+}

@@ -1,0 +1,275 @@
+import Datasets
+import NeuralNet
+import NumericCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why training stopped early.
+public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The loss became NaN or infinite (epoch and step are 1-based).
+    case nonFiniteLoss(epoch: Int, step: Int, reconstruction: Double, kl: Double)
+    case inputSizeMismatch(model: Int, data: Int, path: String)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let e, let s, let r, let k):
+            return "the loss became non-finite at epoch \(e), step \(s) (reconstruction \(r), KL \(k)); "
+                + "training stopped and nothing from this epoch was written. Lower the learning rate (--lr) "
+                + "or check the data."
+        case .inputSizeMismatch(let m, let d, let path):
+            return "the model takes \(m) inputs but the images in \(path) have \(d) pixels"
+        }
+    }
+}
+
+/// Progress within an epoch, after each step.
+public struct StepProgress: Sendable {
+    public let epoch: Int            // 1-based
+    public let step: Int             // 1-based, steps done in this epoch
+    public let steps: Int            // steps in the epoch
+    public let images: Int           // images seen so far this epoch
+    public let meanReconstruction: Double
+    public let meanKL: Double
+}
+
+/// One epoch's figures, per image, in nats.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainReconstruction: Double
+    public var trainKL: Double
+    /// Test negative ELBO (one z sample per image), nil without a test split.
+    public var testLoss: Double?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", trainReconstruction = "train_reconstruction"
+        case trainKL = "train_kl", testLoss = "test_loss", seconds
+    }
+}
+
+/// Mean negative ELBO of a data split, per image, in nats.
+public struct Evaluation: Sendable {
+    public let count: Int
+    public let reconstruction: Double
+    public let kl: Double
+    public var loss: Double { reconstruction + kl }
+}
+
+/// Trains a VAE on an image set: shuffles every epoch, draws ε per batch,
+/// updates with Adam, evaluates the test split after each epoch.
+///
+/// Every random draw comes from one of four `RandomStream`s (initialization,
+/// shuffle, noise, binarization) so that a run is a pure function of the
+/// configuration and the data, given a fixed BLAS thread count.
+public final class Trainer {
+    public let config: RunConfig
+    public let model: VAE
+    public let optimizer: Adam
+    public let train: ImageSet
+    public let test: ImageSet?
+
+    /// Completed epochs.
+    public private(set) var epoch = 0
+    /// Steps taken in the current (unfinished) epoch.
+    public private(set) var stepInEpoch = 0
+    public private(set) var globalStep = 0
+    public private(set) var history: [EpochRecord] = []
+    /// Seconds spent training and evaluating so far.
+    public private(set) var seconds: Double = 0
+
+    public var shuffleStream: RandomStream
+    public var noiseStream: RandomStream
+    public var binarizationStream: RandomStream
+    /// The shuffle stream's state when the current epoch's order was drawn.
+    public private(set) var epochShuffleStart: RandomStream
+
+    private let permutation: UnsafeMutableBufferPointer<Int64>
+    private let sequential: UnsafeMutableBufferPointer<Int64>
+    private let uniform: UnsafeMutableBufferPointer<UInt32>
+    private var epochReconstruction = 0.0
+    private var epochKL = 0.0
+    private var epochImages = 0
+    private var epochSeconds = 0.0
+
+    public var stepsPerEpoch: Int { (train.count + config.training.batchSize - 1) / config.training.batchSize }
+
+    /// Builds a fresh model from `config`; applies static binarization to the data.
+    public init(config: RunConfig, train: ImageSet, test: ImageSet?) throws {
+        precondition(config.problems.isEmpty, config.problems.joined(separator: "; "))
+        if train.dimension != config.model.inputDim {
+            throw TrainingError.inputSizeMismatch(model: config.model.inputDim, data: train.dimension, path: train.imagesPath)
+        }
+        if let test, test.dimension != config.model.inputDim {
+            throw TrainingError.inputSizeMismatch(model: config.model.inputDim, data: test.dimension, path: test.imagesPath)
+        }
+        self.config = config
+        let seed = config.training.seed
+        var train = train, test = test
+        switch config.data.binarization {
+        case .none: break
+        case .static:
+            var r = RandomStream(seed: seed, purpose: .binarization, index: 1)
+            train.binarize(using: &r)
+            var t = RandomStream(seed: seed, purpose: .testBinarization)
+            test?.binarize(using: &t)
+        case .dynamic:
+            var t = RandomStream(seed: seed, purpose: .testBinarization)
+            test?.binarize(using: &t)
+        }
+        self.train = train
+        self.test = test
+        BLAS.setThreads(config.training.threads)
+        Kernels.flushDenormals()
+        model = VAE(config: config.model, maxRows: min(config.training.batchSize, max(train.count, test?.count ?? 0)))
+        var initStream = RandomStream(seed: seed, purpose: .initialization)
+        model.initialize(using: &initStream)
+        optimizer = Adam(parameterCount: model.parameters.count, config.training.optimizer.adam)
+        shuffleStream = RandomStream(seed: seed, purpose: .shuffle)
+        epochShuffleStart = shuffleStream
+        noiseStream = RandomStream(seed: seed, purpose: .noise)
+        binarizationStream = RandomStream(seed: seed, purpose: .binarization)
+        permutation = .allocate(capacity: max(train.count, 1))
+        let seqCount = max(train.count, test?.count ?? 0, 1)
+        sequential = .allocate(capacity: seqCount)
+        for i in 0..<seqCount { sequential[i] = Int64(i) }
+        uniform = .allocate(capacity: model.maxRows * config.model.inputDim)
+    }
+
+    deinit {
+        permutation.deallocate()
+        sequential.deallocate()
+        uniform.deallocate()
+    }
+
+    /// Writes rows `indices[0..<rows]` of `set` into the model's input.
+    private func gather(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int, dynamic: Bool) {
+        let D = set.dimension
+        set.pixels.withUnsafeBufferPointer { px in
+            if dynamic {
+                binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D)
+                Kernels.gatherBytesBernoulli(px.baseAddress!, rows: indices, count: rows, cols: D,
+                                             uniform24: uniform.baseAddress!, into: model.input.pointer)
+            } else {
+                Kernels.gatherBytes(px.baseAddress!, rows: indices, count: rows, cols: D, into: model.input.pointer)
+            }
+        }
+    }
+
+    /// Runs the rest of the current epoch (all of it when starting fresh).
+    /// - Parameters:
+    ///   - progress: called after every step.
+    ///   - shouldStop: polled after every step; when it returns true the epoch
+    ///     is left unfinished (its position is kept) and nil is returned.
+    /// - Returns: the finished epoch's record, or nil if stopped.
+    public func runEpoch(progress: (StepProgress) -> Void = { _ in },
+                         shouldStop: () -> Bool = { false }) throws -> EpochRecord? {
+        let B = config.training.batchSize, n = train.count, steps = stepsPerEpoch
+        if stepInEpoch == 0 {
+            epochShuffleStart = shuffleStream
+            shuffleStream.permutation(permutation.baseAddress!, count: n)
+            epochReconstruction = 0; epochKL = 0; epochImages = 0; epochSeconds = 0
+        }
+        let dynamic = config.data.binarization == .dynamic
+        let start = monotonicSeconds()
+        while stepInEpoch < steps {
+            let first = stepInEpoch * B
+            let rows = min(B, n - first)
+            gather(train, indices: permutation.baseAddress! + first, rows: rows, dynamic: dynamic)
+            noiseStream.fillNormal(model.epsilon.pointer, count: rows * config.model.latentDim)
+            let (rec, kl) = model.forward(rows: rows, computeGradients: true)
+            guard rec.isFinite, kl.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepInEpoch + 1, reconstruction: rec, kl: kl)
+            }
+            model.backward(rows: rows)
+            optimizer.update(model.parameters)
+            stepInEpoch += 1
+            globalStep += 1
+            epochReconstruction += rec
+            epochKL += kl
+            epochImages += rows
+            progress(StepProgress(epoch: epoch + 1, step: stepInEpoch, steps: steps, images: epochImages,
+                                  meanReconstruction: epochReconstruction / Double(epochImages),
+                                  meanKL: epochKL / Double(epochImages)))
+            if stepInEpoch < steps && shouldStop() {
+                let elapsed = monotonicSeconds() - start
+                epochSeconds += elapsed
+                seconds += elapsed
+                return nil
+            }
+        }
+        epochSeconds += monotonicSeconds() - start
+        let evalStart = monotonicSeconds()
+        let testLoss = test.map { evaluate($0, epoch: epoch + 1).loss }
+        let evalSeconds = monotonicSeconds() - evalStart
+        epoch += 1
+        stepInEpoch = 0
+        seconds += epochSeconds + evalSeconds
+        let record = EpochRecord(epoch: epoch, trainLoss: (epochReconstruction + epochKL) / Double(epochImages),
+                                 trainReconstruction: epochReconstruction / Double(epochImages),
+                                 trainKL: epochKL / Double(epochImages), testLoss: testLoss, seconds: epochSeconds)
+        history.append(record)
+        return record
+    }
+
+    /// Mean negative ELBO of `set` with one z per image drawn from a stream
+    /// that depends only on the seed and `epoch` (so evaluating never changes
+    /// the training streams).
+    public func evaluate(_ set: ImageSet, epoch: Int) -> Evaluation {
+        var eps = RandomStream(seed: config.training.seed, purpose: .evaluation, index: UInt64(epoch))
+        var rec = 0.0, kl = 0.0
+        var first = 0
+        while first < set.count {
+            let rows = min(model.maxRows, set.count - first)
+            gather(set, indices: sequential.baseAddress! + first, rows: rows, dynamic: false)
+            eps.fillNormal(model.epsilon.pointer, count: rows * config.model.latentDim)
+            let (r, k) = model.forward(rows: rows)
+            rec += r
+            kl += k
+            first += rows
+        }
+        return Evaluation(count: set.count, reconstruction: rec / Double(set.count), kl: kl / Double(set.count))
+    }
+
+    /// Decodes `count` draws z ~ N(0, I) (fixed by the seed) to Bernoulli /
+    /// Gaussian means, `count × inputDim` floats in [0, 1].
+    public func priorSamples(count: Int) -> [Float] {
+        var stream = RandomStream(seed: config.training.seed, purpose: .sampling)
+        let D = config.model.inputDim, L = config.model.latentDim
+        var out = [Float](repeating: 0, count: count * D)
+        var first = 0
+        while first < count {
+            let rows = min(model.maxRows, count - first)
+            stream.fillNormal(model.z.pointer, count: rows * L)
+            model.decode(rows: rows)
+            out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress! + first * D) }
+            first += rows
+        }
+        return out
+    }
+
+    /// The first `count` images of `set` (as the model sees them) followed by
+    /// their reconstructions at z = μ: `2 × count × inputDim` floats.
+    public func reconstructions(of set: ImageSet, count: Int) -> [Float] {
+        let n = min(count, set.count, model.maxRows), D = config.model.inputDim
+        gather(set, indices: sequential.baseAddress!, rows: n, dynamic: false)
+        model.epsilon.fill(0)
+        model.forward(rows: n)
+        var out = [Float](repeating: 0, count: 2 * n * D)
+        out.withUnsafeMutableBufferPointer { buf in
+            buf.baseAddress!.update(from: model.input.pointer, count: n * D)
+            model.means(rows: n, into: buf.baseAddress! + n * D)
+        }
+        return out
+    }
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Training
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes all of `s` to a file descriptor, unbuffered (so progress and
+/// summary lines appear at once on a pipe too).
+func writeAll(_ fd: Int32, _ s: String) {
+    var s = s
+    s.withUTF8 { buf in
+        var done = 0
+        while done < buf.count {
+            let n = write(fd, buf.baseAddress! + done, buf.count - done)
+            if n <= 0 { return }
+            done += n
+        }
+    }
+}
+
+func writeStderr(_ s: String) { writeAll(STDERR_FILENO, s) }
+func writeStdout(_ s: String) { writeAll(STDOUT_FILENO, s + "\n") }
+
+/// Step progress on standard error: a redrawn bar on a terminal, a plain line
+/// every quarter of an epoch otherwise.
+final class ProgressReporter {
+    let isTerminal: Bool
+    let totalEpochs: Int
+    private var lastDraw = 0.0
+    private var epochStart = 0.0
+    private var lastQuarter = 0
+
+    init(totalEpochs: Int, isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
+        self.totalEpochs = totalEpochs
+        self.isTerminal = isTerminal
+    }
+
+    func step(_ p: StepProgress) {
+        let now = monotonicSeconds()
+        if p.step == 1 { epochStart = now; lastQuarter = 0 }
+        let text = "recon \(fmt(p.meanReconstruction, 2))  kl \(fmt(p.meanKL, 2))"
+        if isTerminal {
+            guard now - lastDraw > 0.08 || p.step == p.steps else { return }
+            lastDraw = now
+            let width = 28
+            let filled = p.step * width / max(p.steps, 1)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let elapsed = now - epochStart
+            let eta = p.step > 0 ? elapsed / Double(p.step) * Double(p.steps - p.step) : 0
+            writeStderr("\r\u{1B}[2Kepoch \(p.epoch)/\(totalEpochs) \(bar) \(p.step)/\(p.steps)  \(text)  eta \(fmt(eta, 1)) s")
+        } else {
+            let quarter = p.step * 4 / max(p.steps, 1)
+            if quarter > lastQuarter && p.step < p.steps {
+                lastQuarter = quarter
+                writeStderr("epoch \(p.epoch)/\(totalEpochs) step \(p.step)/\(p.steps)  \(text)\n")
+            }
+        }
+    }
+
+    /// Clears the bar before a summary line is printed.
+    func endEpoch() {
+        if isTerminal { writeStderr("\r\u{1B}[2K") }
+    }
+}
+
+/// Fixed-point formatting.
+func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }

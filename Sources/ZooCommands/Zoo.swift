@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `zoo` command line: a model zoo for variational autoencoders.
+public struct Zoo: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "zoo",
+        abstract: "Train, keep, compare and inspect variational autoencoders.",
+        version: version,
+        subcommands: [Train.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,6 @@
+import ZooCommands
+
+@main
+enum ZooMain {
+    static func main() { Zoo.main() }
+}
