@@ -145,6 +145,9 @@ ZK_CLONES
 void zk_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
              float beta1, float beta2, float step_size, float sqrt_bc2, float eps) {
     const float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
+    // step_size m / (sqrt(v)/sqrt_bc2 + eps) = (step_size sqrt_bc2) m / (sqrt(v) + eps sqrt_bc2):
+    // one division per element instead of two (the loop is bound by divider throughput).
+    const float scaled_step = step_size * sqrt_bc2, scaled_eps = eps * sqrt_bc2;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         float mi = m[i] + a1 * (gi - m[i]);
@@ -152,7 +155,7 @@ void zk_adam(float *restrict p, const float *restrict g, float *restrict m, floa
         m[i] = mi;
         v[i] = vi;
         // __builtin_elementwise_sqrt: sqrtf without errno, so the loop vectorizes.
-        p[i] -= step_size * mi / (__builtin_elementwise_sqrt(vi) / sqrt_bc2 + eps);
+        p[i] -= scaled_step * mi / (__builtin_elementwise_sqrt(vi) + scaled_eps);
     }
 }
 

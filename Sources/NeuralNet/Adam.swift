@@ -36,16 +36,35 @@ public final class Adam {
 
     /// One update of every parameter from its gradient.
     public func update(_ parameters: ParameterSet) {
-        precondition(parameters.count == firstMoment.count)
+        beginStep()
+        update(parameters, range: 0..<parameters.count)
+    }
+
+    /// Starts an update step (advances the step count used for bias correction);
+    /// follow with `update(_:range:)` over ranges that together cover every
+    /// parameter once. Updating layer by layer while gradients are still in
+    /// cache gives the same result as one `update(_:)`.
+    public func beginStep() {
         step += 1
         let h = hyperparameters
         // Scalars in double precision, as PyTorch computes them in Python floats.
         let bc1 = 1 - pow(Double(h.beta1), Double(step))
         let bc2 = 1 - pow(Double(h.beta2), Double(step))
-        Kernels.adam(
-            parameters: parameters.values.pointer, gradients: parameters.gradients.pointer,
-            firstMoment: firstMoment.pointer, secondMoment: secondMoment.pointer,
-            count: parameters.count, beta1: h.beta1, beta2: h.beta2,
-            stepSize: Float(Double(h.lr) / bc1), sqrtBiasCorrection2: Float(bc2.squareRoot()), eps: h.eps)
+        stepSize = Float(Double(h.lr) / bc1)
+        sqrtBiasCorrection2 = Float(bc2.squareRoot())
     }
+
+    /// Updates the parameters at flat offsets `range` for the current step.
+    public func update(_ parameters: ParameterSet, range: Range<Int>) {
+        precondition(parameters.count == firstMoment.count && range.upperBound <= parameters.count && step > 0)
+        let h = hyperparameters, o = range.lowerBound
+        Kernels.adam(
+            parameters: parameters.values.pointer + o, gradients: parameters.gradients.pointer + o,
+            firstMoment: firstMoment.pointer + o, secondMoment: secondMoment.pointer + o,
+            count: range.count, beta1: h.beta1, beta2: h.beta2,
+            stepSize: stepSize, sqrtBiasCorrection2: sqrtBiasCorrection2, eps: h.eps)
+    }
+
+    private var stepSize: Float = 0
+    private var sqrtBiasCorrection2: Float = 1
 }

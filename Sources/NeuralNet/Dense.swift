@@ -55,6 +55,13 @@ public struct Dense {
         }
     }
 
+    /// Flat offsets of this layer's weight and bias in their `ParameterSet`
+    /// (they are adjacent for every layer the VAE builds).
+    public var parameterRange: Range<Int> {
+        let lo = min(weight.offset, bias.offset)
+        return lo..<(lo + weight.count + bias.count)
+    }
+
     /// PyTorch's default `nn.Linear` initialization: W and b uniform on
     /// [−1/√in, 1/√in] (kaiming_uniform with a = √5), drawn W first, then b.
     public func initialize(using random: inout RandomStream) {

@@ -49,6 +49,8 @@ public final class VAE {
     let gradZ: Tensor
     let gradPosterior: Tensor
     let gradEncoder: [Tensor]
+    /// The fused head's parameters: both heads' weights, then both biases.
+    let headRange: Range<Int>
     /// −log p(x|z) constant per row for the Gaussian decoder: D·(log σ + ½ log 2π).
     let reconstructionConstant: Double
     var klWeight: Float = 1
@@ -82,6 +84,7 @@ public final class VAE {
             bias: p.span("\(names.mu).bias", "\(names.logvar).bias", shape: [2 * L], of: p.values),
             weightGradient: p.span("\(names.mu).weight", "\(names.logvar).weight", shape: [2 * L, width], of: p.gradients),
             biasGradient: p.span("\(names.mu).bias", "\(names.logvar).bias", shape: [2 * L], of: p.gradients))
+        headRange = head.weight.offset..<(head.bias.offset + head.bias.count)
         decoder = names.decoder.map { Dense($0, in: p) }
         output = Dense(names.output, in: p)
 
@@ -204,7 +207,12 @@ public final class VAE {
     /// Gradients of the summed loss of the last forward pass (which must have
     /// had `computeGradients: true`) with respect to every parameter, written
     /// into `parameters.gradients`.
-    public func backward(rows: Int) {
+    ///
+    /// - Parameter layerDone: called with each layer's flat parameter range as
+    ///   soon as its gradient is final and its weights are no longer needed by
+    ///   this pass, so an optimizer can update it while it is still in cache.
+    ///   The ranges cover every parameter exactly once.
+    public func backward(rows: Int, layerDone: (Range<Int>) -> Void = { _ in }) {
         let L = config.latentDim
         // Decoder, output layer first.
         var dy = gradLogits.pointer
@@ -213,6 +221,7 @@ public final class VAE {
             let input = i == 0 ? z.pointer : decoderActivations[i - 1].pointer
             let dInput = i == 0 ? gradZ.pointer : gradDecoder[i - 1].pointer
             layer.backward(input: input, gradOutput: dy, rows: rows, gradInput: dInput)
+            layerDone(layer.parameterRange)
             if i > 0 { Kernels.reluBackward(dInput, output: decoderActivations[i - 1].pointer, count: rows * layer.inFeatures) }
             dy = dInput
         }
@@ -233,6 +242,7 @@ public final class VAE {
             let input = i == 0 ? self.input.pointer : encoderActivations[i - 1].pointer
             let dInput: UnsafeMutablePointer<Float>? = i == 0 ? nil : gradEncoder[i - 1].pointer
             layer.backward(input: input, gradOutput: dy, rows: rows, gradInput: dInput)
+            layerDone(i == encoder.count ? headRange : layer.parameterRange)
             if let dInput {
                 Kernels.reluBackward(dInput, output: encoderActivations[i - 1].pointer, count: rows * layer.inFeatures)
                 dy = dInput

@@ -184,8 +184,9 @@ public final class Trainer {
             guard rec.isFinite, kl.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepInEpoch + 1, reconstruction: rec, kl: kl)
             }
-            model.backward(rows: rows)
-            optimizer.update(model.parameters)
+            // Adam updates each layer as soon as backward is done with it.
+            optimizer.beginStep()
+            model.backward(rows: rows) { optimizer.update(model.parameters, range: $0) }
             stepInEpoch += 1
             globalStep += 1
             epochReconstruction += rec

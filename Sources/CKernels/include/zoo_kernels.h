@@ -49,7 +49,9 @@ void zk_exp(const float *restrict x, float *restrict out, size_t n);
 /// One Adam step, PyTorch's formulation (torch.optim.Adam, no weight decay):
 ///   m = m + (1 - beta1) (g - m);  v = beta2 v + (1 - beta2) g^2
 ///   p = p - step_size * m / (sqrt(v) / sqrt_bc2 + eps)
-/// with step_size = lr / (1 - beta1^t), sqrt_bc2 = sqrt(1 - beta2^t).
+/// with step_size = lr / (1 - beta1^t), sqrt_bc2 = sqrt(1 - beta2^t), evaluated
+/// as (step_size sqrt_bc2) m / (sqrt(v) + eps sqrt_bc2), the same quantity with
+/// one division (agrees with PyTorch to float rounding, ~1e-7 relative).
 void zk_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
              float beta1, float beta2, float step_size, float sqrt_bc2, float eps);
 
