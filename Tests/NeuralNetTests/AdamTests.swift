@@ -1,0 +1,32 @@
+import Testing
+@testable import NeuralNet
+import NumericCore
+
+@Suite struct AdamTests {
+    func model() -> VAE {
+        let vae = VAE(config: ModelConfig(inputDim: 8, hidden: [6], latentDim: 2), maxRows: 4)
+        var r = RandomStream(seed: 1, stream: 9)
+        vae.initialize(using: &r)
+        for i in 0..<32 { vae.input[i] = r.nextFloat() }
+        r.fillNormal(vae.epsilon.pointer, count: 8)
+        return vae
+    }
+
+    /// Updating layer by layer during backward is bit-identical to one update after it.
+    @Test func layerwiseUpdateIsBitIdenticalToWholeUpdate() {
+        let a = model(), b = model()
+        let oa = Adam(parameterCount: a.parameters.count), ob = Adam(parameterCount: b.parameters.count)
+        for _ in 0..<5 {
+            a.forward(rows: 4, computeGradients: true)
+            a.backward(rows: 4)
+            oa.update(a.parameters)
+            b.forward(rows: 4, computeGradients: true)
+            ob.beginStep()
+            b.backward(rows: 4) { ob.update(b.parameters, range: $0) }
+        }
+        #expect(a.parameters.values.array == b.parameters.values.array)
+        #expect(oa.firstMoment.array == ob.firstMoment.array)
+        #expect(oa.secondMoment.array == ob.secondMoment.array)
+        #expect(oa.step == 5 && ob.step == 5)
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+@testable import NeuralNet
+import NumericCore
+
+/// Finite-difference checks of every backward pass: central differences with
+/// step h on float32 networks of small values. Truncation error is O(h²) and
+/// rounding error O(ε·|L|/h); with h = 5e-3 both stay below ~1e-3, so the
+/// tolerance is |fd − analytic| ≤ 3e-3 + 1e-2·|analytic|.
+let fdStep: Float = 5e-3
+func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) <= 3e-3 + 1e-2 * abs(analytic) }
+
+@Suite struct GradientTests {
+    @Test func denseBackwardMatchesFiniteDifferences() {
+        let rows = 3, inF = 5, outF = 4
+        let params = ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
+        let layer = Dense("l", in: params)
+        var r = RandomStream(seed: 1, stream: 1)
+        layer.initialize(using: &r)
+        let x = Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
+        // Scalar loss L = Σ c ⊙ y with fixed random c, so dL/dy = c.
+        let c = Tensor((0..<(rows * outF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, outF])
+        let y = Tensor(shape: [rows, outF])
+        func loss() -> Double {
+            layer.forward(x.pointer, rows: rows, into: y.pointer)
+            return (0..<y.count).reduce(0.0) { $0 + Double(y[$1]) * Double(c[$1]) }
+        }
+        _ = loss()
+        let dx = Tensor(shape: [rows, inF])
+        layer.backward(input: x.pointer, gradOutput: c.pointer, rows: rows, gradInput: dx.pointer)
+        let analytic = params.gradients.array
+        for i in 0..<params.count {
+            let old = params.values[i]
+            params.values[i] = old + fdStep; let up = loss()
+            params.values[i] = old - fdStep; let down = loss()
+            params.values[i] = old
+            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "parameter \(i)")
+        }
+        for i in 0..<x.count {
+            let old = x[i]
+            x[i] = old + fdStep; let up = loss()
+            x[i] = old - fdStep; let down = loss()
+            x[i] = old
+            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(dx[i])), "input \(i)")
+        }
+    }
+
+    /// The whole VAE: every parameter of every layer (encoder, both heads,
+    /// decoder, output), through ReLU, the reparameterization, KL and the likelihood.
+    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian], [Float(1), 0.5])
+    func vaeBackwardMatchesFiniteDifferences(likelihood: ModelConfig.Likelihood, beta: Float) {
+        let config = ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, likelihood: likelihood, sigma: 0.8)
+        let rows = 4
+        let vae = VAE(config: config, maxRows: rows)
+        var r = RandomStream(seed: 3, stream: 0)
+        vae.initialize(using: &r)
+        // Central differences are only valid away from ReLU kinks: draw inputs
+        // and noise until every hidden pre-activation is ≥ 3h from zero (a step
+        // of h in one parameter moves a pre-activation by about h or less).
+        var margin = 0.0
+        for _ in 0..<1000 where margin < 3 * Double(fdStep) {
+            for i in 0..<(rows * 6) { vae.input[i] = r.nextFloat() }
+            r.fillNormal(vae.epsilon.pointer, count: rows * 3)
+            vae.forward(rows: rows)
+            margin = smallestPreactivation(vae, rows: rows)
+        }
+        #expect(margin >= 3 * Double(fdStep), "no input set found away from ReLU kinks")
+        func loss() -> Double {
+            let (rec, kl) = vae.forward(rows: rows, klWeight: beta)
+            return rec + Double(beta) * kl
+        }
+        vae.forward(rows: rows, computeGradients: true, klWeight: beta)
+        var covered = [Bool](repeating: false, count: vae.parameters.count)
+        vae.backward(rows: rows) { range in for i in range { #expect(!covered[i]); covered[i] = true } }
+        #expect(covered.allSatisfy { $0 }, "backward must report every parameter exactly once")
+        let analytic = vae.parameters.gradients.array
+        var failures = 0
+        for i in 0..<vae.parameters.count {
+            let p = vae.parameters.values
+            let old = p[i]
+            p[i] = old + fdStep; let up = loss()
+            p[i] = old - fdStep; let down = loss()
+            p[i] = old
+            if !closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])) { failures += 1 }
+        }
+        #expect(failures == 0, "\(failures) of \(vae.parameters.count) gradients disagree with finite differences")
+        #expect(analytic.contains { abs($0) > 1e-3 }, "gradients must not be trivially zero")
+    }
+}
+
+/// The smallest |pre-activation| of any ReLU unit in the last forward pass.
+func smallestPreactivation(_ vae: VAE, rows: Int) -> Double {
+    var smallest = Double.infinity
+    func scan(_ layers: [Dense], first: Tensor, _ outputs: [Tensor]) {
+        var input = first
+        for (layer, out) in zip(layers, outputs) {
+            let w = layer.weight.array, b = layer.bias.array
+            for r in 0..<rows {
+                for o in 0..<layer.outFeatures {
+                    var pre = Double(b[o])
+                    for i in 0..<layer.inFeatures { pre += Double(w[o * layer.inFeatures + i]) * Double(input[r * layer.inFeatures + i]) }
+                    smallest = min(smallest, abs(pre))
+                }
+            }
+            input = out
+        }
+    }
+    scan(vae.encoder, first: vae.input, vae.encoderActivations)
+    scan(vae.decoder, first: vae.z, vae.decoderActivations)
+    return smallest
+}
+
+@Suite struct LossTests {
+    @Test func klMatchesClosedFormAndQuadrature() {
+        let config = ModelConfig(inputDim: 4, hidden: [3], latentDim: 2)
+        let vae = VAE(config: config, maxRows: 2)
+        var r = RandomStream(seed: 5, stream: 0)
+        vae.initialize(using: &r)
+        for i in 0..<8 { vae.input[i] = r.nextFloat() }
+        vae.epsilon.fill(0)
+        vae.forward(rows: 2)
+        for row in 0..<2 {
+            var closed = 0.0, quad = 0.0
+            for j in 0..<2 {
+                let mu = Double(vae.posterior[row * 4 + j]), lv = Double(vae.posterior[row * 4 + 2 + j])
+                closed += -0.5 * (1 + lv - mu * mu - exp(lv))
+                // ∫ q log(q / p) dz by the midpoint rule on μ ± 12σ.
+                let s = exp(0.5 * lv), n = 20_000, lo = mu - 12 * s, w = 24 * s / Double(n)
+                for k in 0..<n {
+                    let z = lo + (Double(k) + 0.5) * w
+                    let logq = -0.5 * ((z - mu) / s) * ((z - mu) / s) - log(s) - 0.5 * log(2 * .pi)
+                    let logp = -0.5 * z * z - 0.5 * log(2 * .pi)
+                    quad += exp(logq) * (logq - logp) * w
+                }
+            }
+            #expect(abs(vae.kl[row] - closed) < 1e-5 * max(1, closed))
+            #expect(abs(closed - quad) < 1e-6)
+        }
+    }
+
+    @Test func gaussianDecoderIsATrueLogDensityWithConstants() {
+        let sigma: Float = 0.3
+        let config = ModelConfig(inputDim: 5, hidden: [4], latentDim: 2, likelihood: .gaussian, sigma: sigma)
+        let vae = VAE(config: config, maxRows: 3)
+        var r = RandomStream(seed: 6, stream: 0)
+        vae.initialize(using: &r)
+        for i in 0..<15 { vae.input[i] = r.nextFloat() }
+        r.fillNormal(vae.epsilon.pointer, count: 6)
+        vae.forward(rows: 3)
+        for row in 0..<3 {
+            var nll = 0.0
+            for c in 0..<5 {
+                let m = sigmoidRef(Double(vae.logits[row * 5 + c])), x = Double(vae.input[row * 5 + c]), s = Double(sigma)
+                // −log N(x; m, s²), written out.
+                nll -= log(1 / (s * (2 * Double.pi).squareRoot()) * exp(-(x - m) * (x - m) / (2 * s * s)))
+            }
+            #expect(abs(vae.reconstruction[row] - nll) < 1e-5 * max(1, abs(nll)))
+        }
+    }
+
+    @Test func bernoulliReconstructionIsBinaryCrossEntropyOfTheLogits() {
+        let vae = VAE(config: ModelConfig(inputDim: 5, hidden: [4], latentDim: 2), maxRows: 2)
+        var r = RandomStream(seed: 7, stream: 0)
+        vae.initialize(using: &r)
+        for i in 0..<10 { vae.input[i] = r.nextFloat() < 0.5 ? 0 : 1 }
+        vae.epsilon.fill(0)
+        vae.forward(rows: 2)
+        for row in 0..<2 {
+            var nll = 0.0
+            for c in 0..<5 {
+                let p = sigmoidRef(Double(vae.logits[row * 5 + c])), x = Double(vae.input[row * 5 + c])
+                nll -= x * log(p) + (1 - x) * log(1 - p)
+            }
+            #expect(abs(vae.reconstruction[row] - nll) < 1e-5 * max(1, nll))
+        }
+    }
+}
+
+func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }

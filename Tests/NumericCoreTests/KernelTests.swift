@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+@testable import NumericCore
+
+/// Closed forms in double precision.
+func bceReference(_ l: Double, _ x: Double) -> Double { max(l, 0) - l * x + log1p(exp(-abs(l))) }
+func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(l) / (1 + exp(l)) }
+
+@Suite struct KernelTests {
+    @Test func expMatchesLibmToFloatPrecision() {
+        let xs = stride(from: -87.0, through: 88.0, by: 0.0137).map { Float($0) }
+        var out = [Float](repeating: 0, count: xs.count)
+        Kernels.exp(xs, into: &out, count: xs.count)
+        for (x, y) in zip(xs, out) {
+            let ref = Foundation.exp(Double(x))
+            #expect(abs(Double(y) - ref) <= 3e-7 * ref, "exp(\(x))")
+        }
+    }
+
+    @Test func sigmoidMatchesClosedFormIncludingSaturation() {
+        let ls: [Float] = [-1e4, -200, -88, -30, -5, -1, -1e-3, 0, 1e-3, 1, 5, 30, 88, 200, 1e4]
+        var out = [Float](repeating: 0, count: ls.count)
+        Kernels.sigmoid(ls, into: &out, count: ls.count)
+        for (l, s) in zip(ls, out) {
+            #expect(s.isFinite && s >= 0 && s <= 1)
+            // Absolute error 1e-7, relative 3e-7 (exp clamps at −87: e^−87 ≈ 1.6e−38).
+            let ref = sigmoidReference(Double(l))
+            #expect(abs(Double(s) - ref) <= max(1e-37, 3e-7 * ref), "sigmoid(\(l))")
+        }
+    }
+
+    @Test func bceFromLogitsMatchesClosedFormAndIsStableWhenSaturated() {
+        // Pairs (logit, target) including saturated logits where the naive
+        // log(sigmoid) form gives −∞ or NaN.
+        let cases: [(Float, Float)] = [
+            (0, 0), (0, 1), (0, 0.5), (2.5, 0.3), (-2.5, 0.3), (100, 0), (100, 1), (-100, 1), (-100, 0),
+            (1e4, 1), (1e4, 0), (-1e4, 1), (-1e4, 0), (30, 0.999), (-30, 0.001), (1e-4, 0.7),
+        ]
+        let l = cases.map(\.0), x = cases.map(\.1)
+        var grad = [Float](repeating: 0, count: cases.count)
+        var loss = [Double](repeating: 0, count: cases.count)
+        // One row per case, so each loss is a single element's.
+        Kernels.bceWithLogits(logits: l, targets: x, grad: &grad, rows: cases.count, cols: 1, rowLoss: &loss)
+        for i in cases.indices {
+            let ref = bceReference(Double(l[i]), Double(x[i]))
+            #expect(loss[i].isFinite)
+            #expect(abs(loss[i] - ref) <= 1e-6 * max(1, abs(ref)), "bce(\(l[i]), \(x[i])) = \(loss[i]), expected \(ref)")
+            let gref = sigmoidReference(Double(l[i])) - Double(x[i])
+            #expect(abs(Double(grad[i]) - gref) <= 3e-7, "grad at \(l[i])")
+        }
+    }
+
+    @Test func bceRowSumsAgreeWithAndWithoutGradient() {
+        var r = RandomStream(seed: 2, stream: 2)
+        let rows = 5, cols = 37
+        let l = (0..<(rows * cols)).map { _ in (r.nextFloat() - 0.5) * 20 }
+        let x = (0..<(rows * cols)).map { _ in r.nextFloat() }
+        var g = [Float](repeating: 0, count: rows * cols)
+        var a = [Double](repeating: 0, count: rows), b = a
+        Kernels.bceWithLogits(logits: l, targets: x, grad: &g, rows: rows, cols: cols, rowLoss: &a)
+        Kernels.bceWithLogits(logits: l, targets: x, grad: nil, rows: rows, cols: cols, rowLoss: &b)
+        for i in 0..<rows {
+            let ref = (0..<cols).reduce(0.0) { $0 + bceReference(Double(l[i * cols + $1]), Double(x[i * cols + $1])) }
+            #expect(abs(a[i] - ref) < 1e-5 * ref)
+            #expect(abs(a[i] - b[i]) < 1e-5 * ref)
+        }
+    }
+
+    @Test func gaussianKernelMatchesSquaredErrorAndItsDerivative() {
+        let l: [Float] = [-40, -3, -0.2, 0, 0.7, 4, 40]
+        let x: [Float] = [0, 0.1, 0.5, 0.5, 0.9, 1, 1]
+        let sigma = 0.25, invVar = Float(1 / (sigma * sigma))
+        var g = [Float](repeating: 0, count: l.count)
+        var loss = [Double](repeating: 0, count: l.count)
+        Kernels.gaussianSigmoid(logits: l, targets: x, inverseVariance: invVar, grad: &g, rows: l.count, cols: 1, rowLoss: &loss)
+        for i in l.indices {
+            let m = sigmoidReference(Double(l[i]))
+            let ref = (Double(x[i]) - m) * (Double(x[i]) - m) / (2 * sigma * sigma)
+            #expect(abs(loss[i] - ref) <= 1e-6 * max(1, ref))
+            let gref = (m - Double(x[i])) / (sigma * sigma) * m * (1 - m)
+            #expect(abs(Double(g[i]) - gref) <= 1e-6 * max(1, abs(gref)))
+        }
+    }
+
+    @Test func reluColumnSumAndGather() {
+        var y: [Float] = [-1, 2, 0, -0.5, 3, 4]
+        Kernels.relu(&y, count: y.count)
+        #expect(y == [0, 2, 0, 0, 3, 4])
+        var dy: [Float] = [1, 1, 1, 1, 1, 1]
+        Kernels.reluBackward(&dy, output: y, count: 6)
+        #expect(dy == [0, 1, 0, 0, 1, 1])
+        var sums = [Float](repeating: 9, count: 3)
+        Kernels.columnSum([1, 2, 3, 4, 5, 6], rows: 2, cols: 3, into: &sums)
+        #expect(sums == [5, 7, 9])
+        let bytes: [UInt8] = [0, 255, 51, 102, 204, 255]
+        var out = [Float](repeating: -1, count: 4)
+        Kernels.gatherBytes(bytes, rows: [2, 0], count: 2, cols: 2, into: &out)
+        #expect(out.map { ($0 * 255).rounded() } == [204, 255, 0, 255])
+    }
+
+    @Test func bernoulliGatherDrawsWithThePixelProbability() {
+        let cols = 4
+        let bytes: [UInt8] = [0, 64, 191, 255]
+        var r = RandomStream(seed: 4, purpose: .binarization)
+        let rows = 20_000
+        var u = [UInt32](repeating: 0, count: rows * cols)
+        u.withUnsafeMutableBufferPointer { r.fillUniform24($0.baseAddress!, count: $0.count) }
+        var out = [Float](repeating: -1, count: rows * cols)
+        Kernels.gatherBytesBernoulli(bytes, rows: [Int64](repeating: 0, count: rows), count: rows, cols: cols,
+                                     uniform24: u, into: &out)
+        #expect(out.allSatisfy { $0 == 0 || $0 == 1 })
+        for c in 0..<cols {
+            let p = Double(bytes[c]) / 255
+            let freq = (0..<rows).reduce(0.0) { $0 + Double(out[$1 * cols + c]) } / Double(rows)
+            // Binomial standard error ≤ 0.0036; allow 5.
+            #expect(abs(freq - p) < 0.018, "pixel \(bytes[c])")
+        }
+    }
+
+    @Test func adamKernelMatchesDoublePrecisionReference() {
+        var r = RandomStream(seed: 8, stream: 8)
+        let n = 1000
+        var p = (0..<n).map { _ in r.nextFloat() - 0.5 }
+        let g = (0..<n).map { _ in (r.nextFloat() - 0.5) * 1e-2 }
+        var m = (0..<n).map { _ in (r.nextFloat() - 0.5) * 1e-3 }
+        var v = (0..<n).map { _ in r.nextFloat() * 1e-5 }
+        let (p0, m0, v0) = (p, m, v)
+        let lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, t = 3.0
+        let bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t)
+        Kernels.adam(parameters: &p, gradients: g, firstMoment: &m, secondMoment: &v, count: n,
+                     beta1: Float(b1), beta2: Float(b2), stepSize: Float(lr / bc1),
+                     sqrtBiasCorrection2: Float(bc2.squareRoot()), eps: Float(eps))
+        for i in 0..<n {
+            let mi = Double(m0[i]) + (1 - b1) * (Double(g[i]) - Double(m0[i]))
+            let vi = b2 * Double(v0[i]) + (1 - b2) * Double(g[i]) * Double(g[i])
+            let pi = Double(p0[i]) - lr / bc1 * mi / (vi.squareRoot() / bc2.squareRoot() + eps)
+            // Float rounding relative to the magnitudes combined (the sums can cancel).
+            #expect(abs(Double(m[i]) - mi) <= 3e-7 * (abs(Double(m0[i])) + abs(Double(g[i]))))
+            #expect(abs(Double(v[i]) - vi) <= 3e-7 * (Double(v0[i]) + Double(g[i]) * Double(g[i])))
+            #expect(abs(Double(p[i]) - pi) <= 2e-7 * max(abs(pi), 1e-3))
+        }
+    }
+
+    @Test func allFiniteDetectsNaNAndInfinity() {
+        #expect(Kernels.allFinite([1, 2, 3], count: 3))
+        #expect(!Kernels.allFinite([1, .nan, 3], count: 3))
+        #expect(!Kernels.allFinite([1, 2, -.infinity], count: 3))
+    }
+}
