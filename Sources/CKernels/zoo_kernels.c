@@ -143,8 +143,9 @@ void zk_exp(const float *restrict x, float *restrict out, size_t n) {
 
 ZK_CLONES
 void zk_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
-             float beta1, float beta2, float step_size, float sqrt_bc2, float eps) {
-    const float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
+             float beta2, float one_minus_beta1, float one_minus_beta2, float step_size, float sqrt_bc2,
+             float eps) {
+    const float a1 = one_minus_beta1, a2 = one_minus_beta2;
     // step_size m / (sqrt(v)/sqrt_bc2 + eps) = (step_size sqrt_bc2) m / (sqrt(v) + eps sqrt_bc2):
     // one division per element instead of two (the loop is bound by divider throughput).
     const float scaled_step = step_size * sqrt_bc2, scaled_eps = eps * sqrt_bc2;

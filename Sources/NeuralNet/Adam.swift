@@ -12,12 +12,14 @@ import Darwin
 /// The moments live in flat buffers laid out like the `ParameterSet`, so the
 /// first and second moment of parameter `name` are views at the same offsets.
 public final class Adam {
+    /// Kept in double precision, like PyTorch's Python floats; each scalar the
+    /// update needs is computed in double and rounded to float once.
     public struct Hyperparameters: Codable, Equatable, Sendable {
-        public var lr: Float = 1e-3
-        public var beta1: Float = 0.9
-        public var beta2: Float = 0.999
-        public var eps: Float = 1e-8
-        public init(lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+        public var lr: Double = 1e-3
+        public var beta1: Double = 0.9
+        public var beta2: Double = 0.999
+        public var eps: Double = 1e-8
+        public init(lr: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8) {
             self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         }
     }
@@ -48,9 +50,9 @@ public final class Adam {
         step += 1
         let h = hyperparameters
         // Scalars in double precision, as PyTorch computes them in Python floats.
-        let bc1 = 1 - pow(Double(h.beta1), Double(step))
-        let bc2 = 1 - pow(Double(h.beta2), Double(step))
-        stepSize = Float(Double(h.lr) / bc1)
+        let bc1 = 1 - pow(h.beta1, Double(step))
+        let bc2 = 1 - pow(h.beta2, Double(step))
+        stepSize = Float(h.lr / bc1)
         sqrtBiasCorrection2 = Float(bc2.squareRoot())
     }
 
@@ -61,8 +63,9 @@ public final class Adam {
         Kernels.adam(
             parameters: parameters.values.pointer + o, gradients: parameters.gradients.pointer + o,
             firstMoment: firstMoment.pointer + o, secondMoment: secondMoment.pointer + o,
-            count: range.count, beta1: h.beta1, beta2: h.beta2,
-            stepSize: stepSize, sqrtBiasCorrection2: sqrtBiasCorrection2, eps: h.eps)
+            count: range.count, beta2: Float(h.beta2), oneMinusBeta1: Float(1 - h.beta1),
+            oneMinusBeta2: Float(1 - h.beta2), stepSize: stepSize, sqrtBiasCorrection2: sqrtBiasCorrection2,
+            eps: Float(h.eps))
     }
 
     private var stepSize: Float = 0

@@ -72,9 +72,10 @@ public enum Kernels {
     public static func adam(
         parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
         firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
-        count: Int, beta1: Float, beta2: Float, stepSize: Float, sqrtBiasCorrection2: Float, eps: Float
+        count: Int, beta2: Float, oneMinusBeta1: Float, oneMinusBeta2: Float,
+        stepSize: Float, sqrtBiasCorrection2: Float, eps: Float
     ) {
-        zk_adam(p, g, m, v, count, beta1, beta2, stepSize, sqrtBiasCorrection2, eps)
+        zk_adam(p, g, m, v, count, beta2, oneMinusBeta1, oneMinusBeta2, stepSize, sqrtBiasCorrection2, eps)
     }
 
     /// Flush subnormal floats to zero on the calling thread (see zoo_kernels.h).

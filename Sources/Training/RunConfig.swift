@@ -18,10 +18,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
 public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var type: String = "adam"
-    public var lr: Float = 1e-3
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.999
-    public var eps: Float = 1e-8
+    public var lr: Double = 1e-3
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var eps: Double = 1e-8
     public init() {}
 
     public var adam: Adam.Hyperparameters { .init(lr: lr, beta1: beta1, beta2: beta2, eps: eps) }

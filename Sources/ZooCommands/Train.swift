@@ -21,7 +21,7 @@ public struct Train: ParsableCommand {
 
     @Option(help: "Training epochs.") public var epochs: Int = 15
     @Option(help: "Images per batch.") public var batchSize: Int = 128
-    @Option(help: "Adam learning rate.") public var lr: Float = 1e-3
+    @Option(help: "Adam learning rate.") public var lr: Double = 1e-3
     @Option(help: "Seed of every random stream.") public var seed: UInt64 = 1
     @Option(help: ArgumentHelp("BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
     public var threads: Int?

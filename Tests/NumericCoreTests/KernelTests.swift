@@ -128,7 +128,7 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
         let lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, t = 3.0
         let bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t)
         Kernels.adam(parameters: &p, gradients: g, firstMoment: &m, secondMoment: &v, count: n,
-                     beta1: Float(b1), beta2: Float(b2), stepSize: Float(lr / bc1),
+                     beta2: Float(b2), oneMinusBeta1: Float(1 - b1), oneMinusBeta2: Float(1 - b2), stepSize: Float(lr / bc1),
                      sqrtBiasCorrection2: Float(bc2.squareRoot()), eps: Float(eps))
         for i in 0..<n {
             let mi = Double(m0[i]) + (1 - b1) * (Double(g[i]) - Double(m0[i]))
