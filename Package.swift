@@ -48,13 +48,14 @@ let package = Package(
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
 
         // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,97 @@
+import CZlib
+import Foundation
+
+/// Small IDX datasets written on the fly, and the real ones on this machine.
+public enum Fixtures {
+    /// Debian's Fashion-MNIST (dataset-fashion-mnist).
+    public static let fashionMNIST = "/usr/share/datasets/fashion-mnist"
+
+    /// The real MNIST test set shipped beside the project (../shared/datasets/mnist-t10k).
+    public static var mnistTestSet: String {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { dir.deleteLastPathComponent() }   // Tests/TestSupport/Fixtures.swift → repo
+        return dir.deletingLastPathComponent().appendingPathComponent("shared/datasets/mnist-t10k").path
+    }
+
+    public static func temporaryDirectory(_ tag: String = "zoo") -> String {
+        let path = NSTemporaryDirectory() + "\(tag)-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The bytes of an IDX file of unsigned bytes.
+    public static func idx(dimensions: [Int], data: [UInt8], magic: [UInt8]? = nil) -> [UInt8] {
+        var out = magic ?? [0, 0, 0x08, UInt8(dimensions.count)]
+        for d in dimensions { out += [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)] }
+        return out + data
+    }
+
+    public static func gzip(_ bytes: [UInt8]) -> [UInt8] {
+        let path = NSTemporaryDirectory() + "gz-\(UUID().uuidString)"
+        let f = gzopen(path, "wb")!
+        _ = bytes.withUnsafeBytes { gzwrite(f, $0.baseAddress, UInt32($0.count)) }
+        gzclose(f)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return [UInt8](FileManager.default.contents(atPath: path)!)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) {
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    }
+
+    /// Writes a split of `count` random 28×28 images with labels into `dir`.
+    @discardableResult
+    public static func writeSplit(_ prefix: String, count: Int, in dir: String, gzip compress: Bool = true,
+                                  labelCount: Int? = nil, side: Int = 28, seed: UInt64 = 1) -> (images: String, labels: String) {
+        var state = seed
+        func byte() -> UInt8 { state = state &* 6364136223846793005 &+ 1442695040888963407; return UInt8(state >> 56) }
+        let images = idx(dimensions: [count, side, side], data: (0..<(count * side * side)).map { _ in byte() })
+        let n = labelCount ?? count
+        let labels = idx(dimensions: [n], data: (0..<n).map { _ in byte() % 10 })
+        let ext = compress ? ".gz" : ""
+        let ip = "\(dir)/\(prefix)-images-idx3-ubyte\(ext)", lp = "\(dir)/\(prefix)-labels-idx1-ubyte\(ext)"
+        write(compress ? gzip(images) : images, to: ip)
+        write(compress ? gzip(labels) : labels, to: lp)
+        return (ip, lp)
+    }
+}
+
+/// Runs the `zoo` executable that `swift build` put beside the test bundle.
+public enum Zoo {
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    public static var executable: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("zoo").path
+    }
+
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        p.environment = env
+        // Output goes to files, so neither stream can fill a pipe and block.
+        let base = NSTemporaryDirectory() + "zoo-run-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        p.standardOutput = FileHandle(forWritingAtPath: base + ".out")
+        p.standardError = FileHandle(forWritingAtPath: base + ".err")
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
+        let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
