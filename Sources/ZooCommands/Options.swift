@@ -18,7 +18,7 @@ public struct DataOptions: ParsableArguments {
     @Option(help: "Pixel binarization: none (intensities in [0, 1]), dynamic (a fresh Bernoulli draw each epoch), static (one fixed draw by seed).")
     public var binarize: Binarization = .none
 
-    @Option(help: ArgumentHelp("Use only the first N images of each split.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use only the first N images of each split.", valueName: "n"))
     public var limit: Int?
 
     public init() {}
@@ -32,16 +32,16 @@ public struct DataOptions: ParsableArguments {
 
 /// The architecture of a new model.
 public struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Latent dimensions.", valueName: "d"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Latent dimensions.", valueName: "d"))
     public var latentDim: Int = 20
 
-    @Option(help: ArgumentHelp("Hidden layer widths, comma-separated, encoder order (the decoder mirrors them).", valueName: "widths"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden layer widths, comma-separated, encoder order (the decoder mirrors them).", valueName: "widths"))
     public var hidden: String = "400"
 
     @Option(help: "Decoder likelihood: bernoulli (binary cross-entropy) or gaussian (fixed σ).")
     public var decoder: ModelConfig.Likelihood = .bernoulli
 
-    @Option(help: ArgumentHelp("σ of the Gaussian decoder.", valueName: "σ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("σ of the Gaussian decoder.", valueName: "σ"))
     public var sigma: Float = 0.1
 
     public init() {}

@@ -19,11 +19,13 @@ public struct Train: ParsableCommand {
     @OptionGroup(title: "Data") public var data: DataOptions
     @OptionGroup(title: "Model") public var model: ModelOptions
 
-    @Option(help: "Training epochs.") public var epochs: Int = 15
-    @Option(help: "Images per batch.") public var batchSize: Int = 128
-    @Option(help: "Adam learning rate.") public var lr: Double = 1e-3
+    // `.unconditional`: a negative number is taken as the value (and then
+    // rejected by `validate()` with a clear message), not as a flag.
+    @Option(parsing: .unconditional, help: "Training epochs.") public var epochs: Int = 15
+    @Option(parsing: .unconditional, help: "Images per batch.") public var batchSize: Int = 128
+    @Option(parsing: .unconditional, help: "Adam learning rate.") public var lr: Double = 1e-3
     @Option(help: "Seed of every random stream.") public var seed: UInt64 = 1
-    @Option(help: ArgumentHelp("BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
     public var threads: Int?
     @Option(help: ArgumentHelp("Write sampled-E.png (128 prior samples) and reconst-E.png (8 test images over their reconstructions) here after every epoch.", valueName: "dir"))
     public var samplesDir: String?
