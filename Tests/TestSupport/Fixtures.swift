@@ -36,7 +36,7 @@ public enum Fixtures {
     }
 
     public static func write(_ bytes: [UInt8], to path: String) {
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
 
     /// Writes a split of `count` random 28×28 images with labels into `dir`.

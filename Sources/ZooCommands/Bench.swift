@@ -1,0 +1,127 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NeuralNet
+import NumericCore
+import Training
+
+/// `zoo bench`: the training-speed benchmark. Trains the default model and
+/// reports the median seconds per epoch, images per second, peak resident
+/// memory, and the time from process start to the end of the first batch.
+public struct Bench: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Measure training speed: median seconds per epoch, images/s, peak memory, startup.",
+        discussion: "Build with `swift build -c release` first; a debug build measures the debug build.")
+
+    @OptionGroup(title: "Data") public var data: DataOptions
+    @OptionGroup(title: "Model") public var model: ModelOptions
+
+    @Option(parsing: .unconditional, help: "Epochs to time (the median is reported).") public var epochs: Int = 5
+    @Option(parsing: .unconditional, help: "Images per batch.") public var batchSize: Int = 128
+    @Option(parsing: .unconditional, help: ArgumentHelp("BLAS threads (default: the number of cores).", valueName: "n"))
+    public var threads: Int?
+    @Flag(help: "Print the result as one JSON object.") public var json = false
+
+    public init() {}
+
+    public func validate() throws {
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    public func run() throws {
+        var config = RunConfig(model: model.config(inputDim: 784), data: data.config)
+        config.training.epochs = epochs
+        config.training.batchSize = batchSize
+        config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let directory = try DatasetDirectory(path: data.directory)
+        let train = try directory.load(.train, limit: data.limit)
+        let test = directory.has(.test) ? try directory.load(.test, limit: data.limit) : nil
+        config.model.inputDim = train.dimension
+        let trainer = try Trainer(config: config, train: train, test: test)
+
+        let gflops = sgemmCalibration()
+        var firstBatch: Double?
+        var times: [Double] = []
+        for e in 0..<epochs {
+            let record = try trainer.runEpoch(progress: { _ in
+                if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
+            })
+            if let record {
+                times.append(record.seconds)
+                if !json { writeStderr("epoch \(e + 1): \(fmt(record.seconds, 3)) s\n") }
+            }
+        }
+        let sorted = times.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let imagesPerSecond = Double(train.count) / median
+        let peakMiB = peakResidentMiB()
+        if json {
+            let obj: [String: Any] = [
+                "median_seconds_per_epoch": median, "epoch_seconds": times, "images_per_second": imagesPerSecond,
+                "peak_resident_mib": peakMiB, "startup_to_first_batch_seconds": firstBatch ?? -1,
+                "images": train.count, "batch_size": batchSize, "threads": config.training.threads,
+                "sgemm_gflops": gflops, "gemm_floor_seconds_per_epoch": epochFlops(config.model, images: train.count) / (gflops * 1e9),
+            ]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            writeStdout(String(decoding: data, as: UTF8.self))
+        } else {
+            writeStdout("""
+                model            \(describe(config.model)), batch \(batchSize), \(config.training.threads) thread(s)
+                images           \(train.count) per epoch
+                epoch seconds    \(times.map { fmt($0, 3) }.joined(separator: " "))
+                median           \(fmt(median, 3)) s per epoch
+                throughput       \(fmt(imagesPerSecond, 0)) images/s
+                peak memory      \(fmt(peakMiB, 1)) MiB resident
+                first batch      \(fmt(firstBatch ?? -1, 3)) s after process start (data decompressed and converted)
+                machine          OpenBLAS sgemm \(fmt(gflops, 0)) GFLOP/s on 128×784·784×400 now; \
+                \(fmt(epochFlops(config.model, images: train.count) / 1e9, 0)) GFLOP per epoch, so \
+                \(fmt(epochFlops(config.model, images: train.count) / (gflops * 1e9), 3)) s is the GEMM floor
+                """)
+        }
+    }
+}
+
+/// Matrix-product FLOPs of one training epoch: per image, forward 2·in·out
+/// per layer, backward 2·in·out for dW and for dX (except the first layer's dX).
+func epochFlops(_ m: ModelConfig, images: Int) -> Double {
+    let layers = m.layerShapes.map { Double($0.1[0] * $0.1[1]) }
+    let firstLayer = layers[0]
+    return Double(images) * 2 * (3 * layers.reduce(0, +) - firstLayer)
+}
+
+/// OpenBLAS throughput on the tutorial's largest product shape right now,
+/// GFLOP/s (best of 5 rounds of 50), to put the epoch time in context.
+func sgemmCalibration() -> Double {
+    let a = Tensor(shape: [128, 784]), b = Tensor(shape: [400, 784]), c = Tensor(shape: [128, 400])
+    a.fill(0.5); b.fill(0.25)
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let t0 = monotonicSeconds()
+        for _ in 0..<50 {
+            BLAS.gemm(transB: true, m: 128, n: 400, k: 784, a: a.pointer, lda: 784, b: b.pointer, ldb: 784, c: c.pointer, ldc: 400)
+        }
+        best = min(best, (monotonicSeconds() - t0) / 50)
+    }
+    return 2.0 * 128 * 784 * 400 / best / 1e9
+}
+
+/// Peak resident set size of this process, MiB (Linux reports ru_maxrss in KiB).
+func peakResidentMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// Seconds since this process started, from /proc/self/stat (clock-tick resolution).
+func secondsSinceProcessStart() -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    // Fields after the command name: state is field 3, starttime is field 22.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+    var now = timespec()
+    clock_gettime(CLOCK_BOOTTIME, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9 - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
