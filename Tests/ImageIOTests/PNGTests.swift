@@ -1,0 +1,70 @@
+import CZlib
+import Foundation
+import Testing
+@testable import ImageIO
+
+/// Decodes what `PNG.encode` writes (8-bit, filter 0, one IDAT) and checks every CRC.
+func decode(_ png: [UInt8]) throws -> Image {
+    #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+    var i = 8, width = 0, height = 0, channels = 0
+    var idat: [UInt8] = []
+    func be(_ at: Int) -> Int { png[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
+    var types: [String] = []
+    while i < png.count {
+        let length = be(i), type = String(decoding: png[i + 4..<i + 8], as: UTF8.self)
+        types.append(type)
+        let body = Array(png[i + 8..<i + 8 + length])
+        let crc = crc32(crc32(0, Array(type.utf8), 4), body, uInt(body.count))
+        #expect(UInt(be(i + 8 + length)) == UInt(crc), "CRC of \(type)")
+        if type == "IHDR" {
+            width = be(i + 8); height = be(i + 12)
+            channels = body[9] == 0 ? 1 : 3
+            #expect(body[8] == 8)
+        }
+        if type == "IDAT" { idat += body }
+        i += 12 + length
+    }
+    #expect(types == ["IHDR", "IDAT", "IEND"])
+    var raw = [UInt8](repeating: 0, count: (width * channels + 1) * height)
+    var rawLength = uLong(raw.count)
+    #expect(uncompress(&raw, &rawLength, idat, uLong(idat.count)) == Z_OK)
+    var pixels: [UInt8] = []
+    let stride = width * channels + 1
+    for y in 0..<height {
+        let start = y * stride
+        #expect(raw[start] == 0, "filter type")
+        pixels.append(contentsOf: raw[(start + 1)..<(start + stride)])
+    }
+    return Image(width: width, height: height, channels: channels, pixels: pixels)
+}
+
+@Suite struct PNGTests {
+    @Test func grayscaleAndRGBRoundTrip() throws {
+        let gray = Image(width: 5, height: 3, pixels: (0..<15).map { UInt8($0 * 17) })
+        #expect(try decode(PNG.encode(gray)) == gray)
+        let rgb = Image(width: 2, height: 2, channels: 3, pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9])
+        #expect(try decode(PNG.encode(rgb)) == rgb)
+    }
+
+    @Test func writeIsAtomicAndReadable() throws {
+        let dir = NSTemporaryDirectory() + "png-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let image = Image(width: 3, height: 1, pixels: [1, 2, 3])
+        try PNG.write(image, to: dir + "/a.png")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.png"], "no temporary file is left")
+        #expect(try decode([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/a.png")))) == image)
+        #expect(throws: ImageIOError.self) { try PNG.write(image, to: dir + "/missing/b.png") }
+    }
+
+    @Test func gridPlacesImagesLikeMakeGrid() {
+        // Three 2×2 images, two per row, padding 1: 7 × 7 pixels.
+        let images: [Float] = [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0, 0.2, 2, -1]
+        let grid = images.withUnsafeBufferPointer { ImageGrid.tile($0, count: 3, height: 2, width: 2, columns: 2, padding: 1) }
+        #expect(grid.width == 7 && grid.height == 7)
+        #expect(grid.pixels[1 * 7 + 1] == 255)          // first image, top-left
+        #expect(grid.pixels[1 * 7 + 4] == 128)          // second image
+        #expect(grid.pixels[4 * 7 + 1] == 0 && grid.pixels[4 * 7 + 2] == 51)   // third: 0, 0.2
+        #expect(grid.pixels[5 * 7 + 1] == 255 && grid.pixels[5 * 7 + 2] == 0)  // clamped 2 → 255, −1 → 0
+        #expect(grid.pixels[0] == 0 && grid.pixels[4 * 7 + 4] == 0)            // padding and the empty cell
+    }
+}
