@@ -140,12 +140,7 @@ public final class VAE {
     public func forward(rows: Int, computeGradients: Bool = false, klWeight: Float = 1) -> (reconstruction: Double, kl: Double) {
         precondition(rows >= 0 && rows <= maxRows)
         self.klWeight = klWeight
-        var x = UnsafePointer(input.pointer)
-        for (layer, act) in zip(encoder, encoderActivations) {
-            layer.forward(x, rows: rows, into: act.pointer)
-            Kernels.relu(act.pointer, count: rows * layer.outFeatures)
-            x = UnsafePointer(act.pointer)
-        }
+        let x = hiddenLayers(encoder, encoderActivations, from: input, rows: rows)
         head.forward(x, rows: rows, into: posterior.pointer)
         let klSum = reparameterize(rows: rows)
         decode(rows: rows)
@@ -175,13 +170,19 @@ public final class VAE {
 
     /// Decoder from `z` to `logits` for `rows` rows.
     public func decode(rows: Int) {
-        var h = UnsafePointer(z.pointer)
-        for (layer, act) in zip(decoder, decoderActivations) {
-            layer.forward(h, rows: rows, into: act.pointer)
-            Kernels.relu(act.pointer, count: rows * layer.outFeatures)
-            h = UnsafePointer(act.pointer)
-        }
+        let h = hiddenLayers(decoder, decoderActivations, from: z, rows: rows)
         output.forward(h, rows: rows, into: logits.pointer)
+    }
+
+    /// Runs ReLU layers from `input`, each into its activation buffer; returns the last output.
+    private func hiddenLayers(_ layers: [Dense], _ activations: [Tensor], from input: Tensor, rows: Int) -> UnsafePointer<Float> {
+        var x = UnsafePointer(input.pointer)
+        for (layer, act) in zip(layers, activations) {
+            layer.forward(x, rows: rows, into: act.pointer)
+            Kernels.relu(act.pointer, count: rows * layer.outFeatures)
+            x = UnsafePointer(act.pointer)
+        }
+        return x
     }
 
     private func reconstructionLoss(rows: Int, computeGradients: Bool) -> Double {

@@ -35,11 +35,8 @@ public struct Bench: ParsableCommand {
         config.training.epochs = epochs
         config.training.batchSize = batchSize
         config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let directory = try DatasetDirectory(path: data.directory)
-        let train = try directory.load(.train, limit: data.limit)
-        let test = directory.has(.test) ? try directory.load(.test, limit: data.limit) : nil
-        config.model.inputDim = train.dimension
-        let trainer = try Trainer(config: config, train: train, test: test)
+        let (trainer, _) = try makeTrainer(&config)
+        let train = trainer.train
 
         let gflops = sgemmCalibration()
         var firstBatch: Double?

@@ -53,11 +53,8 @@ public struct Train: ParsableCommand {
         let startup = monotonicSeconds()
         var config = runConfig
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
-        let directory = try DatasetDirectory(path: data.directory)
-        let train = try directory.load(.train, limit: data.limit)
-        let test = directory.has(.test) ? try directory.load(.test, limit: data.limit) : nil
-        config.model.inputDim = train.dimension
-        let trainer = try Trainer(config: config, train: train, test: test)
+        let (trainer, directory) = try makeTrainer(&config)
+        let train = trainer.train, test = trainer.test
 
         writeStderr("zoo \(Zoo.version): \(describe(config.model)), \(trainer.model.parameters.count) parameters\n")
         writeStderr("data: \(directory.path), \(train.count) train / \(test.map { String($0.count) } ?? "no") test images, "
@@ -89,6 +86,16 @@ func describe(_ m: ModelConfig) -> String {
     let arch = ([String(m.inputDim)] + widths + [String(m.latentDim)] + widths.reversed() + [String(m.inputDim)]).joined(separator: "-")
     let lik = m.likelihood == .gaussian ? "gaussian σ=\(m.sigma)" : "bernoulli"
     return "VAE \(arch), \(lik) decoder"
+}
+
+/// Loads the data `config` names (the train split, and the test split when the
+/// directory has one), fits the model's input size to the images, and builds a trainer.
+func makeTrainer(_ config: inout RunConfig) throws -> (Trainer, DatasetDirectory) {
+    let directory = try DatasetDirectory(path: config.data.directory)
+    let train = try directory.load(.train, limit: config.data.limit)
+    let test = directory.has(.test) ? try directory.load(.test, limit: config.data.limit) : nil
+    config.model.inputDim = train.dimension
+    return (try Trainer(config: config, train: train, test: test), directory)
 }
 
 /// Creates `dir` (and parents) if needed and checks it is writable, before any training.
