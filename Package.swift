@@ -49,6 +49,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
+        .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
