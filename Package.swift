@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
         .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
         .target(name: "ImageIO", dependencies: ["CZlib"]),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(
             name: "ZooCommands",
@@ -49,6 +50,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore"]),

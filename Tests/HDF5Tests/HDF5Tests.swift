@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import HDF5
+import TestSupport
+
+@Suite struct HDF5Tests {
+    func path(_ name: String = "t.h5") -> String { Fixtures.temporaryDirectory("h5") + "/" + name }
+
+    @Test func arraysStringsAndAttributesRoundTrip() throws {
+        let p = path()
+        let f = try HDF5File.create(p)
+        let weights = (0..<(400 * 784)).map { Float($0 % 1000) * 1e-3 - 0.5 }
+        try f.write("w", weights, shape: [400, 784])
+        try f.write("states", [UInt64.max, 0, 42, 1 << 63], shape: [2, 2])
+        try f.write("history", [1.5, 2.5, 3.5] as [Double], shape: [3])
+        let g = try f.createGroup("model")
+        try g.write("fc1.bias", [Float](repeating: 0.25, count: 400))
+        try f.writeString("config", "{\"model\": {\"latent_dim\": 20}, \"note\": \"σ → ε\"}")
+        try f.setAttribute("format", "zoo-checkpoint")
+        try f.setAttribute("format_version", Int64(1))
+        try f.setAttribute("seconds", 12.5)
+        try g.close()
+        try f.close()
+
+        let r = try HDF5File.open(p)
+        let (w, shape) = try r.read("w", as: Float.self)
+        #expect(shape == [400, 784] && w == weights)
+        #expect(try r.read("states", as: UInt64.self).values == [UInt64.max, 0, 42, 1 << 63])
+        #expect(try r.read("history", as: Double.self).values == [1.5, 2.5, 3.5])
+        #expect(try r.openGroup("model").read("fc1.bias", as: Float.self).values == [Float](repeating: 0.25, count: 400))
+        #expect(try r.readString("config") == "{\"model\": {\"latent_dim\": 20}, \"note\": \"σ → ε\"}")
+        #expect(try r.stringAttribute("format") == "zoo-checkpoint")
+        #expect(try r.attribute("format_version", as: Int64.self) == 1)
+        #expect(try r.attribute("seconds", as: Double.self) == 12.5)
+        #expect(try r.stringAttribute("absent") == nil)
+        #expect(try r.memberNames() == ["config", "history", "model", "states", "w"])
+        #expect(r.isGroup("model") && !r.isGroup("w") && !r.isGroup("absent"))
+        let info = try r.info("w")
+        #expect(info == DatasetInfo(shape: [400, 784], typeName: "float32", filters: ["shuffle", "deflate", "fletcher32"]))
+        #expect(try r.info("config").typeName == "string")
+    }
+
+    @Test func missingObjectErrorCarriesHDF5Stack() throws {
+        let p = path()
+        try HDF5File.create(p).close()
+        let f = try HDF5File.open(p)
+        do {
+            _ = try f.read("nothing", as: Float.self)
+            Issue.record("no error")
+        } catch let e as HDF5Error {
+            #expect(e.file == p)
+            #expect(e.description.contains("nothing"))
+            #expect(!e.stack.isEmpty, "HDF5's own error stack is in the error")
+            #expect(e.description.contains("HDF5:"))
+        }
+    }
+
+    @Test func notAnHDF5FileAndEmptyFile() throws {
+        let p = path("x.h5")
+        Fixtures.write(Array("just text".utf8), to: p)
+        #expect(throws: HDF5Error.self) { try HDF5File.open(p) }
+        Fixtures.write([], to: p)
+        do { _ = try HDF5File.open(p); Issue.record("no error") } catch {
+            #expect("\(error)".contains("not an HDF5 file"))
+        }
+        #expect(throws: HDF5Error.self) { try HDF5File.open(p + ".missing") }
+    }
+
+    @Test func corruptedChunkFailsItsChecksum() throws {
+        let p = path()
+        let f = try HDF5File.create(p)
+        // Incompressible values, so the chunk is large and easy to find.
+        var state: UInt64 = 7
+        let values = (0..<50_000).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1; return Float(state >> 40) / Float(1 << 24)
+        }
+        try f.write("w", values, shape: [50_000])
+        try f.close()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: p)))
+        // Flip bytes in the middle of the file, inside the compressed chunk.
+        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 8) { bytes[i] ^= 0xFF }
+        Fixtures.write(bytes, to: p)
+        let r = try HDF5File.open(p)
+        do {
+            _ = try r.read("w", as: Float.self)
+            Issue.record("a corrupted chunk was read without error")
+        } catch let e as HDF5Error {
+            #expect(e.description.contains("reading dataset w"))
+        }
+    }
+
+    @Test func closeIsExplicitAndIdempotent() throws {
+        let f = try HDF5File.create(path())
+        try f.close()
+        try f.close()
+        #expect(f.id == -1)
+    }
+}
