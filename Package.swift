@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),

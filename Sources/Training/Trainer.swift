@@ -145,6 +145,55 @@ public final class Trainer {
         uniform.deallocate()
     }
 
+    /// The run's position and random streams (see `TrainingState`).
+    public var state: TrainingState {
+        TrainingState(epoch: epoch, stepInEpoch: stepInEpoch, globalStep: globalStep, seconds: seconds,
+                      history: history, shuffle: shuffleStream, shuffleAtEpochStart: epochShuffleStart,
+                      noise: noiseStream, binarization: binarizationStream, optimizerStep: optimizer.step,
+                      epochReconstruction: epochReconstruction, epochKL: epochKL, epochImages: epochImages,
+                      epochSeconds: epochSeconds)
+    }
+
+    /// Puts the run where `state` says. Parameters and optimizer moments are
+    /// restored separately (`model.parameters.values`, `optimizer.firstMoment`,
+    /// `optimizer.secondMoment`). In an unfinished epoch, the epoch's order is
+    /// drawn again from the shuffle state at its start, and must lead to the
+    /// saved shuffle state.
+    public func restore(_ state: TrainingState) throws {
+        let steps = stepsPerEpoch
+        guard state.epoch >= 0, state.stepInEpoch >= 0, state.stepInEpoch < steps else {
+            throw TrainingStateError.inconsistent("step \(state.stepInEpoch) in an epoch of \(steps) steps")
+        }
+        guard state.globalStep == state.epoch * steps + state.stepInEpoch, state.optimizerStep == state.globalStep else {
+            throw TrainingStateError.inconsistent(
+                "global step \(state.globalStep) and optimizer step \(state.optimizerStep) do not match epoch \(state.epoch), step \(state.stepInEpoch) of \(steps)")
+        }
+        guard state.history.count == state.epoch else {
+            throw TrainingStateError.inconsistent("\(state.history.count) history rows for \(state.epoch) epochs")
+        }
+        if state.stepInEpoch > 0 {
+            var s = state.shuffleAtEpochStart
+            s.permutation(permutation.baseAddress!, count: train.count)
+            guard s == state.shuffle else {
+                throw TrainingStateError.inconsistent("the shuffle stream does not follow from its state at the epoch start")
+            }
+        }
+        epoch = state.epoch
+        stepInEpoch = state.stepInEpoch
+        globalStep = state.globalStep
+        seconds = state.seconds
+        history = state.history
+        shuffleStream = state.shuffle
+        epochShuffleStart = state.shuffleAtEpochStart
+        noiseStream = state.noise
+        binarizationStream = state.binarization
+        optimizer.step = state.optimizerStep
+        epochReconstruction = state.epochReconstruction
+        epochKL = state.epochKL
+        epochImages = state.epochImages
+        epochSeconds = state.epochSeconds
+    }
+
     /// Writes rows `indices[0..<rows]` of `set` into the model's input.
     private func gather(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int, dynamic: Bool) {
         let D = set.dimension
