@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
         .target(name: "ImageIO", dependencies: ["CZlib"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Checkpoint", dependencies: ["HDF5", "Training", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(
             name: "ZooCommands",
@@ -51,6 +52,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "HDF5", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore", "TestSupport"]),

@@ -44,6 +44,11 @@ public class Group: Handle {
         return Group(gid, file: file, closer: H5Gclose)
     }
 
+    /// Removes the link `name` (the object's space is not reclaimed).
+    public func remove(_ name: String) throws {
+        try check(H5Ldelete(id, name, zoo_H5P_DEFAULT()), "removing \(name)", file: file)
+    }
+
     /// Whether a link `name` (a direct child) exists.
     public func contains(_ name: String) -> Bool { H5Lexists(id, name, zoo_H5P_DEFAULT()) > 0 }
 

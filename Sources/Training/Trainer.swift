@@ -45,6 +45,15 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var testLoss: Double?
     public var seconds: Double
 
+    public init(epoch: Int, trainLoss: Double, trainReconstruction: Double, trainKL: Double, testLoss: Double?, seconds: Double) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.trainReconstruction = trainReconstruction
+        self.trainKL = trainKL
+        self.testLoss = testLoss
+        self.seconds = seconds
+    }
+
     enum CodingKeys: String, CodingKey {
         case epoch, trainLoss = "train_loss", trainReconstruction = "train_reconstruction"
         case trainKL = "train_kl", testLoss = "test_loss", seconds
@@ -81,6 +90,8 @@ public final class Trainer {
     /// Seconds spent training and evaluating so far.
     public private(set) var seconds: Double = 0
 
+    /// The initialization stream after drawing the initial parameters (recorded in checkpoints).
+    public let initializationStream: RandomStream
     public var shuffleStream: RandomStream
     public var noiseStream: RandomStream
     public var binarizationStream: RandomStream
@@ -127,6 +138,7 @@ public final class Trainer {
         model = VAE(config: config.model, maxRows: min(config.training.batchSize, max(train.count, test?.count ?? 0)))
         var initStream = RandomStream(seed: seed, purpose: .initialization)
         model.initialize(using: &initStream)
+        initializationStream = initStream
         optimizer = Adam(parameterCount: model.parameters.count, config.training.optimizer.adam)
         shuffleStream = RandomStream(seed: seed, purpose: .shuffle)
         epochShuffleStart = shuffleStream

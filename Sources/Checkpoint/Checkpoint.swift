@@ -1,0 +1,190 @@
+import Foundation
+import HDF5
+import NeuralNet
+import NumericCore
+import Training
+
+/// The contents of a zoo checkpoint (layout: schemas/checkpoint-layout.md).
+public struct Checkpoint {
+    public static let format = "zoo-vae-checkpoint"
+    public static let formatVersion: Int64 = 1
+
+    public struct OptimizerState {
+        public var hyperparameters: Adam.Hyperparameters
+        public var step: Int
+        /// Per parameter, by state_dict name (PyTorch's exp_avg and exp_avg_sq).
+        public var firstMoment: [String: [Float]]
+        public var secondMoment: [String: [Float]]
+    }
+
+    public var config: RunConfig
+    /// Parameters by state_dict name, in the shapes `config.model` gives.
+    public var parameters: [String: [Float]]
+    /// nil for a model trained elsewhere (no optimizer state in the file).
+    public var optimizer: OptimizerState?
+    /// nil when the file holds no training state.
+    public var training: TrainingState?
+    public var initializationStream: RandomStream?
+    public var dataFingerprint: String?
+    public var zooVersion: String
+    public var createdUTC: String
+
+    public init(config: RunConfig, parameters: [String: [Float]], optimizer: OptimizerState?, training: TrainingState?,
+                initializationStream: RandomStream?, dataFingerprint: String?, zooVersion: String, createdUTC: String) {
+        self.config = config
+        self.parameters = parameters
+        self.optimizer = optimizer
+        self.training = training
+        self.initializationStream = initializationStream
+        self.dataFingerprint = dataFingerprint
+        self.zooVersion = zooVersion
+        self.createdUTC = createdUTC
+    }
+
+    /// A snapshot of a trainer.
+    public init(trainer: Trainer, dataFingerprint: String, zooVersion: String) {
+        let p = trainer.model.parameters
+        config = trainer.config
+        parameters = Dictionary(uniqueKeysWithValues: p.entries.map { ($0.name, p.value($0.name).array) })
+        func moments(_ t: Tensor) -> [String: [Float]] {
+            Dictionary(uniqueKeysWithValues: p.entries.map { ($0.name, View(t, offset: $0.offset, shape: $0.shape).array) })
+        }
+        optimizer = OptimizerState(hyperparameters: trainer.optimizer.hyperparameters, step: trainer.optimizer.step,
+                                   firstMoment: moments(trainer.optimizer.firstMoment),
+                                   secondMoment: moments(trainer.optimizer.secondMoment))
+        training = trainer.state
+        initializationStream = trainer.initializationStream
+        self.dataFingerprint = dataFingerprint
+        self.zooVersion = zooVersion
+        createdUTC = ISO8601DateFormatter().string(from: Date())
+    }
+
+    /// Copies parameters, and optimizer and training state when present, into
+    /// `trainer` (built from the same config). Without optimizer state the
+    /// trainer keeps a fresh Adam and starts at epoch 0.
+    public func apply(to trainer: Trainer, path: String) throws {
+        let p = trainer.model.parameters
+        for e in p.entries {
+            guard let v = parameters[e.name] else { throw CheckpointError.missingParameter(path: path, name: e.name) }
+            p.value(e.name).buffer.update(fromContentsOf: v)
+        }
+        guard let optimizer, let training else { return }
+        trainer.optimizer.hyperparameters = optimizer.hyperparameters
+        for e in p.entries {
+            guard let m = optimizer.firstMoment[e.name], let v = optimizer.secondMoment[e.name] else {
+                throw CheckpointError.missingParameter(path: path, name: "optimizer state of \(e.name)")
+            }
+            View(trainer.optimizer.firstMoment, offset: e.offset, shape: e.shape).buffer.update(fromContentsOf: m)
+            View(trainer.optimizer.secondMoment, offset: e.offset, shape: e.shape).buffer.update(fromContentsOf: v)
+        }
+        do { try trainer.restore(training) } catch {
+            throw CheckpointError.badTrainingState(path: path, reason: "\(error)")
+        }
+    }
+}
+
+// MARK: Writing
+
+extension Checkpoint {
+    static let streamNames = ["initialization", "shuffle", "shuffle_epoch_start", "noise", "binarization"]
+
+    /// Writes the checkpoint crash-safely: a temporary file in the same
+    /// directory, flushed and fsynced, renamed over `path`, then the directory
+    /// fsynced. At any instant `path` holds the previous file or the new one.
+    public func write(to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw CheckpointError.cannotWrite(path: path, reason: "directory \(dir) does not exist")
+        }
+        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        do {
+            try writeFile(tmp)
+            try fsyncPath(tmp)
+            guard rename(tmp, path) == 0 else { throw CheckpointError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+            try fsyncPath(dir)
+        } catch let e as CheckpointError {
+            unlink(tmp)
+            throw e
+        } catch {
+            unlink(tmp)
+            throw CheckpointError.cannotWrite(path: path, reason: "\(error)")
+        }
+    }
+
+    private func fsyncPath(_ p: String) throws {
+        let fd = open(p, O_RDONLY)
+        guard fd >= 0 else { throw CheckpointError.cannotWrite(path: p, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw CheckpointError.cannotWrite(path: p, reason: "fsync: " + String(cString: strerror(errno))) }
+    }
+
+    private func writeFile(_ path: String) throws {
+        let f = try HDF5File.create(path)
+        try f.setAttribute("format", Self.format)
+        try f.setAttribute("format_version", Self.formatVersion)
+        try f.setAttribute("zoo_version", zooVersion)
+        try f.setAttribute("created_utc", createdUTC)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try f.writeString("config", String(decoding: try encoder.encode(config), as: UTF8.self))
+
+        let shapes = Dictionary(uniqueKeysWithValues: config.model.layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] })
+        let model = try f.createGroup("model")
+        for (name, values) in parameters.sorted(by: { $0.key < $1.key }) {
+            try model.write(name, values, shape: shapes[name] ?? [values.count])
+        }
+        try model.close()
+
+        if let optimizer {
+            let g = try f.createGroup("optimizer")
+            try g.setAttribute("type", "adam")
+            try g.setAttribute("lr", optimizer.hyperparameters.lr)
+            try g.setAttribute("beta1", optimizer.hyperparameters.beta1)
+            try g.setAttribute("beta2", optimizer.hyperparameters.beta2)
+            try g.setAttribute("eps", optimizer.hyperparameters.eps)
+            try g.setAttribute("step", Int64(optimizer.step))
+            for (groupName, moments) in [("exp_avg", optimizer.firstMoment), ("exp_avg_sq", optimizer.secondMoment)] {
+                let mg = try g.createGroup(groupName)
+                for (name, values) in moments.sorted(by: { $0.key < $1.key }) {
+                    try mg.write(name, values, shape: shapes[name] ?? [values.count])
+                }
+                try mg.close()
+            }
+            try g.close()
+        }
+
+        if let t = training {
+            let g = try f.createGroup("training")
+            try g.setAttribute("epoch", Int64(t.epoch))
+            try g.setAttribute("step_in_epoch", Int64(t.stepInEpoch))
+            try g.setAttribute("global_step", Int64(t.globalStep))
+            try g.setAttribute("seconds", t.seconds)
+            try g.setAttribute("epoch_reconstruction", t.epochReconstruction)
+            try g.setAttribute("epoch_kl", t.epochKL)
+            try g.setAttribute("epoch_images", Int64(t.epochImages))
+            try g.setAttribute("epoch_seconds", t.epochSeconds)
+            if let dataFingerprint { try g.setAttribute("data_fingerprint", dataFingerprint) }
+            let rng = try g.createGroup("rng")
+            let streams = [initializationStream, t.shuffle, t.shuffleAtEpochStart, t.noise, t.binarization]
+            for (name, stream) in zip(Self.streamNames, streams) {
+                if let stream { try rng.write(name, stream.stateWords, shape: [4]) }
+            }
+            try rng.close()
+            try g.close()
+
+            let h = try f.createGroup("history")
+            let rows = t.history
+            try h.write("epoch", rows.map { Int64($0.epoch) }, shape: [rows.count])
+            try h.write("train_loss", rows.map(\.trainLoss), shape: [rows.count])
+            try h.write("train_reconstruction", rows.map(\.trainReconstruction), shape: [rows.count])
+            try h.write("train_kl", rows.map(\.trainKL), shape: [rows.count])
+            try h.write("test_loss", rows.map { $0.testLoss ?? .nan }, shape: [rows.count])
+            try h.write("seconds", rows.map(\.seconds), shape: [rows.count])
+            try h.close()
+        }
+        try f.flush()
+        try f.close()
+    }
+}
