@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   zoo (thin @main) → ZooCommands → Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
+//   zoo (thin @main) → ZooCommands → Checkpoint → HDF5, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "ZooCommands",
             dependencies: [
-                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training",
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,7 +35,7 @@ public struct Bench: ParsableCommand {
         config.training.epochs = epochs
         config.training.batchSize = batchSize
         config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let (trainer, _) = try makeTrainer(&config)
+        let (trainer, _, _) = try makeTrainer(&config)
         let train = trainer.train
 
         let gflops = sgemmCalibration()

@@ -18,6 +18,10 @@ public struct Train: ParsableCommand {
 
     @OptionGroup(title: "Data") public var data: DataOptions
     @OptionGroup(title: "Model") public var model: ModelOptions
+    @OptionGroup(title: "Checkpoints") public var saving: SaveOptions
+
+    @Option(help: ArgumentHelp("Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops.", valueName: "path.h5"))
+    public var save: String?
 
     // `.unconditional`: a negative number is taken as the value (and then
     // rejected by `validate()` with a clear message), not as a flag.
@@ -53,7 +57,8 @@ public struct Train: ParsableCommand {
         let startup = monotonicSeconds()
         var config = runConfig
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
-        let (trainer, directory) = try makeTrainer(&config)
+        if let save { try CheckpointSaver.checkTarget(save) }
+        let (trainer, directory, fingerprint) = try makeTrainer(&config)
         let train = trainer.train, test = trainer.test
 
         writeStderr("zoo \(Zoo.version): \(describe(config.model)), \(trainer.model.parameters.count) parameters\n")
@@ -64,20 +69,8 @@ public struct Train: ParsableCommand {
             writeStderr("note: \(directory.path) has no test split (t10k-*); the per-epoch test loss is skipped\n")
         }
 
-        let progress = ProgressReporter(totalEpochs: config.training.epochs)
-        for _ in 0..<config.training.epochs {
-            guard let record = try trainer.runEpoch(progress: progress.step) else { break }
-            progress.endEpoch()
-            writeStdout(summaryLine(record, total: config.training.epochs))
-            if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
-        }
-    }
-
-    func summaryLine(_ r: EpochRecord, total: Int) -> String {
-        let width = String(total).count
-        let e = String(repeating: " ", count: max(0, width - String(r.epoch).count)) + String(r.epoch)
-        let test = r.testLoss.map { "  test \(fmt($0, 2))" } ?? ""
-        return "epoch \(e)/\(total)  train \(fmt(r.trainLoss, 2)) (recon \(fmt(r.trainReconstruction, 2)) + kl \(fmt(r.trainKL, 2)))\(test)  \(fmt(r.seconds, 2)) s"
+        let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint()) }
+        try trainLoop(trainer, saver: saver, samplesDir: samplesDir)
     }
 }
 
@@ -90,12 +83,14 @@ func describe(_ m: ModelConfig) -> String {
 
 /// Loads the data `config` names (the train split, and the test split when the
 /// directory has one), fits the model's input size to the images, and builds a trainer.
-func makeTrainer(_ config: inout RunConfig) throws -> (Trainer, DatasetDirectory) {
+func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws -> (Trainer, DatasetDirectory, () -> String) {
     let directory = try DatasetDirectory(path: config.data.directory)
     let train = try directory.load(.train, limit: config.data.limit)
     let test = directory.has(.test) ? try directory.load(.test, limit: config.data.limit) : nil
-    config.model.inputDim = train.dimension
-    return (try Trainer(config: config, train: train, test: test), directory)
+    if fitInputToData { config.model.inputDim = train.dimension }
+    // The fingerprint of the training data as read (before any binarization), computed when asked for.
+    let fingerprint = { ImageSet.fingerprint(pixels: train.pixels, labels: train.labels) }
+    return (try Trainer(config: config, train: train, test: test), directory, fingerprint)
 }
 
 /// Creates `dir` (and parents) if needed and checks it is writable, before any training.
@@ -133,11 +128,15 @@ func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String) throws {
 enum CommandError: Error, CustomStringConvertible {
     case outputNotDirectory(String)
     case cannotCreateDirectory(String, String)
+    case dataChanged(checkpoint: String, recorded: String, now: String)
 
     var description: String {
         switch self {
         case .outputNotDirectory(let p): return "\(p) exists and is not a directory; choose another --samples-dir"
         case .cannotCreateDirectory(let p, let why): return "cannot use \(p) as an output directory: \(why)"
+        case .dataChanged(let c, let recorded, let now):
+            return "the training data differs from the data \(c) was trained on (fingerprint \(recorded), now \(now)); "
+                + "pass --allow-data-change to continue anyway"
         }
     }
 }

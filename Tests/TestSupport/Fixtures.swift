@@ -39,6 +39,14 @@ public enum Fixtures {
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
 
+    /// A new directory holding random train and test splits of `count` images.
+    public static func writeSplitDirectory(count: Int) -> String {
+        let dir = temporaryDirectory("data")
+        writeSplit("train", count: count, in: dir, seed: 11)
+        writeSplit("t10k", count: count, in: dir, seed: 12)
+        return dir
+    }
+
     /// Writes a split of `count` random 28×28 images with labels into `dir`.
     @discardableResult
     public static func writeSplit(_ prefix: String, count: Int, in dir: String, gzip compress: Bool = true,
@@ -67,6 +75,21 @@ public enum Zoo {
     public static var executable: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("zoo").path
+    }
+
+    /// Starts `zoo` in the background with stderr going to a file; returns the
+    /// process and that file's path.
+    public static func start(_ arguments: [String]) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let errPath = NSTemporaryDirectory() + "zoo-err-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: errPath)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return (p, errPath)
     }
 
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {

@@ -59,3 +59,29 @@ import Testing
         #expect((command as? Train)?.epochs == 2)
     }
 }
+
+@Suite struct CheckpointParseTests {
+    @Test func saveFlagsParse() throws {
+        let t = try Train.parse(["--save", "m.h5", "--save-every", "2", "--keep", "3"])
+        #expect(t.save == "m.h5" && t.saving.saveEvery == 2 && t.saving.keep == 3)
+        let r = try Resume.parse(["m.h5", "--epochs", "30", "--allow-data-change", "--fresh-optimizer"])
+        #expect(r.checkpoint == "m.h5" && r.epochs == 30 && r.allowDataChange && r.freshOptimizer)
+    }
+
+    @Test(arguments: [
+        (["--save-every", "0"], "--save-every must be at least 1, got 0"),
+        (["--keep", "-1"], "--keep must be 0 or more, got -1"),
+    ])
+    func badSaveValues(arguments: [String], message: String) {
+        do { _ = try Train.parse(arguments); Issue.record("accepted") } catch {
+            #expect(Train.message(for: error).contains(message))
+        }
+    }
+
+    @Test func resumeNeedsACheckpointAndAPositiveTotal() {
+        #expect(throws: (any Error).self) { try Resume.parse([]) }
+        do { _ = try Resume.parse(["m.h5", "--epochs", "0"]); Issue.record("accepted") } catch {
+            #expect(Resume.message(for: error).contains("--epochs must be at least 1, got 0"))
+        }
+    }
+}

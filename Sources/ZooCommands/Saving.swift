@@ -1,0 +1,125 @@
+import ArgumentParser
+import Checkpoint
+import Datasets
+import Foundation
+import Synchronization
+import Training
+
+/// Checkpoint options shared by `train` and `resume`.
+public struct SaveOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("Save a checkpoint every E epochs (and at the end).", valueName: "E"))
+    public var saveEvery: Int = 1
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Also keep the N most recent earlier checkpoints as NAME-epoch-E.h5 beside the --save path.", valueName: "N"))
+    public var keep: Int = 0
+
+    public init() {}
+
+    public func validate() throws {
+        if saveEvery < 1 { throw ValidationError("--save-every must be at least 1, got \(saveEvery)") }
+        if keep < 0 { throw ValidationError("--keep must be 0 or more, got \(keep)") }
+    }
+}
+
+/// Set by SIGINT or SIGTERM; the training loop polls it after every step.
+let stopRequested = Atomic<Bool>(false)
+
+/// Routes SIGINT and SIGTERM to `stopRequested` instead of killing the
+/// process, so training can save the current step's state and exit.
+final class StopSignals {
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stopRequested.store(true, ordering: .relaxed) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var requested: Bool { stopRequested.load(ordering: .relaxed) }
+}
+
+/// Writes checkpoints of a run to `path`, keeping earlier ones as requested.
+struct CheckpointSaver {
+    let path: String
+    let options: SaveOptions
+    let fingerprint: String
+
+    /// Fails early, before any training, when `path` cannot be written.
+    static func checkTarget(_ path: String) throws {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw CheckpointError.cannotWrite(path: path, reason: "directory \(dir) does not exist")
+        }
+        guard access(dir, W_OK) == 0 else {
+            throw CheckpointError.cannotWrite(path: path, reason: "directory \(dir) is not writable")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw CheckpointError.cannotWrite(path: path, reason: "it is a directory")
+        }
+    }
+
+    func save(_ trainer: Trainer) throws {
+        try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version).write(to: path)
+        guard options.keep > 0, trainer.stepInEpoch == 0 else { return }
+        // A hard link keeps this epoch's file when the next save renames a new one over `path`.
+        let kept = keptName(epoch: trainer.epoch)
+        unlink(kept)
+        if link(path, kept) != 0 { throw CheckpointError.cannotWrite(path: kept, reason: String(cString: strerror(errno))) }
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let epochs = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap { name -> Int? in
+            guard name.hasPrefix(stem + "-epoch-"), name.hasSuffix(".h5") else { return nil }
+            return Int(name.dropFirst(stem.count + 7).dropLast(3))
+        }.sorted()
+        for e in epochs.dropLast(options.keep) { unlink(keptName(epoch: e)) }
+    }
+
+    func keptName(epoch: Int) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent(
+            url.deletingPathExtension().lastPathComponent + "-epoch-\(epoch).h5").path
+    }
+}
+
+/// Runs epochs until `config.training.epochs` are done, printing a summary
+/// per epoch, writing samples and checkpoints; on SIGINT/SIGTERM saves the
+/// current step and throws `ExitCode(130)`.
+func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?) throws {
+    let total = trainer.config.training.epochs
+    let signals = saver.map { _ in StopSignals() }
+    let progress = ProgressReporter(totalEpochs: total)
+    while trainer.epoch < total {
+        let record = try trainer.runEpoch(progress: progress.step, shouldStop: { signals?.requested ?? false })
+        progress.endEpoch()
+        guard let record else {
+            guard let saver else { break }
+            try saver.save(trainer)
+            writeStderr("interrupted at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(trainer.stepsPerEpoch); "
+                + "saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
+            throw ExitCode(130)
+        }
+        writeStdout(summaryLine(record, total: total))
+        if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
+        if let saver, record.epoch % saver.options.saveEvery == 0 || record.epoch == total {
+            try saver.save(trainer)
+        }
+        if signals?.requested == true, let saver {
+            if record.epoch % saver.options.saveEvery != 0 && record.epoch != total { try saver.save(trainer) }
+            writeStderr("interrupted after epoch \(record.epoch); saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
+            throw ExitCode(130)
+        }
+    }
+}
+
+func summaryLine(_ r: EpochRecord, total: Int) -> String {
+    let width = String(total).count
+    let e = String(repeating: " ", count: max(0, width - String(r.epoch).count)) + String(r.epoch)
+    let test = r.testLoss.map { "  test \(fmt($0, 2))" } ?? ""
+    return "epoch \(e)/\(total)  train \(fmt(r.trainLoss, 2)) (recon \(fmt(r.trainReconstruction, 2)) + kl \(fmt(r.trainKL, 2)))\(test)  \(fmt(r.seconds, 2)) s"
+}

@@ -1,0 +1,75 @@
+import Checkpoint
+import Foundation
+import Testing
+import TestSupport
+import Training
+
+/// `zoo train --save`, SIGINT and `zoo resume` through the binary.
+@Suite(.serialized) struct CheckpointEndToEndTests {
+    func expectSameRun(_ a: String, _ b: String) throws {
+        let x = try Checkpoint.read(from: a), y = try Checkpoint.read(from: b)
+        for name in x.parameters.keys.sorted() {
+            #expect(firstDifference(x.parameters[name]!, y.parameters[name]!) == nil, "\(name)")
+            #expect(firstDifference(x.optimizer!.secondMoment[name]!, y.optimizer!.secondMoment[name]!) == nil, "moment of \(name)")
+        }
+        let strip = { (h: [EpochRecord]) in h.map { var r = $0; r.seconds = 0; return r } }
+        #expect(strip(x.training!.history) == strip(y.training!.history))
+        #expect(x.training!.globalStep == y.training!.globalStep && x.training!.noise == y.training!.noise)
+    }
+
+    @Test func resumeAtAnEpochBoundaryMatchesOneRun() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        let common = ["--limit", "2000", "--threads", "2", "--binarize", "dynamic"]
+        #expect(try Zoo.run(["train", "--epochs", "3", "--save", dir + "/straight.h5"] + common).status == 0)
+        #expect(try Zoo.run(["train", "--epochs", "1", "--save", dir + "/split.h5"] + common).status == 0)
+        let r = try Zoo.run(["resume", dir + "/split.h5", "--epochs", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("epoch 3/3"))
+        try expectSameRun(dir + "/straight.h5", dir + "/split.h5")
+    }
+
+    @Test func sigintMidEpochSavesAndResumeMatchesOneRun() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        let common = ["--limit", "20000", "--threads", "2", "--epochs", "2"]
+        let (p, errPath) = try Zoo.start(["train", "--save", dir + "/split.h5"] + common)
+        // Interrupt once training is under way (the first progress line).
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, p.isRunning,
+              !(String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self).contains("step ")) {
+            usleep(20_000)
+        }
+        p.interrupt()
+        p.waitUntilExit()
+        let err = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+        #expect(p.terminationStatus == 130, "\(err)")
+        #expect(err.contains("interrupted at epoch 1, step") && err.contains("zoo resume"), "\(err)")
+        let saved = try Checkpoint.read(from: dir + "/split.h5")
+        #expect(saved.training!.stepInEpoch > 0, "stopped mid-epoch")
+        let r = try Zoo.run(["resume", dir + "/split.h5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Zoo.run(["train", "--save", dir + "/straight.h5"] + common).status == 0)
+        try expectSameRun(dir + "/straight.h5", dir + "/split.h5")
+    }
+
+    @Test func resumeRefusesChangedDataUnlessAllowed() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", dir + "/m.h5"]).status == 0)
+        let changed = try Zoo.run(["resume", dir + "/m.h5", "--epochs", "2", "--data", Fixtures.writeSplitDirectory(count: 500)])
+        #expect(changed.status != 0)
+        #expect(changed.stderr.contains("differs from the data") && changed.stderr.contains("--allow-data-change"), "\(changed.stderr)")
+        let allowed = try Zoo.run(["resume", dir + "/m.h5", "--epochs", "2", "--allow-data-change",
+                                   "--data", Fixtures.writeSplitDirectory(count: 500)])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+    }
+
+    @Test func saveTargetProblemsAreReportedBeforeTraining() throws {
+        let r = try Zoo.run(["train", "--limit", "100", "--epochs", "1", "--save", "/nonexistent-dir/m.h5"])
+        #expect(r.status != 0 && r.stderr.contains("/nonexistent-dir") && r.stderr.contains("does not exist"))
+        #expect(!r.stdout.contains("epoch"))
+        let dir = Fixtures.temporaryDirectory("e2e")
+        let notCheckpoint = dir + "/x.h5"
+        Fixtures.write(Array("text".utf8), to: notCheckpoint)
+        let q = try Zoo.run(["resume", notCheckpoint])
+        #expect(q.status != 0 && q.stderr.contains("not a zoo checkpoint"))
+    }
+}
