@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "ZooCommands",
             dependencies: [
-                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint",
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint", "HDF5",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

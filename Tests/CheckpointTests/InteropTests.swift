@@ -8,15 +8,16 @@ import TestSupport
 @Suite(.serialized) struct InteropTests {
     @Test func h5pyReadsTheDocumentedLayoutAndTheSameStatistics() throws {
         let (t, path) = try trainedCheckpoint(stopAfterSteps: 20)
-        var stats: [String: [String: Any]] = [:]
+        // The same shape as `zoo inspect --json`'s "parameters" list.
+        var stats: [[String: Any]] = []
         for e in t.model.parameters.entries {
             let v = t.model.parameters.value(e.name).array.map(Double.init)
             let mean = v.reduce(0, +) / Double(v.count)
             let std = (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)).squareRoot()
-            stats[e.name] = ["shape": e.shape, "mean": mean, "std": std, "norm": v.reduce(0) { $0 + $1 * $1 }.squareRoot()]
+            stats.append(["name": e.name, "shape": e.shape, "mean": mean, "std": std, "norm": v.reduce(0) { $0 + $1 * $1 }.squareRoot()])
         }
         let statsPath = path + ".stats.json"
-        try JSONSerialization.data(withJSONObject: stats).write(to: URL(fileURLWithPath: statsPath))
+        try JSONSerialization.data(withJSONObject: ["parameters": stats]).write(to: URL(fileURLWithPath: statsPath))
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("python/check_checkpoint.py").path
         let p = Process()

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Interop check: a checkpoint written by zoo, read with h5py + numpy only.
 
-Usage: check_checkpoint.py CHECKPOINT EXPECTED_STATS_JSON
-EXPECTED_STATS_JSON maps each state_dict name to {"shape", "mean", "std", "norm"}
-as zoo computed them. Exits non-zero with a message on the first mismatch.
+Usage: check_checkpoint.py CHECKPOINT INSPECT_JSON
+INSPECT_JSON is the output of `zoo inspect CHECKPOINT --json`: its "parameters"
+list gives each state_dict name's shape, mean, std and norm as zoo computed them.
+Exits non-zero with a message on the first mismatch.
 """
 import json
 import sys
@@ -12,7 +13,8 @@ import h5py
 import numpy as np
 
 path, stats_path = sys.argv[1], sys.argv[2]
-expected = json.load(open(stats_path))
+report = json.load(open(stats_path))
+expected = {p["name"]: p for p in report["parameters"]}
 with h5py.File(path, "r") as f:
     assert f.attrs["format"] == "zoo-vae-checkpoint", f.attrs["format"]
     assert int(f.attrs["format_version"]) == 1

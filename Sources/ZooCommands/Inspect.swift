@@ -1,0 +1,146 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import HDF5
+import Training
+
+/// `zoo inspect`: what a checkpoint holds.
+public struct Inspect: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Show a checkpoint: format, config, training position, history, parameter statistics.")
+
+    @Argument(help: ArgumentHelp("The checkpoint to inspect.", valueName: "checkpoint.h5"))
+    public var checkpoint: String
+
+    @Flag(help: "Read every dataset in the file (verifying its checksums) and validate the config and layout.")
+    public var verify = false
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    public var json = false
+
+    public init() {}
+
+    /// Per-parameter statistics, in state_dict order.
+    struct ParameterStats: Encodable {
+        let name: String
+        let shape: [Int]
+        let mean: Double
+        let std: Double
+        let norm: Double
+    }
+
+    public func run() throws {
+        let c = try Checkpoint.read(from: checkpoint)
+        let shapes = c.config.model.layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] }
+        let stats = shapes.map { name, shape -> ParameterStats in
+            let v = c.parameters[name]!.map(Double.init)
+            let mean = v.reduce(0, +) / Double(v.count)
+            let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)
+            return ParameterStats(name: name, shape: shape, mean: mean, std: variance.squareRoot(),
+                                  norm: v.reduce(0) { $0 + $1 * $1 }.squareRoot())
+        }
+        let verified = verify ? try verifyAllDatasets() : nil
+        if json { try printJSON(c, stats, verified) } else { printTables(c, stats, verified) }
+    }
+
+    /// Reads every dataset in the file; returns how many were read.
+    func verifyAllDatasets() throws -> Int {
+        let f = try HDF5File.open(checkpoint)
+        var count = 0
+        func walk(_ g: Group, _ prefix: String) throws {
+            for name in try g.memberNames() {
+                if g.isGroup(name) {
+                    try walk(try g.openGroup(name), prefix + name + "/")
+                } else {
+                    do {
+                        let info = try g.info(name)
+                        switch info.typeName {
+                        case "string": _ = try g.readString(name)
+                        case "uint64": _ = try g.read(name, as: UInt64.self)
+                        case "int64": _ = try g.read(name, as: Int64.self)
+                        case "float64": _ = try g.read(name, as: Double.self)
+                        default: _ = try g.read(name, as: Float.self)
+                        }
+                    } catch {
+                        throw CheckpointError.notACheckpoint(path: checkpoint, reason: "/\(prefix)\(name) cannot be read (\(error)); the file is damaged")
+                    }
+                    count += 1
+                }
+            }
+        }
+        try walk(f, "")
+        try f.close()
+        return count
+    }
+
+    func printTables(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) {
+        var out = "\(checkpoint)\n"
+        out += "  format        \(Checkpoint.format) v\(Checkpoint.formatVersion), written by zoo \(c.zooVersion) at \(c.createdUTC)\n"
+        out += "  model         \(describe(c.config.model)), \(stats.reduce(0) { $0 + $1.shape.reduce(1, *) }) parameters\n"
+        let t = c.config.training
+        out += "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)\n"
+        out += "  data          \(c.config.data.directory ?? "Fashion-MNIST (default)"), binarization \(c.config.data.binarization.rawValue)"
+            + (c.config.data.limit.map { ", first \($0) images" } ?? "") + "\n"
+        if let s = c.training {
+            out += "  position      epoch \(s.epoch) done" + (s.stepInEpoch > 0 ? ", \(s.stepInEpoch) steps into epoch \(s.epoch + 1)" : "")
+                + ", \(s.globalStep) steps, \(fmt(s.seconds, 1)) s\n"
+            out += "  fingerprint   \(c.dataFingerprint ?? "none")\n"
+        } else {
+            out += "  position      no training state (parameters only)\n"
+        }
+        out += "  optimizer     " + (c.optimizer.map { "adam, step \($0.step)" } ?? "none") + "\n"
+        if let s = c.training, !s.history.isEmpty {
+            out += "\n  epoch   train    recon       kl     test   seconds\n"
+            for r in s.history {
+                out += "  " + pad(String(r.epoch), 5) + pad(fmt(r.trainLoss, 2), 9) + pad(fmt(r.trainReconstruction, 2), 9)
+                    + pad(fmt(r.trainKL, 2), 9) + pad(r.testLoss.map { fmt($0, 2) } ?? "-", 9) + pad(fmt(r.seconds, 2), 10) + "\n"
+            }
+        }
+        out += "\n  parameter     shape           mean         std        norm\n"
+        for p in stats {
+            out += "  " + p.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + pad(p.shape.map(String.init).joined(separator: "×"), 11)
+                + pad(String(format: "%.4e", p.mean), 12) + pad(String(format: "%.4e", p.std), 12) + pad(String(format: "%.4e", p.norm), 12) + "\n"
+        }
+        if let verified { out += "\n  verified      \(verified) datasets read, checksums and layout OK\n" }
+        writeStdout(out.trimmingCharacters(in: .newlines))
+    }
+
+    func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+
+    func printJSON(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) throws {
+        struct Report: Encodable {
+            let path: String
+            let format: String
+            let formatVersion: Int64
+            let zooVersion: String
+            let createdUTC: String
+            let config: RunConfig
+            let training: Training?
+            let optimizerStep: Int?
+            let history: [EpochRecord]
+            let parameters: [ParameterStats]
+            let verifiedDatasets: Int?
+            struct Training: Encodable {
+                let epoch: Int, stepInEpoch: Int, globalStep: Int, seconds: Double, dataFingerprint: String?
+                enum CodingKeys: String, CodingKey {
+                    case epoch, stepInEpoch = "step_in_epoch", globalStep = "global_step", seconds, dataFingerprint = "data_fingerprint"
+                }
+            }
+            enum CodingKeys: String, CodingKey {
+                case path, format, formatVersion = "format_version", zooVersion = "zoo_version", createdUTC = "created_utc"
+                case config, training, optimizerStep = "optimizer_step", history, parameters, verifiedDatasets = "verified_datasets"
+            }
+        }
+        let report = Report(
+            path: checkpoint, format: Checkpoint.format, formatVersion: Checkpoint.formatVersion, zooVersion: c.zooVersion,
+            createdUTC: c.createdUTC, config: c.config,
+            training: c.training.map { .init(epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
+                                              seconds: $0.seconds, dataFingerprint: c.dataFingerprint) },
+            optimizerStep: c.optimizer?.step, history: c.training?.history ?? [], parameters: stats, verifiedDatasets: verified)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        writeStdout(String(decoding: try encoder.encode(report), as: UTF8.self))
+    }
+}

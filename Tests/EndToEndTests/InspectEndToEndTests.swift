@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct InspectEndToEndTests {
+    var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("python/check_checkpoint.py").path
+    }
+
+    /// h5py + numpy find the layout and the statistics `zoo inspect --json` reports.
+    @Test func inspectJSONAgreesWithH5pyAndNumpy() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        #expect(try Zoo.run(["train", "--limit", "2000", "--epochs", "2", "--save", dir + "/m.h5"]).status == 0)
+        let r = try Zoo.run(["inspect", dir + "/m.h5", "--json", "--verify"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect((report["parameters"] as? [Any])?.count == 10)
+        #expect((report["verified_datasets"] as? Int ?? 0) >= 30)
+        #expect((report["training"] as? [String: Any])?["epoch"] as? Int == 2)
+        try Data(r.stdout.utf8).write(to: URL(fileURLWithPath: dir + "/inspect.json"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [script, dir + "/m.h5", dir + "/inspect.json"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+    }
+
+    @Test func tablesShowPositionHistoryAndParameters() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", dir + "/m.h5"]).status == 0)
+        let r = try Zoo.run(["inspect", dir + "/m.h5"])
+        #expect(r.status == 0)
+        for part in ["zoo-vae-checkpoint v1", "epoch 1 done", "fc1.weight", "400×784", "fc5.bias", "sha256:"] {
+            #expect(r.stdout.contains(part), "\(part) in \(r.stdout)")
+        }
+    }
+
+    @Test func verifyReportsADamagedFile() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", dir + "/m.h5"]).status == 0)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/m.h5")))
+        for i in stride(from: bytes.count / 3, to: 2 * bytes.count / 3, by: 4096) { bytes[i] ^= 0xFF }
+        Fixtures.write(bytes, to: dir + "/m.h5")
+        let r = try Zoo.run(["inspect", dir + "/m.h5", "--verify"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("damaged") && r.stderr.contains(dir + "/m.h5"), "\(r.stderr)")
+        let notCheckpoint = try Zoo.run(["inspect", "/etc/hostname"])
+        #expect(notCheckpoint.status != 0 && notCheckpoint.stderr.contains("not a zoo checkpoint"))
+    }
+}
