@@ -53,3 +53,35 @@ import TestSupport
         #expect(notCheckpoint.status != 0 && notCheckpoint.stderr.contains("not a zoo checkpoint"))
     }
 }
+
+/// The other direction: a checkpoint written by numpy + h5py, without optimizer or training state.
+@Suite(.serialized) struct ForeignCheckpointTests {
+    @Test func numpyWrittenModelLoadsInspectsAndResumesWithAFreshOptimizer() throws {
+        let dir = Fixtures.temporaryDirectory("e2e")
+        let path = dir + "/numpy.h5"
+        let writer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("python/write_numpy_checkpoint.py").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [writer, path]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+
+        let inspect = try Zoo.run(["inspect", path, "--verify"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("no training state") && inspect.stdout.contains("written by zoo numpy"))
+
+        let refused = try Zoo.run(["resume", path])
+        #expect(refused.status != 0 && refused.stderr.contains("--fresh-optimizer"), "\(refused.stderr)")
+
+        let resumed = try Zoo.run(["resume", path, "--fresh-optimizer", "--epochs", "2"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("epoch 2/2"))
+        let after = try Zoo.run(["inspect", path, "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])
+        #expect((report["training"] as? [String: Any])?["epoch"] as? Int == 2)
+        #expect(report["optimizer_step"] as? Int == 16)   // 1000 images, batch 128: 8 steps per epoch
+    }
+}
