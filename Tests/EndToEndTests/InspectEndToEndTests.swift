@@ -8,7 +8,8 @@ import TestSupport
             .appendingPathComponent("python/check_checkpoint.py").path
     }
 
-    /// h5py + numpy find the layout and the statistics `zoo inspect --json` reports.
+    /// h5py + numpy find the documented layout (schemas/checkpoint-layout.json) and the
+    /// statistics `zoo inspect --json` reports.
     @Test func inspectJSONAgreesWithH5pyAndNumpy() throws {
         let dir = Fixtures.temporaryDirectory("e2e")
         #expect(try Zoo.run(["train", "--limit", "2000", "--epochs", "2", "--save", dir + "/m.h5"]).status == 0)
@@ -21,7 +22,9 @@ import TestSupport
         try Data(r.stdout.utf8).write(to: URL(fileURLWithPath: dir + "/inspect.json"))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = [script, dir + "/m.h5", dir + "/inspect.json"]
+        let layout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("schemas/checkpoint-layout.json").path
+        p.arguments = [script, dir + "/m.h5", dir + "/inspect.json", layout]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Interop check: a checkpoint written by zoo, read with h5py + numpy only.
 
-Usage: check_checkpoint.py CHECKPOINT INSPECT_JSON
+Usage: check_checkpoint.py CHECKPOINT INSPECT_JSON [LAYOUT_JSON]
 INSPECT_JSON is the output of `zoo inspect CHECKPOINT --json`: its "parameters"
 list gives each state_dict name's shape, mean, std and norm as zoo computed them.
 Exits non-zero with a message on the first mismatch.
@@ -44,4 +44,73 @@ with h5py.File(path, "r") as f:
     for stream in ("initialization", "shuffle", "shuffle_epoch_start", "noise", "binarization"):
         assert f["training"]["rng"][stream].shape == (4,) and f["training"]["rng"][stream].dtype == np.uint64, stream
     assert len(f["history"]["train_loss"]) == int(f["training"].attrs["epoch"])
+
+def check_layout(path, layout_path, parameters):
+    """Every object in the file is described by schemas/checkpoint-layout.json, with its
+    type, shape and attributes; every required object is present."""
+    layout = json.load(open(layout_path))
+    kinds = {"int64": np.int64, "float64": np.float64, "float32": np.float32, "uint64": np.uint64}
+
+    def attr_ok(value, kind):
+        if kind == "string":
+            return isinstance(value, str)
+        return np.asarray(value).dtype == kinds[kind] and np.asarray(value).shape == ()
+
+    with h5py.File(path, "r") as f:
+        epochs = len(f["history"]["epoch"]) if "history" in f else 0
+        present = {"/"}
+        f.visit(lambda name: present.add("/" + name))
+
+        def matches(entry, p):
+            pattern = entry["path"]
+            if "{" not in pattern:
+                return p == pattern
+            prefix = pattern[:pattern.index("{")]
+            if not p.startswith(prefix) or "/" in p[len(prefix):]:
+                return False
+            name = p[len(prefix):]
+            names = entry.get("names", parameters if "{parameter}" in pattern else None)
+            return names is None or name in names
+
+        for p in sorted(present):
+            entries = [e for e in layout["objects"] if matches(e, p)]
+            assert entries, f"{p} is not in the documented layout"
+            e, obj = entries[0], f[p]
+            is_group = isinstance(obj, h5py.Group)
+            assert is_group == (e["kind"] == "group"), (p, e["kind"])
+            for key, kind in e.get("attributes", {}).items():
+                optional = key == "data_fingerprint"
+                assert key in obj.attrs or optional, (p, "missing attribute", key)
+                if key in obj.attrs:
+                    assert attr_ok(obj.attrs[key], kind), (p, key, obj.attrs[key])
+            if not is_group:
+                name = p.rsplit("/", 1)[1]
+                kind = e["names"][name] if isinstance(e.get("names"), dict) else e.get("type")
+                if kind == "string":
+                    assert h5py.check_string_dtype(obj.dtype) is not None, (p, obj.dtype)
+                elif kind is not None:
+                    assert obj.dtype == kinds[kind], (p, obj.dtype, kind)
+                shape = e.get("shape")
+                if shape == "parameter":
+                    assert obj.shape == tuple(parameters[name]), (p, obj.shape)
+                elif shape == ["epochs"]:
+                    assert obj.shape == (epochs,), (p, obj.shape)
+                elif shape is not None:
+                    assert obj.shape == tuple(shape), (p, obj.shape, shape)
+                if obj.shape and obj.size > 0:
+                    assert obj.compression == "gzip" and obj.shuffle and obj.fletcher32, (p, "filters")
+        for e in layout["objects"]:
+            required = e.get("required") or ("required_with" in e and e["required_with"] in present)
+            if required and "{" not in e["path"]:
+                assert e["path"] in present, ("missing", e["path"])
+            if required and "{parameter}" in e["path"]:
+                for name in parameters:
+                    assert e["path"].replace("{parameter}", name) in present, ("missing", e["path"], name)
+            if required and isinstance(e.get("names"), (list, dict)) and "{" in e["path"]:
+                for name in e["names"]:
+                    assert e["path"].replace("{stream}", name).replace("{column}", name) in present, ("missing", name)
+
+
+if len(sys.argv) > 3:
+    check_layout(path, sys.argv[3], {name: tuple(e["shape"]) for name, e in expected.items()})
 print("ok: %d parameters, config and layout as documented" % len(state_dict))
