@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
         .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
         .target(name: "ImageIO", dependencies: ["CZlib"]),
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "Checkpoint", dependencies: ["HDF5", "Training", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(
@@ -51,7 +51,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "HDF5", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),

@@ -113,6 +113,17 @@ extension Checkpoint {
         }
     }
 
+    /// Large arrays are compressed in parallel chunks (compression is most of
+    /// the save time); small ones in one chunk.
+    private func writeArray(_ g: Group, _ name: String, _ values: [Float], shape: [Int]) throws {
+        if values.count >= 1 << 16 {
+            let chunks = 2 * ProcessInfo.processInfo.activeProcessorCount
+            try values.withUnsafeBufferPointer { try g.writeParallel(name, $0, shape: shape, chunks: chunks) }
+        } else {
+            try g.write(name, values, shape: shape)
+        }
+    }
+
     private func fsyncPath(_ p: String) throws {
         let fd = open(p, O_RDONLY)
         guard fd >= 0 else { throw CheckpointError.cannotWrite(path: p, reason: String(cString: strerror(errno))) }
@@ -133,7 +144,7 @@ extension Checkpoint {
         let shapes = Dictionary(uniqueKeysWithValues: config.model.layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] })
         let model = try f.createGroup("model")
         for (name, values) in parameters.sorted(by: { $0.key < $1.key }) {
-            try model.write(name, values, shape: shapes[name] ?? [values.count])
+            try writeArray(model, name, values, shape: shapes[name] ?? [values.count])
         }
         try model.close()
 
@@ -148,7 +159,7 @@ extension Checkpoint {
             for (groupName, moments) in [("exp_avg", optimizer.firstMoment), ("exp_avg_sq", optimizer.secondMoment)] {
                 let mg = try g.createGroup(groupName)
                 for (name, values) in moments.sorted(by: { $0.key < $1.key }) {
-                    try mg.write(name, values, shape: shapes[name] ?? [values.count])
+                    try writeArray(mg, name, values, shape: shapes[name] ?? [values.count])
                 }
                 try mg.close()
             }

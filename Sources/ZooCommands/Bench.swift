@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Datasets
 import Foundation
 import NeuralNet
@@ -50,16 +51,18 @@ public struct Bench: ParsableCommand {
                 if !json { writeStderr("epoch \(e + 1): \(fmt(record.seconds, 3)) s\n") }
             }
         }
-        let sorted = times.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        let imagesPerSecond = Double(train.count) / median
+        let median = Self.median(times)
+        // Training's peak, before the checkpoint round trips add their copies.
         let peakMiB = peakResidentMiB()
+        let (saveSeconds, loadSeconds, checkpointBytes) = try checkpointTiming(trainer)
+        let imagesPerSecond = Double(train.count) / median
         if json {
             let obj: [String: Any] = [
                 "median_seconds_per_epoch": median, "epoch_seconds": times, "images_per_second": imagesPerSecond,
                 "peak_resident_mib": peakMiB, "startup_to_first_batch_seconds": firstBatch ?? -1,
                 "images": train.count, "batch_size": batchSize, "threads": config.training.threads,
-                "sgemm_gflops": gflops, "gemm_floor_seconds_per_epoch": epochFlops(config.model, images: train.count) / (gflops * 1e9),
+                "checkpoint_save_seconds": saveSeconds, "checkpoint_load_seconds": loadSeconds,
+                "checkpoint_bytes": checkpointBytes, "sgemm_gflops": gflops, "gemm_floor_seconds_per_epoch": epochFlops(config.model, images: train.count) / (gflops * 1e9),
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             writeStdout(String(decoding: data, as: UTF8.self))
@@ -70,13 +73,42 @@ public struct Bench: ParsableCommand {
                 epoch seconds    \(times.map { fmt($0, 3) }.joined(separator: " "))
                 median           \(fmt(median, 3)) s per epoch
                 throughput       \(fmt(imagesPerSecond, 0)) images/s
-                peak memory      \(fmt(peakMiB, 1)) MiB resident
+                peak memory      \(fmt(peakMiB, 1)) MiB resident while training
                 first batch      \(fmt(firstBatch ?? -1, 3)) s after process start (data decompressed and converted)
+                checkpoint       save \(fmt(saveSeconds * 1000, 1)) ms, load \(fmt(loadSeconds * 1000, 1)) ms \
+                (medians of 5; \(fmt(Double(checkpointBytes) / 1_048_576, 1)) MiB with optimizer state)
                 machine          OpenBLAS sgemm \(fmt(gflops, 0)) GFLOP/s on 128×784·784×400 now; \
                 \(fmt(epochFlops(config.model, images: train.count) / 1e9, 0)) GFLOP per epoch, so \
                 \(fmt(epochFlops(config.model, images: train.count) / (gflops * 1e9), 3)) s is the GEMM floor
                 """)
         }
+    }
+}
+
+extension Bench {
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// Median seconds to save (atomically, fsync included) and to load the
+    /// trainer's checkpoint, and its size, over 5 rounds in a temporary directory.
+    func checkpointTiming(_ trainer: Trainer) throws -> (Double, Double, Int) {
+        let dir = NSTemporaryDirectory() + "zoo-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/bench.h5"
+        var saves: [Double] = [], loads: [Double] = []
+        for _ in 0..<5 {
+            let t0 = monotonicSeconds()
+            try Checkpoint(trainer: trainer, dataFingerprint: "bench", zooVersion: Zoo.version).write(to: path)
+            let t1 = monotonicSeconds()
+            _ = try Checkpoint.read(from: path)
+            loads.append(monotonicSeconds() - t1)
+            saves.append(t1 - t0)
+        }
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return (Self.median(saves), Self.median(loads), bytes)
     }
 }
 

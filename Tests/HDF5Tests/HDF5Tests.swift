@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HDF5
+import CHDF5
 import TestSupport
 
 @Suite struct HDF5Tests {
@@ -95,5 +96,58 @@ import TestSupport
         try f.close()
         try f.close()
         #expect(f.id == -1)
+    }
+}
+
+@Suite struct ParallelChunkTests {
+    /// Chunks filtered by zoo read back through HDF5's own pipeline, uneven last chunk included.
+    @Test(arguments: [[400, 784], [784, 400], [7, 3], [100_001]])
+    func parallelWriteReadsBackThroughHDF5sPipeline(shape: [Int]) throws {
+        let p = Fixtures.temporaryDirectory("h5") + "/p.h5"
+        var s: UInt64 = 5
+        let values = (0..<shape.reduce(1, *)).map { _ -> Float in s = s &* 6364136223846793005 &+ 1; return Float(Int64(bitPattern: s) >> 40) * 1e-6 }
+        let f = try HDF5File.create(p)
+        try values.withUnsafeBufferPointer { try f.writeParallel("w", $0, shape: shape, chunks: 3) }
+        try f.close()
+        let r = try HDF5File.open(p)
+        let (back, backShape) = try r.read("w", as: Float.self)
+        #expect(backShape == shape)
+        #expect(firstDifference(back, values) == nil)
+        #expect(try r.info("w").filters == ["shuffle", "deflate", "fletcher32"])
+    }
+
+    @Test func corruptionIsStillCaughtByTheChecksum() throws {
+        let p = Fixtures.temporaryDirectory("h5") + "/p.h5"
+        var s: UInt64 = 9
+        let values = (0..<200_000).map { _ -> Float in s = s &* 6364136223846793005 &+ 1; return Float(s >> 40) }
+        let f = try HDF5File.create(p)
+        try values.withUnsafeBufferPointer { try f.writeParallel("w", $0, shape: [200_000], chunks: 4) }
+        try f.close()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: p)))
+        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 8) { bytes[i] ^= 0xFF }
+        Fixtures.write(bytes, to: p)
+        #expect(throws: HDF5Error.self) { try HDF5File.open(p).read("w", as: Float.self) }
+    }
+
+    /// HDF5 filters a chunk itself; its stored checksum (the last 4 bytes, little-endian)
+    /// must equal ours over the bytes before it.
+    @Test func fletcher32MatchesWhatHDF5Stores() throws {
+        let p = Fixtures.temporaryDirectory("h5") + "/f.h5"
+        for count in [1000, 1001, 77] {
+            let f = try HDF5File.create(p)
+            try f.write("w", (0..<count).map { Float($0) * 0.37 })
+            try f.close()
+            let fid = H5Fopen(p, zoo_H5F_ACC_RDONLY(), zoo_H5P_DEFAULT())
+            let did = H5Dopen2(fid, "w", zoo_H5P_DEFAULT())
+            var size: hsize_t = 0
+            let offset: [hsize_t] = [0]
+            #expect(H5Dget_chunk_storage_size(did, offset, &size) >= 0 && size > 4)
+            var raw = [UInt8](repeating: 0, count: Int(size))
+            var mask: UInt32 = 0
+            #expect(H5Dread_chunk(did, zoo_H5P_DEFAULT(), offset, &mask, &raw) >= 0)
+            H5Dclose(did); H5Fclose(fid)
+            let stored = raw[(raw.count - 4)...].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            #expect(fletcher32(raw, raw.count - 4) == stored, "chunk of \(count) floats")
+        }
     }
 }
