@@ -73,3 +73,75 @@ import Training
         #expect(q.status != 0 && q.stderr.contains("not a zoo checkpoint"))
     }
 }
+
+/// Crash safety and unwritable targets, through the binary.
+@Suite(.serialized) struct CrashSafetyTests {
+    /// Killed with SIGKILL at many instants while saving every epoch: the target
+    /// is always absent (before the first save) or a complete, valid checkpoint.
+    @Test func killDashNineNeverLeavesABrokenCheckpoint() throws {
+        let dir = Fixtures.temporaryDirectory("kill")
+        let path = dir + "/m.h5"
+        var validAfterKill = 0
+        for delay in [0.9, 1.1, 1.3, 1.45, 1.6, 1.75, 1.9, 2.2] {
+            let (p, _) = try Zoo.start(["train", "--limit", "600", "--epochs", "1000", "--batch-size", "200", "--save", path])
+            usleep(useconds_t(delay * 1_000_000))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            #expect(p.terminationReason == .uncaughtSignal)
+            if FileManager.default.fileExists(atPath: path) {
+                do {
+                    let c = try Checkpoint.read(from: path)
+                    #expect(c.training != nil && c.parameters.count == 10)
+                    validAfterKill += 1
+                } catch {
+                    Issue.record("after SIGKILL at \(delay) s the checkpoint is broken: \(error)")
+                }
+            }
+        }
+        #expect(validAfterKill >= 4, "the kills should land after saves began (\(validAfterKill) of 8)")
+    }
+
+    /// Makes `dir` unwritable even for root (immutable attribute, else a read-only
+    /// tmpfs mounted over a copy); returns a closure that undoes it.
+    func makeUnwritable(_ dir: String) -> (() -> Void)? {
+        if getuid() != 0 {
+            chmod(dir, 0o500)
+            return { chmod(dir, 0o700) }
+        }
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = ["+i", dir]
+        chattr.standardError = FileHandle.nullDevice
+        if (try? chattr.run()) != nil {
+            chattr.waitUntilExit()
+            if chattr.terminationStatus == 0 {
+                return {
+                    let undo = Process()
+                    undo.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+                    undo.arguments = ["-i", dir]
+                    try? undo.run()
+                    undo.waitUntilExit()
+                }
+            }
+        }
+        return nil
+    }
+
+    @Test func readOnlyDirectoryIsRefusedAndTheOldCheckpointKept() throws {
+        let dir = Fixtures.temporaryDirectory("ro")
+        let path = dir + "/m.h5"
+        #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", path]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let undo = makeUnwritable(dir) else {
+            Issue.record("cannot make a directory unwritable on this machine (no chattr on this filesystem)")
+            return
+        }
+        defer { undo() }
+        let train = try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", dir + "/other.h5"])
+        #expect(train.status != 0 && train.stderr.contains("not writable"), "\(train.stderr)")
+        #expect(!train.stdout.contains("epoch"), "refused before training")
+        let resume = try Zoo.run(["resume", path, "--epochs", "2"])
+        #expect(resume.status != 0 && resume.stderr.contains(dir), "\(resume.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the existing checkpoint is unchanged")
+    }
+}
