@@ -25,6 +25,10 @@ extension Checkpoint {
         guard f.contains("config"), let json = try? f.readString("config") else {
             throw CheckpointError.badConfig(path: path, reason: "/config is missing or not a string")
         }
+        let violations = (try? JSONSchema(json: configSchemaJSON))?.violations(of: json) ?? []
+        if !violations.isEmpty {
+            throw CheckpointError.badConfig(path: path, reason: "it fails config.schema.json: " + violations.joined(separator: "; "))
+        }
         let config: RunConfig
         do { config = try JSONDecoder().decode(RunConfig.self, from: Data(json.utf8)) } catch {
             throw CheckpointError.badConfig(path: path, reason: describe(decodingError: error))

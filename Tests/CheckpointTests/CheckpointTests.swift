@@ -137,13 +137,13 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
     @Test func configThatFailsValidation() throws {
         let (_, path) = try trainedCheckpoint()
         try edit(path) { f in try f.remove("config"); try f.writeString("config", "{\"model\": {}}") }
-        expectError(path, ["/config", "missing key"])
+        expectError(path, ["/config", "fails config.schema.json", "$.model: missing required key \"input_dim\"", "missing required key \"training\""])
         try edit(path) { f in
             try f.remove("config")
             var c = config(); c.training.epochs = 0
             try f.writeString("config", String(decoding: try JSONEncoder().encode(c), as: UTF8.self))
         }
-        expectError(path, ["epochs must be at least 1, got 0"])
+        expectError(path, ["fails config.schema.json", "$.training.epochs: 0 is below the minimum 1"])
     }
 
     @Test func corruptedChunkIsReported() throws {

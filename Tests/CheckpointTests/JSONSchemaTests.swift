@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import Checkpoint
+@testable import Training
+@testable import HDF5
+
+@Suite struct JSONSchemaTests {
+    let schema = try! JSONSchema(json: configSchemaJSON)
+
+    func json(_ c: RunConfig) -> String { String(decoding: try! JSONEncoder().encode(c), as: UTF8.self) }
+
+    @Test func embeddedSchemaIsTheRepositorysFile() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("schemas/config.schema.json")
+        #expect(try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .newlines) == configSchemaJSON)
+    }
+
+    @Test func validConfigurationsPass() {
+        var c = RunConfig()
+        #expect(schema.violations(of: json(c)).isEmpty)
+        c.data.directory = "/d"; c.data.limit = 5; c.model.hidden = [200, 200]; c.data.binarization = .dynamic
+        #expect(schema.violations(of: json(c)).isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"{"model": {}, "training": {}, "data": {}}"#, "missing required key \"input_dim\""),
+        (#"{"model": {"input_dim": 784, "hidden": [400], "latent_dim": 20, "likelihood": "poisson", "sigma": 0.1}}"#, "\"poisson\" is not one of"),
+        (#"{"extra": 1}"#, "unknown key \"extra\""),
+    ])
+    func violationsNameTheLocation(document: String, message: String) {
+        let v = schema.violations(of: document).joined(separator: "; ")
+        #expect(v.contains(message), "\(v)")
+    }
+
+    @Test func numbersTypesAndItemsAreChecked() throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(json(RunConfig()).utf8)) as? [String: Any])
+        var model = object["model"] as! [String: Any]
+        model["latent_dim"] = 0
+        model["hidden"] = [400, -1]
+        model["sigma"] = "wide"
+        object["model"] = model
+        var training = object["training"] as! [String: Any]
+        training["batch_size"] = 1.5
+        training["extra_knob"] = true
+        object["training"] = training
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        let v = schema.violations(of: text).joined(separator: "; ")
+        for part in ["$.model.latent_dim: 0 is below the minimum 1", "$.model.hidden[1]: -1 is below the minimum 1",
+                     "$.model.sigma: expected number, found string", "$.training.batch_size: expected integer, found number",
+                     "$.training: unknown key \"extra_knob\""] {
+            #expect(v.contains(part), "\(part) in \(v)")
+        }
+    }
+
+    @Test func checkpointWithAConfigFailingTheSchemaIsRejected() throws {
+        let (_, path) = try trainedCheckpoint()
+        let f = try HDF5File.open(path, writable: true)
+        let text = try f.readString("config")
+        try f.remove("config")
+        try f.writeString("config", text.replacingOccurrences(of: "\"seed\"", with: "\"unexpected\" : 1, \"seed\""))
+        try f.close()
+        do { _ = try Checkpoint.read(from: path); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("fails config.schema.json") && "\(error)".contains("unknown key \"unexpected\""), "\(error)")
+        }
+    }
+}
