@@ -141,7 +141,7 @@ extension Checkpoint {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try f.writeString("config", String(decoding: try encoder.encode(config), as: UTF8.self))
 
-        let shapes = Dictionary(uniqueKeysWithValues: config.model.layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] })
+        let shapes = Dictionary(uniqueKeysWithValues: config.model.parameterShapes)
         let model = try f.createGroup("model")
         for (name, values) in parameters.sorted(by: { $0.key < $1.key }) {
             try writeArray(model, name, values, shape: shapes[name] ?? [values.count])

@@ -36,7 +36,7 @@ extension Checkpoint {
         if !config.problems.isEmpty { throw CheckpointError.badConfig(path: path, reason: config.problems.joined(separator: "; ")) }
 
         // Parameters: exactly the configured model's, in its shapes, float32.
-        let expected = Dictionary(uniqueKeysWithValues: config.model.layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] })
+        let expected = Dictionary(uniqueKeysWithValues: config.model.parameterShapes)
         guard f.isGroup("model") else { throw CheckpointError.notACheckpoint(path: path, reason: "the /model group is missing") }
         let model = try f.openGroup("model")
         let parameters = try readArrays(model, groupPath: "/model", expected: expected, path: path)

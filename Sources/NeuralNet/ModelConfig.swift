@@ -55,6 +55,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         return shapes
     }
 
+    /// (state_dict name, shape) of every parameter in PyTorch order:
+    /// `fc1.weight` [out, in], `fc1.bias` [out], …
+    public var parameterShapes: [(String, [Int])] {
+        layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] }
+    }
+
     /// Problems with this configuration, in words a user can act on (empty if valid).
     public var problems: [String] {
         var out: [String] = []

@@ -72,7 +72,7 @@ public final class VAE {
         layout.append(("\(names.logvar).bias", [config.latentDim]))
         names.decoder.forEach(add)
         add(names.output)
-        let order = config.layerShapes.flatMap { ["\($0.0).weight", "\($0.0).bias"] }
+        let order = config.parameterShapes.map(\.0)
         let p = ParameterSet(layout: layout, stateDictOrder: order)
         parameters = p
 

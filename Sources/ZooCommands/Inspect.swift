@@ -31,7 +31,7 @@ public struct Inspect: ParsableCommand {
 
     public func run() throws {
         let c = try Checkpoint.read(from: checkpoint)
-        let shapes = c.config.model.layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] }
+        let shapes = c.config.model.parameterShapes
         let stats = shapes.map { name, shape -> ParameterStats in
             let v = c.parameters[name]!.map(Double.init)
             let mean = v.reduce(0, +) / Double(v.count)
