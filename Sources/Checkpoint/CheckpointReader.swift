@@ -71,7 +71,7 @@ extension Checkpoint {
         }
 
         if f.isGroup("training") {
-            let (state, initStream, fingerprint) = try readTraining(f, path: path)
+            let (state, initStream, fingerprint) = try readTraining(f, optimizerStep: checkpoint.optimizer?.step ?? 0, path: path)
             checkpoint.training = state
             checkpoint.initializationStream = initStream
             checkpoint.dataFingerprint = fingerprint
@@ -101,7 +101,7 @@ extension Checkpoint {
         return out
     }
 
-    private static func readTraining(_ f: HDF5File, path: String) throws -> (TrainingState, RandomStream?, String?) {
+    private static func readTraining(_ f: HDF5File, optimizerStep: Int, path: String) throws -> (TrainingState, RandomStream?, String?) {
         let g = try f.openGroup("training")
         func int(_ n: String) throws -> Int {
             guard let v = try? g.attribute(n, as: Int64.self) else { throw CheckpointError.badTrainingState(path: path, reason: "attribute \(n) is missing") }
@@ -138,7 +138,6 @@ extension Checkpoint {
             EpochRecord(epoch: Int(epochs[i]), trainLoss: cols[0][i], trainReconstruction: cols[1][i], trainKL: cols[2][i],
                         testLoss: cols[3][i].isNaN ? nil : cols[3][i], seconds: cols[4][i])
         }
-        let optimizerStep = (try? f.openGroup("optimizer").attribute("step", as: Int64.self)).map(Int.init) ?? 0
         let state = TrainingState(
             epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("global_step"),
             seconds: try double("seconds"), history: history, shuffle: try stream("shuffle"),

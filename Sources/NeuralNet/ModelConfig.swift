@@ -37,7 +37,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var layerNames: (encoder: [String], mu: String, logvar: String, decoder: [String], output: String) {
         let h = hidden.count
         let name = { (i: Int) in "fc\(i)" }
-        return ((1...max(h, 1)).prefix(h).map(name), name(h + 1), name(h + 2),
+        return ((0..<h).map { name($0 + 1) }, name(h + 1), name(h + 2),
                 (0..<h).map { name(h + 3 + $0) }, name(2 * h + 3))
     }
 

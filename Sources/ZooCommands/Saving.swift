@@ -106,11 +106,11 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
         }
         writeStdout(summaryLine(record, total: total))
         if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
-        if let saver, record.epoch % saver.options.saveEvery == 0 || record.epoch == total {
+        let stopping = signals?.requested == true
+        if let saver, stopping || record.epoch % saver.options.saveEvery == 0 || record.epoch == total {
             try saver.save(trainer)
         }
-        if signals?.requested == true, let saver {
-            if record.epoch % saver.options.saveEvery != 0 && record.epoch != total { try saver.save(trainer) }
+        if stopping, let saver {
             writeStderr("interrupted after epoch \(record.epoch); saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
             throw ExitCode(130)
         }

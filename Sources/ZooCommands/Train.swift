@@ -115,12 +115,10 @@ func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String) throws {
     try samples.withUnsafeBufferPointer {
         try PNG.write(ImageGrid.tile($0, count: 128, height: side, width: side, columns: 16), to: "\(dir)/sampled-\(epoch).png")
     }
-    if let set = trainer.test ?? Optional(trainer.train) {
-        let pairs = trainer.reconstructions(of: set, count: 8)
-        try pairs.withUnsafeBufferPointer {
-            try PNG.write(ImageGrid.tile($0, count: pairs.count / (side * side), height: side, width: side, columns: pairs.count / (2 * side * side)),
-                          to: "\(dir)/reconst-\(epoch).png")
-        }
+    let pairs = trainer.reconstructions(of: trainer.test ?? trainer.train, count: 8)
+    try pairs.withUnsafeBufferPointer {
+        try PNG.write(ImageGrid.tile($0, count: pairs.count / (side * side), height: side, width: side, columns: pairs.count / (2 * side * side)),
+                      to: "\(dir)/reconst-\(epoch).png")
     }
 }
 
