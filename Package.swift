@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   zoo (thin @main) → ZooCommands → Checkpoint → HDF5, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
+//   zoo (thin @main) → ZooCommands → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -38,12 +38,13 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
         .target(name: "ImageIO", dependencies: ["CZlib"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
+        .target(name: "Evaluation", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(name: "Checkpoint", dependencies: ["HDF5", "Training", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(
             name: "ZooCommands",
             dependencies: [
-                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint", "HDF5",
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint", "HDF5", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Training"]),
     ],
     swiftLanguageModes: [.v6]

@@ -198,3 +198,9 @@ unsigned zk_set_flush_denormals(int on) {
     _mm_setcsr(on ? (old | bits) : (old & ~bits));
     return old;
 }
+
+int zk_cpu_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}

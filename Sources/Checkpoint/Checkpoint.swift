@@ -59,6 +59,18 @@ public struct Checkpoint {
         createdUTC = ISO8601DateFormatter().string(from: Date())
     }
 
+    /// A model with this checkpoint's architecture and parameters, with
+    /// workspace for `maxRows` rows (for evaluation; no optimizer).
+    public func makeModel(maxRows: Int, path: String) throws -> VAE {
+        let model = VAE(config: config.model, maxRows: maxRows)
+        let p = model.parameters
+        for e in p.entries {
+            guard let v = parameters[e.name] else { throw CheckpointError.missingParameter(path: path, name: e.name) }
+            p.value(e.name).buffer.update(fromContentsOf: v)
+        }
+        return model
+    }
+
     /// Copies parameters, and optimizer and training state when present, into
     /// `trainer` (built from the same config). Without optimizer state the
     /// trainer keeps a fresh Adam and starts at epoch 0.

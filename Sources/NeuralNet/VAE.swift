@@ -140,12 +140,42 @@ public final class VAE {
     public func forward(rows: Int, computeGradients: Bool = false, klWeight: Float = 1) -> (reconstruction: Double, kl: Double) {
         precondition(rows >= 0 && rows <= maxRows)
         self.klWeight = klWeight
-        let x = hiddenLayers(encoder, encoderActivations, from: input, rows: rows)
-        head.forward(x, rows: rows, into: posterior.pointer)
+        encode(rows: rows)
         let klSum = reparameterize(rows: rows)
         decode(rows: rows)
         let recSum = reconstructionLoss(rows: rows, computeGradients: computeGradients)
         return (recSum, klSum)
+    }
+
+    /// Encoder only: q(z|x) of the first `rows` rows of `input` into `posterior`
+    /// (μ in columns [0, L), log σ² in [L, 2L)).
+    public func encode(rows: Int) {
+        precondition(rows >= 0 && rows <= maxRows)
+        let x = hiddenLayers(encoder, encoderActivations, from: input, rows: rows)
+        head.forward(x, rows: rows, into: posterior.pointer)
+    }
+
+    /// log p(x | z_r) in nats, constants included, of one image `x`
+    /// (`config.inputDim` values) for each of the first `rows` rows of `z`:
+    /// the decoder for many latent draws of the same image. The output bias is
+    /// added inside the likelihood kernel, so `logits` holds the logits without
+    /// it afterwards.
+    public func logLikelihood(of x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+        precondition(rows >= 0 && rows <= maxRows)
+        let h = hiddenLayers(decoder, decoderActivations, from: z, rows: rows)
+        let D = config.inputDim
+        BLAS.gemm(transB: true, m: rows, n: D, k: output.inFeatures, a: h, lda: output.inFeatures,
+                  b: output.weight.pointer, ldb: output.inFeatures, c: logits.pointer, ldc: D)
+        switch config.likelihood {
+        case .bernoulli:
+            Kernels.bernoulliLogLikelihood(logits: logits.pointer, bias: output.bias.pointer, target: x,
+                                           rows: rows, cols: D, into: out)
+        case .gaussian:
+            let s = config.sigma
+            Kernels.gaussianLogLikelihood(logits: logits.pointer, bias: output.bias.pointer, target: x,
+                                          inverseVariance: 1 / (s * s), rows: rows, cols: D, into: out)
+            for r in 0..<rows { out[r] -= reconstructionConstant }
+        }
     }
 
     /// z = μ + ε·σ with σ = exp(½ log σ²); per-row KL. Returns Σ KL.

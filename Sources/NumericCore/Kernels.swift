@@ -78,6 +78,36 @@ public enum Kernels {
         zk_adam(p, g, m, v, count, beta2, oneMinusBeta1, oneMinusBeta2, stepSize, sqrtBiasCorrection2, eps)
     }
 
+    /// z = μ + σ·ε for `rows` draws of one posterior; `logRatio[r]` = Σⱼ (εⱼ² − zⱼ²)/2,
+    /// i.e. log p(z) − log q(z|x) − Σⱼ log σⱼ.
+    @inline(__always)
+    public static func reparameterize(
+        epsilon: UnsafePointer<Float>, mu: UnsafePointer<Float>, sigma: UnsafePointer<Float>,
+        rows: Int, latent: Int, z: UnsafeMutablePointer<Float>, logRatio: UnsafeMutablePointer<Double>
+    ) {
+        zk_reparameterize(epsilon, mu, sigma, rows, latent, z, logRatio)
+    }
+
+    /// Per row r: log p(x | l_r) of one image `x` under a Bernoulli decoder with
+    /// logits `logits[r] + bias` (within ~1e-5 nats for 784 pixels).
+    @inline(__always)
+    public static func bernoulliLogLikelihood(
+        logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
+        rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>
+    ) {
+        zk_bernoulli_loglik(logits, bias, x, rows, cols, out)
+    }
+
+    /// Per row r: −Σ_c (x_c − sigmoid(l_rc))² · inverseVariance / 2 with
+    /// l = logits + bias (the Gaussian log density without its constant).
+    @inline(__always)
+    public static func gaussianLogLikelihood(
+        logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
+        inverseVariance: Float, rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>
+    ) {
+        zk_gaussian_loglik(logits, bias, x, inverseVariance, rows, cols, out)
+    }
+
     /// Flush subnormal floats to zero on the calling thread (see zoo_kernels.h).
     /// Training and evaluation set it once at start; results stay deterministic.
     public static func flushDenormals(_ on: Bool = true) { _ = zk_set_flush_denormals(on ? 1 : 0) }

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +17,7 @@ public struct RandomStream: Equatable, Sendable {
     /// Well-known stream identifiers; any other `UInt64` works too.
     public enum Purpose: UInt64, CaseIterable, Sendable {
         case initialization = 1, shuffle = 2, noise = 3, binarization = 4
-        case evaluation = 5, testBinarization = 6, sampling = 7
+        case evaluation = 5, testBinarization = 6, sampling = 7, importanceSampling = 8, embedding = 9
     }
 
     public init(seed: UInt64, stream: UInt64) {
@@ -106,6 +107,17 @@ public struct RandomStream: Equatable, Sendable {
             if i + 1 < count { out[i + 1] = Float(r * sin(angle)) }
             i += 2
         }
+    }
+
+    /// Fills `out` with `2 * pairs` standard normal draws through the vectorized
+    /// Box–Muller kernel (float precision, ~1e-7 relative error, |z| < 6.67), one
+    /// 64-bit draw per pair written to `bits` first; draws 2i and 2i + 1 come
+    /// from the stream's i-th word, so splitting a run into blocks of whole
+    /// pairs does not change the draws. About 20x faster than
+    /// `fillNormal`; used where billions of draws are needed (importance sampling).
+    public mutating func fillNormalFast(_ out: UnsafeMutablePointer<Float>, pairs: Int, bits: UnsafeMutablePointer<UInt64>) {
+        for i in 0..<pairs { bits[i] = next() }
+        zk_normal(bits, pairs, out)
     }
 
     /// A uniform random permutation of 0..<n (Fisher–Yates) written into `out`.

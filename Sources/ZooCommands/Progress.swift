@@ -67,3 +67,53 @@ final class ProgressReporter {
 
 /// Fixed-point formatting.
 func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+/// Progress of a long task of `total` units on standard error: a redrawn bar
+/// with the rate and ETA on a terminal, a line every 10% otherwise. Called
+/// from one thread at a time.
+final class TaskProgress: @unchecked Sendable {
+    let label: String
+    let total: Int
+    let unit: String
+    let isTerminal: Bool
+    private let start = monotonicSeconds()
+    private var lastDraw = 0.0
+    private var lastTenth = 0
+
+    init(_ label: String, total: Int, unit: String, isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
+        self.label = label
+        self.total = total
+        self.unit = unit
+        self.isTerminal = isTerminal
+    }
+
+    func update(_ done: Int) {
+        let now = monotonicSeconds()
+        let elapsed = now - start
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        if isTerminal {
+            guard now - lastDraw > 0.1 || done == total else { return }
+            lastDraw = now
+            let width = 28
+            let filled = done * width / max(total, 1)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            writeStderr("\r\u{1B}[2K\(label) \(bar) \(done)/\(total) \(unit)  \(fmt(rate, 1))/s  eta \(duration(eta))")
+        } else {
+            let tenth = done * 10 / max(total, 1)
+            if tenth > lastTenth && done < total {
+                lastTenth = tenth
+                writeStderr("\(label) \(done)/\(total) \(unit), \(fmt(elapsed, 1)) s, eta \(duration(eta))\n")
+            }
+        }
+    }
+
+    /// Clears the bar.
+    func finish() {
+        if isTerminal { writeStderr("\r\u{1B}[2K") }
+    }
+
+    private func duration(_ s: Double) -> String {
+        s >= 90 ? "\(Int(s) / 60) min \(Int(s) % 60) s" : "\(fmt(s, 0)) s"
+    }
+}

@@ -2,5 +2,8 @@ import ZooCommands
 
 @main
 enum ZooMain {
-    static func main() { Zoo.main() }
+    static func main() {
+        Zoo.selectBLASKernel()
+        Zoo.main()
+    }
 }

@@ -77,3 +77,34 @@ int zk_all_finite(const float *x, size_t n);
 /// fall into the subnormal range, where arithmetic is many times slower.
 /// Returns the previous MXCSR register value.
 unsigned zk_set_flush_denormals(int on);
+
+// ---- Inference with many latent samples per image (zoo_inference.c) ----
+
+/// 2 * pairs standard normal draws from `pairs` random 64-bit words (Box–Muller,
+/// float polynomials, ~1e-7 relative error; |z| < 6.67): word i gives
+/// out[2i] (the cosine half) and out[2i + 1] (the sine half), so draw j depends
+/// only on word j / 2 whatever the block size.
+void zk_normal(const uint64_t *restrict bits, size_t pairs, float *restrict out);
+
+/// z[r, j] = mu[j] + sigma[j] eps[r, j] (one posterior, `rows` draws) and
+/// log_ratio[r] = sum_j (eps^2 - z^2) / 2, which is log p(z) - log q(z|x)
+/// minus sum_j log sigma[j] (the 2 pi terms cancel).
+void zk_reparameterize(const float *restrict eps, const float *restrict mu, const float *restrict sigma,
+                       size_t rows, size_t latent, float *restrict z, double *restrict log_ratio);
+
+/// Bernoulli log-likelihood of one image x against each row of logits + bias:
+/// out[r] = sum_c x_c l_rc - softplus(l_rc), with l = logits + bias (bias added
+/// here, so the GEMM before it needs no bias pass). Accumulated in float: the
+/// error is ~1e-7 of sum_c |term_c| (~3e-5 nats for a 784-pixel image at 240
+/// nats), see zoo_inference.c.
+void zk_bernoulli_loglik(const float *restrict logits, const float *restrict bias, const float *restrict x,
+                         size_t rows, size_t cols, double *restrict out);
+
+/// Gaussian log-likelihood with mean sigmoid(logits + bias) and variance
+/// 1/inv_var of one image x, per row, without the constant -cols (log sigma + log(2 pi)/2):
+/// out[r] = -sum_c (x_c - m_rc)^2 inv_var / 2.
+void zk_gaussian_loglik(const float *restrict logits, const float *restrict bias, const float *restrict x,
+                        float inv_var, size_t rows, size_t cols, double *restrict out);
+
+/// 1 if the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, BW, DQ, VL).
+int zk_cpu_has_avx512(void);

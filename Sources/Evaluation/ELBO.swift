@@ -1,0 +1,54 @@
+import NeuralNet
+import NumericCore
+
+/// The negative ELBO of a data set, per image, with one z ~ q(z|x) per image
+/// (the estimate the training loop reports as its test loss).
+public struct ELBOResult: Sendable {
+    public let count: Int
+    /// Means over the images, in nats: −ELBO = reconstruction + KL.
+    public let negativeELBO: Double
+    public let reconstruction: Double
+    public let kl: Double
+    /// Standard error of the mean −ELBO over the images.
+    public let standardError: Double
+    /// Per image −ELBO, in data order.
+    public let perImage: [Double]
+}
+
+public enum ELBOEvaluator {
+    /// Evaluates `model` on `set` in batches of `batchSize` images with ε drawn
+    /// from `noise` (`RandomStream.fillNormal`, batch by batch, as
+    /// `Trainer.evaluate` draws it: same seed, stream and batch size give the
+    /// same figure as the training's test loss).
+    ///
+    /// - Parameter progress: called after each batch with the images done.
+    public static func evaluate(_ model: VAE, on set: EvaluationSet, batchSize: Int, noise: RandomStream,
+                                progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }) -> ELBOResult? {
+        var noise = noise
+        let batch = min(batchSize, model.maxRows)
+        let L = model.config.latentDim
+        let indices = UnsafeMutablePointer<Int64>.allocate(capacity: batch)
+        defer { indices.deallocate() }
+        var perImage = [Double](repeating: 0, count: set.count)
+        var rec = RunningMean(), kl = RunningMean(), total = RunningMean()
+        var first = 0
+        while first < set.count {
+            if shouldStop() { return nil }
+            let rows = min(batch, set.count - first)
+            set.gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
+            noise.fillNormal(model.epsilon.pointer, count: rows * L)
+            model.forward(rows: rows)
+            for r in 0..<rows {
+                let loss = model.reconstruction[r] + model.kl[r]
+                perImage[first + r] = loss
+                rec.add(model.reconstruction[r])
+                kl.add(model.kl[r])
+                total.add(loss)
+            }
+            first += rows
+            progress(first)
+        }
+        return ELBOResult(count: set.count, negativeELBO: total.mean, reconstruction: rec.mean, kl: kl.mean,
+                          standardError: total.standardError, perImage: perImage)
+    }
+}

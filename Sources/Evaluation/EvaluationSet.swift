@@ -1,0 +1,66 @@
+import Datasets
+import NeuralNet
+import NumericCore
+
+/// A split prepared for evaluation exactly as training saw it: the same pixel
+/// binarization (one fixed Bernoulli draw for binarized protocols, seeded by the
+/// training seed, so the test split is the one the training's test loss used).
+public struct EvaluationSet: Sendable {
+    public let images: ImageSet
+    public let binarization: Binarization
+
+    /// - Throws: `EvaluationError.inputSizeMismatch` when the images do not have
+    ///   the model's input size; `EvaluationError.emptySet` for a split without images.
+    public init(_ images: ImageSet, model: ModelConfig, binarization: Binarization, trainingSeed: UInt64) throws {
+        if images.count == 0 { throw EvaluationError.emptySet(path: images.imagesPath) }
+        if images.dimension != model.inputDim {
+            throw EvaluationError.inputSizeMismatch(model: model.inputDim, data: images.dimension,
+                                                     height: images.height, width: images.width, path: images.imagesPath)
+        }
+        var images = images
+        switch (binarization, images.split) {
+        case (.none, _): break
+        // The test split: the draw Trainer makes for its per-epoch test loss.
+        case (_, .test):
+            var r = RandomStream(seed: trainingSeed, purpose: .testBinarization)
+            images.binarize(using: &r)
+        // The train split: static binarization's own training draw; for dynamic
+        // binarization (a fresh draw each epoch) one fixed draw.
+        case (.static, .train):
+            var r = RandomStream(seed: trainingSeed, purpose: .binarization, index: 1)
+            images.binarize(using: &r)
+        case (.dynamic, .train):
+            var r = RandomStream(seed: trainingSeed, purpose: .testBinarization, index: 1)
+            images.binarize(using: &r)
+        }
+        self.images = images
+        self.binarization = binarization
+    }
+
+    public var count: Int { images.count }
+    public var dimension: Int { images.dimension }
+
+    /// Writes images `first ..< first + rows` as floats in [0, 1] into `out` ([rows, dimension]).
+    public func gather(first: Int, rows: Int, into out: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int64>) {
+        for i in 0..<rows { indices[i] = Int64(first + i) }
+        images.pixels.withUnsafeBufferPointer {
+            Kernels.gatherBytes($0.baseAddress!, rows: indices, count: rows, cols: dimension, into: out)
+        }
+    }
+}
+
+/// Errors of evaluation and embedding, each naming the file and what to do.
+public enum EvaluationError: Error, CustomStringConvertible, Equatable, Sendable {
+    case inputSizeMismatch(model: Int, data: Int, height: Int, width: Int, path: String)
+    case emptySet(path: String)
+
+    public var description: String {
+        switch self {
+        case let .inputSizeMismatch(model, data, h, w, path):
+            return "the model takes \(model) inputs per image but \(path) holds \(h)×\(w) = \(data)-pixel images; "
+                + "evaluate it on data of the size it was trained on (--data DIR)"
+        case let .emptySet(path):
+            return "\(path) holds no images; choose another split or data directory"
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import ArgumentParser
+import Checkpoint
+import Datasets
+import Evaluation
+import Foundation
+import ImageIO
+import NeuralNet
+import NumericCore
+import Synchronization
+import Training
+
+extension Split: ExpressibleByArgument {}
+
+/// Which data a command reads the images of a checkpoint's model from.
+public struct EvalDataOptions: ParsableArguments {
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
+    public var directory: String?
+
+    @Option(help: "Split: test or train.")
+    public var split: Split = .test
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use only the first N images of the split.", valueName: "n"))
+    public var limit: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+    }
+}
+
+/// `zoo eval`: held-out negative ELBO and importance-weighted NLL.
+public struct Eval: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint: negative ELBO and the importance-weighted estimate of −log p(x).",
+        discussion: """
+            --elbo (always computed): the mean per-image negative ELBO with one z ~ q(z|x) per image, \
+            its reconstruction and KL parts and standard error, in nats and bits per dimension. With the \
+            checkpoint's seed and data it reproduces the test loss the training reported.
+
+            --nll: −log p̂(x) = −(logsumexp_k w_k − log K), w_k = log p(x|z_k) + log p(z_k) − log q(z_k|x), \
+            z_k ~ q(z|x) (the IWAE bound, Burda et al. 2015), K = --iw-samples draws per image. \
+            --ks 1,50,5000 reports the estimate from the first k of the same draws for each k. \
+            Deterministic for a seed whatever the thread count. Ctrl-C stops cleanly.
+
+            Binarized models (--binarize static or dynamic) are evaluated on the fixed binarization \
+            of the split their training used.
+            """)
+
+    @Argument(help: ArgumentHelp("The checkpoint to evaluate.", valueName: "checkpoint.h5"))
+    public var checkpoint: String
+
+    @OptionGroup(title: "Data") public var data: EvalDataOptions
+
+    @Flag(help: "Report the negative ELBO (always done; the flag is accepted for explicitness).")
+    public var elbo = false
+
+    @Flag(help: "Also estimate −log p(x) by importance sampling.")
+    public var nll = false
+
+    @Option(name: .customLong("iw-samples"), parsing: .unconditional, help: ArgumentHelp("Importance samples K per image.", valueName: "K"))
+    public var samples: Int = 5000
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also report the estimate from the first k draws, comma-separated (e.g. 1,5,50,5000).", valueName: "k,..."))
+    public var ks: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Independent repetitions of the NLL estimate (mean ± std over them).", valueName: "R"))
+    public var repeats: Int = 1
+
+    @Option(help: ArgumentHelp("Seed of the evaluation draws (default: the checkpoint's training seed).", valueName: "n"))
+    public var seed: UInt64?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Worker threads (default: the number of cores).", valueName: "n"))
+    public var threads: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Decoder rows per chunk of importance samples.", valueName: "rows"))
+    public var chunk: Int = 500
+
+    @Flag(help: "Print the report as JSON (schemas/eval-report.schema.json) instead of a table.")
+    public var json = false
+
+    @Option(help: ArgumentHelp("Also write the JSON report to this file (atomically).", valueName: "report.json"))
+    public var report: String?
+
+    public init() {}
+
+    var kList: [Int]? {
+        guard let ks else { return [] }
+        let parts = ks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
+    }
+
+    public func validate() throws {
+        if samples < 1 { throw ValidationError("--iw-samples must be at least 1, got \(samples)") }
+        guard let list = kList else { throw ValidationError("--ks takes comma-separated positive integers (e.g. 1,5,50,5000), got '\(ks ?? "")'") }
+        if let bad = list.first(where: { $0 < 1 || $0 > samples }) {
+            throw ValidationError("--ks values must be between 1 and --iw-samples (\(samples)), got \(bad)")
+        }
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if chunk < 1 { throw ValidationError("--chunk must be at least 1, got \(chunk)") }
+        if (ks != nil || repeats != 1) && !nll { throw ValidationError("--ks and --repeats apply to --nll; add --nll") }
+    }
+
+    public func run() throws {
+        let start = monotonicSeconds()
+        if let report { try checkWritable(report) }
+        let loaded = try LoadedCheckpoint(checkpoint, data: data)
+        let set = loaded.set
+        let model = try loaded.checkpoint.makeModel(maxRows: min(loaded.checkpoint.config.training.batchSize, set.count), path: checkpoint)
+        let seed = self.seed ?? loaded.checkpoint.config.training.seed
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(threadCount)
+        Kernels.flushDenormals()
+        let signals = StopSignals()
+        writeStderr("zoo \(Zoo.version): \(checkpoint): \(describe(model.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n")
+
+        // The ELBO, with the training's test-loss noise stream.
+        let epochs = loaded.checkpoint.training?.epoch ?? 0
+        let noise = RandomStream(seed: seed, purpose: .evaluation, index: UInt64(epochs))
+        guard let elboResult = ELBOEvaluator.evaluate(model, on: set, batchSize: model.maxRows, noise: noise,
+                                                      shouldStop: { signals.requested }) else {
+            writeStderr("interrupted during the ELBO; nothing written\n")
+            throw ExitCode(130)
+        }
+        let elboSeconds = monotonicSeconds() - start
+
+        var nllReport: EvalReport.NLL?
+        if nll {
+            nllReport = try importanceSampling(model, set: set, seed: seed, threads: threadCount, signals: signals)
+        }
+        let D = model.config.inputDim
+        let out = EvalReport(
+            zooVersion: Zoo.version, checkpoint: .init(path: checkpoint, epochsTrained: epochs, model: model.config,
+                                                       trainingSeed: loaded.checkpoint.config.training.seed),
+            data: .init(directory: loaded.directory.path, split: data.split.rawValue, images: set.count, limit: data.limit,
+                        fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D),
+            elbo: .init(negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
+                        standardError: elboResult.standardError,
+                        bitsPerDim: bitsPerDimension(nats: elboResult.negativeELBO, dimension: D),
+                        samplesPerImage: 1, seed: seed, streamIndex: epochs, seconds: elboSeconds),
+            nll: nllReport, seconds: monotonicSeconds() - start,
+            blas: .init(core: BLAS.coreName, threads: threadCount))
+        let encoded = try out.jsonString()
+        if let report {
+            let file = try OutputFile(report)
+            try file.write(encoded + "\n")
+            try file.commit()
+        }
+        writeStdout(json ? encoded : out.table())
+    }
+
+    /// Encodes every image, then runs the importance sampler once per repeat.
+    func importanceSampling(_ model: VAE, set: EvaluationSet, seed: UInt64, threads: Int, signals: StopSignals) throws -> EvalReport.NLL {
+        let start = monotonicSeconds()
+        let L = model.config.latentDim, D = model.config.inputDim
+        let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
+        defer { posteriors.deallocate() }
+        let indices = UnsafeMutablePointer<Int64>.allocate(capacity: model.maxRows)
+        defer { indices.deallocate() }
+        var first = 0
+        while first < set.count {
+            let rows = min(model.maxRows, set.count - first)
+            set.gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
+            model.encode(rows: rows)
+            posteriors.advanced(by: first * 2 * L).update(from: model.posterior.pointer, count: rows * 2 * L)
+            first += rows
+        }
+        let sampler = ImportanceSampler(model: model, options: .init(samples: samples, ks: kList ?? [], seed: seed,
+                                                                     threads: threads, chunk: chunk))
+        let ks = sampler.options.reportedKs
+        var perRepeat: [[Double]] = []   // [repeat][k] dataset means of −log p̂
+        var perImage: [[RunningMean]] = Array(repeating: Array(repeating: RunningMean(), count: ks.count), count: 1)
+        for r in 0..<repeats {
+            let label = repeats > 1 ? "nll K=\(samples) (repeat \(r + 1)/\(repeats))" : "nll K=\(samples)"
+            let progress = TaskProgress(label, total: set.count, unit: "images")
+            let result = sampler.run(set, posteriors: posteriors, repeatIndex: r,
+                                     progress: { progress.update($0) }, shouldStop: { stopRequested.load(ordering: .relaxed) })
+            progress.finish()
+            guard let result else {
+                writeStderr("interrupted during the NLL estimate (repeat \(r + 1) of \(repeats)); nothing written\n")
+                throw ExitCode(130)
+            }
+            var means: [Double] = []
+            for j in 0..<ks.count {
+                var m = RunningMean()
+                for v in result.logLikelihood[j] { m.add(-v) }
+                means.append(m.mean)
+                if r == 0 { perImage[0][j] = m }
+            }
+            perRepeat.append(means)
+        }
+        let estimates = ks.indices.map { j -> EvalReport.NLL.Estimate in
+            var across = RunningMean()
+            for means in perRepeat { across.add(means[j]) }
+            return .init(k: ks[j], nll: across.mean, standardError: perImage[0][j].standardError,
+                         bitsPerDim: bitsPerDimension(nats: across.mean, dimension: D),
+                         repeatStd: repeats > 1 ? across.standardDeviation : nil)
+        }
+        return .init(iwSamples: samples, seed: seed, repeats: repeats, chunk: chunk, estimates: estimates,
+                     seconds: monotonicSeconds() - start)
+    }
+}
+
+/// A checkpoint and one split of data prepared for its model.
+struct LoadedCheckpoint {
+    let checkpoint: Checkpoint
+    let directory: DatasetDirectory
+    let set: EvaluationSet
+    /// SHA-256 of the split's images and labels as read (before any binarization).
+    let fingerprint: String
+
+    init(_ path: String, data: EvalDataOptions) throws {
+        checkpoint = try Checkpoint.read(from: path)
+        directory = try DatasetDirectory(path: data.directory ?? checkpoint.config.data.directory)
+        let images = try directory.load(data.split, limit: data.limit)
+        fingerprint = ImageSet.fingerprint(pixels: images.pixels, labels: images.labels)
+        set = try EvaluationSet(images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,
+                                trainingSeed: checkpoint.config.training.seed)
+    }
+}
+
+/// Fails early, before any work, when `path` cannot be created or replaced.
+func checkWritable(_ path: String) throws {
+    if path == "-" { return }
+    let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        throw ImageIOError.cannotWrite(path: path, reason: "directory \(dir) does not exist")
+    }
+    guard access(dir, W_OK) == 0 else { throw ImageIOError.cannotWrite(path: path, reason: "directory \(dir) is not writable") }
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        throw ImageIOError.cannotWrite(path: path, reason: "it is a directory")
+    }
+}

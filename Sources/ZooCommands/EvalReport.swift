@@ -1,0 +1,149 @@
+import Foundation
+import NeuralNet
+
+/// What `zoo eval` measured and how (schemas/eval-report.schema.json).
+struct EvalReport: Encodable {
+    static let format = "zoo-eval-report"
+    static let formatVersion = 1
+
+    struct CheckpointInfo: Encodable {
+        let path: String
+        let epochsTrained: Int
+        let model: ModelConfig
+        let trainingSeed: UInt64
+        enum CodingKeys: String, CodingKey {
+            case path, epochsTrained = "epochs_trained", model, trainingSeed = "training_seed"
+        }
+    }
+
+    struct DataInfo: Encodable {
+        let directory: String
+        let split: String
+        let images: Int
+        let limit: Int?
+        let fingerprint: String
+        let binarization: String
+        let dimension: Int
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(directory, forKey: .directory)
+            try c.encode(split, forKey: .split)
+            try c.encode(images, forKey: .images)
+            try c.encode(limit, forKey: .limit)   // null when absent, not omitted
+            try c.encode(fingerprint, forKey: .fingerprint)
+            try c.encode(binarization, forKey: .binarization)
+            try c.encode(dimension, forKey: .dimension)
+        }
+        enum CodingKeys: String, CodingKey { case directory, split, images, limit, fingerprint, binarization, dimension }
+    }
+
+    struct ELBO: Encodable {
+        let negativeELBO: Double
+        let reconstruction: Double
+        let kl: Double
+        let standardError: Double
+        let bitsPerDim: Double
+        let samplesPerImage: Int
+        let seed: UInt64
+        let streamIndex: Int
+        let seconds: Double
+        enum CodingKeys: String, CodingKey {
+            case negativeELBO = "negative_elbo", reconstruction, kl, standardError = "standard_error"
+            case bitsPerDim = "bits_per_dim", samplesPerImage = "samples_per_image", seed, streamIndex = "stream_index", seconds
+        }
+    }
+
+    struct NLL: Encodable {
+        struct Estimate: Encodable {
+            let k: Int
+            /// Mean over images of −log p̂(x) (over repeats when there are several), nats.
+            let nll: Double
+            /// Standard error over images (first repeat).
+            let standardError: Double
+            let bitsPerDim: Double
+            /// Standard deviation of the dataset mean over repeats; null for one repeat.
+            let repeatStd: Double?
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(k, forKey: .k)
+                try c.encode(nll, forKey: .nll)
+                try c.encode(standardError, forKey: .standardError)
+                try c.encode(bitsPerDim, forKey: .bitsPerDim)
+                try c.encode(repeatStd, forKey: .repeatStd)
+            }
+            enum CodingKeys: String, CodingKey {
+                case k, nll, standardError = "standard_error", bitsPerDim = "bits_per_dim", repeatStd = "repeat_std"
+            }
+        }
+        let iwSamples: Int
+        let seed: UInt64
+        let repeats: Int
+        let chunk: Int
+        let estimates: [Estimate]
+        let seconds: Double
+        enum CodingKeys: String, CodingKey {
+            case iwSamples = "iw_samples", seed, repeats, chunk, estimates, seconds
+        }
+    }
+
+    struct BLASInfo: Encodable {
+        let core: String
+        let threads: Int
+    }
+
+    let zooVersion: String
+    let checkpoint: CheckpointInfo
+    let data: DataInfo
+    let elbo: ELBO
+    let nll: NLL?
+    let seconds: Double
+    let blas: BLASInfo
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.format, forKey: .format)
+        try c.encode(Self.formatVersion, forKey: .formatVersion)
+        try c.encode(zooVersion, forKey: .zooVersion)
+        try c.encode(checkpoint, forKey: .checkpoint)
+        try c.encode(data, forKey: .data)
+        try c.encode(elbo, forKey: .elbo)
+        try c.encode(nll, forKey: .nll)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(blas, forKey: .blas)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, formatVersion = "format_version", zooVersion = "zoo_version", checkpoint, data, elbo, nll, seconds, blas
+    }
+
+    func jsonString() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// The human-readable report.
+    func table() -> String {
+        func num(_ x: Double) -> String { String(format: "%10.2f", x) }
+        func bpd(_ x: Double) -> String { String(format: "%8.4f", x) }
+        var s = "\(checkpoint.path): \(checkpoint.epochsTrained) epochs, \(data.split) split of \(data.directory), "
+            + "\(data.images) images, binarization \(data.binarization), \(checkpoint.model.likelihood.rawValue) decoder\n\n"
+        s += "                        nats/image     ± s.e.   bits/dim\n"
+        s += "  −ELBO                 \(num(elbo.negativeELBO)) \(String(format: "%10.2f", elbo.standardError))   \(bpd(elbo.bitsPerDim))\n"
+        s += "    reconstruction      \(num(elbo.reconstruction))\n"
+        s += "    KL                  \(num(elbo.kl))\n"
+        if let nll {
+            for e in nll.estimates {
+                let label = "  −log p(x), K=\(e.k)"
+                s += label.padding(toLength: 24, withPad: " ", startingAt: 0) + num(e.nll)
+                    + String(format: "%10.2f", e.standardError) + "   " + bpd(e.bitsPerDim)
+                    + (e.repeatStd.map { String(format: "   ± %.3f over %d repeats", $0, nll.repeats) } ?? "") + "\n"
+            }
+            s += "\n  importance sampling: K = \(nll.iwSamples), seed \(nll.seed), \(String(format: "%.1f", nll.seconds)) s"
+                + " (\(blas.threads) threads, OpenBLAS \(blas.core))\n"
+        }
+        s += "  ELBO: one z per image, seed \(elbo.seed); total \(String(format: "%.1f", seconds)) s"
+        return s
+    }
+}
