@@ -91,6 +91,14 @@ public struct DatasetDirectory: Sendable {
         names.first { access($0, F_OK) == 0 }
     }
 
+    /// Class names when the directory holds Fashion-MNIST (the default, or a
+    /// directory whose name says fashion-mnist); nil otherwise (labels are numbers).
+    public var labelNames: [String]? {
+        let name = path.split(separator: "/").last.map(String.init)?.lowercased() ?? ""
+        guard path == Self.defaultPath || name.contains("fashion") else { return nil }
+        return ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    }
+
     /// Whether the directory has the images file of `split`.
     public func has(_ split: Split) -> Bool { existing(candidates(split, "images-idx3-ubyte")) != nil }
 

@@ -1,0 +1,207 @@
+import ArgumentParser
+import Checkpoint
+import Datasets
+import Evaluation
+import Foundation
+import ImageIO
+import NeuralNet
+import NumericCore
+import Synchronization
+import Training
+
+/// `zoo embed`: where the encoder puts each image.
+public struct Embed: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Write the latent embedding of a split: CSV, the TensorBoard projector's TSV pair, a scatter plot.",
+        discussion: """
+            --csv: one row per image, `index,split,label,mu_0,…,mu_{d-1}` (RFC 4180: header row, CRLF line \
+            ends), written as it goes; `-` writes to standard output. --logvar adds logvar_0…; --samples S \
+            adds z_s_j = mu_j + sigma_j·eps columns for s < S (seeded by --seed).
+            --tsv DIR: vectors.tsv (μ, no header) and metadata.tsv (index, split, label; header) for \
+            projector.tensorflow.org. --plot PNG: μ coloured by label, the two latent dimensions when d = 2, \
+            the first two principal components otherwise. Outputs appear complete or not at all.
+            """)
+
+    public enum Which: String, ExpressibleByArgument, CaseIterable {
+        case test, train, all
+    }
+
+    @Argument(help: ArgumentHelp("The checkpoint whose encoder to use.", valueName: "checkpoint.h5"))
+    public var checkpoint: String
+
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
+    public var directory: String?
+
+    @Option(help: "Split: test, train, or all (train then test).")
+    public var split: Which = .test
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use only the first N images of each split.", valueName: "n"))
+    public var limit: Int?
+
+    @Option(help: ArgumentHelp("Write the embedding as CSV here (- for standard output).", valueName: "path.csv"))
+    public var csv: String?
+
+    @Option(help: ArgumentHelp("Write vectors.tsv and metadata.tsv (TensorBoard projector) into this directory.", valueName: "dir"))
+    public var tsv: String?
+
+    @Option(help: ArgumentHelp("Write a scatter plot of the embedding (PNG).", valueName: "path.png"))
+    public var plot: String?
+
+    @Flag(help: "Add the posterior log-variances (logvar_*) to the CSV.")
+    public var logvar = false
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Add S sampled latents z ~ q(z|x) per image to the CSV (z_s_*).", valueName: "S"))
+    public var samples: Int = 0
+
+    @Option(help: ArgumentHelp("Seed of the sampled latents (default: the checkpoint's training seed).", valueName: "n"))
+    public var seed: UInt64?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("BLAS threads (default: the number of cores).", valueName: "n"))
+    public var threads: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if csv == nil && tsv == nil && plot == nil { throw ValidationError("nothing to write: give --csv, --tsv or --plot") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        if samples < 0 { throw ValidationError("--samples must be 0 or more, got \(samples)") }
+        if (logvar || samples > 0) && csv == nil { throw ValidationError("--logvar and --samples add CSV columns; add --csv") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    public func run() throws {
+        let start = monotonicSeconds()
+        for path in [csv, plot].compactMap({ $0 }) { try checkWritable(path) }
+        if let tsv { try prepareOutputDirectory(tsv) }
+        let saved = try Checkpoint.read(from: checkpoint)
+        let data = try DatasetDirectory(path: directory ?? saved.config.data.directory)
+        let splits: [Split] = split == .all ? [.train, .test] : [split == .train ? .train : .test]
+        // Load (and check) every split before writing anything.
+        let sets = try splits.map { s -> EvaluationSet in
+            try EvaluationSet(try data.load(s, limit: limit), model: saved.config.model,
+                              binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
+        }
+        let total = sets.reduce(0) { $0 + $1.count }
+        BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Kernels.flushDenormals()
+        let batch = 1000
+        let model = try saved.makeModel(maxRows: batch, path: checkpoint)
+        let L = model.config.latentDim
+        let signals = StopSignals()
+
+        let csvFile = try csv.map { try OutputFile($0) }
+        let vectors = try tsv.map { try OutputFile($0 + "/vectors.tsv") }
+        let metadata = try tsv.map { try OutputFile($0 + "/metadata.tsv") }
+        try csvFile?.write(csvHeader(latent: L))
+        try metadata?.write("index\tsplit\tlabel\n")
+        var plotPoints: [Float] = []
+        var plotLabels: [UInt8] = []
+        var pca = PrincipalComponents(dimension: L)
+        let indices = UnsafeMutablePointer<Int64>.allocate(capacity: batch)
+        defer { indices.deallocate() }
+        var eps = [Float](repeating: 0, count: samples * L + 1)
+        let sampleSeed = seed ?? saved.config.training.seed
+
+        for set in sets {
+            let name = set.images.split.rawValue
+            var first = 0
+            while first < set.count {
+                if signals.requested {
+                    writeStderr("interrupted; nothing written\n")
+                    throw ExitCode(130)
+                }
+                let rows = min(batch, set.count - first)
+                set.gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
+                model.encode(rows: rows)
+                let post = model.posterior.pointer
+                var text = ""
+                var vec = ""
+                var meta = ""
+                for r in 0..<rows {
+                    let i = first + r
+                    let row = post + r * 2 * L
+                    let label = set.images.labels[i]
+                    if csvFile != nil {
+                        text += "\(i),\(name),\(label)"
+                        for j in 0..<L { text += ",\(row[j])" }
+                        if logvar { for j in 0..<L { text += ",\(row[L + j])" } }
+                        if samples > 0 {
+                            // One stream per image: the draws do not depend on batching or other images.
+                            var stream = RandomStream(seed: sampleSeed, purpose: .embedding,
+                                                      index: UInt64(set.images.split == .train ? 0 : 1) << 32 | UInt64(i))
+                            stream.fillNormal(&eps, count: samples * L)
+                            for s in 0..<samples {
+                                for j in 0..<L { text += ",\(row[j] + eps[s * L + j] * expf(0.5 * row[L + j]))" }
+                            }
+                        }
+                        text += "\r\n"
+                    }
+                    if vectors != nil {
+                        for j in 0..<L { vec += (j == 0 ? "" : "\t") + "\(row[j])" }
+                        vec += "\n"
+                        meta += "\(i)\t\(name)\t\(label)\n"
+                    }
+                    if plot != nil {
+                        pca.add(row)
+                        for j in 0..<L { plotPoints.append(row[j]) }
+                        plotLabels.append(label)
+                    }
+                }
+                try csvFile?.write(text)
+                try vectors?.write(vec)
+                try metadata?.write(meta)
+                first += rows
+            }
+        }
+        if let plot {
+            try PNG.write(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames), to: plot)
+        }
+        try csvFile?.commit()
+        try vectors?.commit()
+        try metadata?.commit()
+        let outputs = [csv.map { "CSV \($0)" }, tsv.map { "TSV \($0)/" }, plot.map { "plot \($0)" }].compactMap { $0 }
+        writeStderr("embedded \(total) images (\(splits.map(\.rawValue).joined(separator: " + "))) in "
+            + "\(fmt(monotonicSeconds() - start, 2)) s: \(outputs.joined(separator: ", "))\n")
+    }
+
+    func csvHeader(latent L: Int) -> String {
+        var h = "index,split,label"
+        for j in 0..<L { h += ",mu_\(j)" }
+        if logvar { for j in 0..<L { h += ",logvar_\(j)" } }
+        for s in 0..<samples { for j in 0..<L { h += ",z_\(s)_\(j)" } }
+        return h + "\r\n"
+    }
+
+    func scatter(points: [Float], labels: [UInt8], latent L: Int, pca: PrincipalComponents, names: [String]?) -> Image {
+        let n = labels.count
+        var x = [Float](repeating: 0, count: n), y = [Float](repeating: 0, count: n)
+        let xLabel: String, yLabel: String
+        if L == 1 {
+            for i in 0..<n { x[i] = points[i] }
+            (xLabel, yLabel) = ("Z0", "")
+        } else if L == 2 {
+            for i in 0..<n { x[i] = points[2 * i]; y[i] = points[2 * i + 1] }
+            (xLabel, yLabel) = ("Z0", "Z1")
+        } else {
+            let (variances, vectors) = pca.components()
+            let mean = pca.mean
+            for i in 0..<n {
+                var a = 0.0, b = 0.0
+                for j in 0..<L {
+                    let c = Double(points[i * L + j]) - mean[j]
+                    a += c * vectors[0][j]
+                    b += c * vectors[1][j]
+                }
+                x[i] = Float(a); y[i] = Float(b)
+            }
+            let totalVariance = variances.reduce(0, +)
+            func share(_ k: Int) -> String { "\(Int((100 * variances[k] / max(totalVariance, 1e-300)).rounded()))%" }
+            (xLabel, yLabel) = ("PC1 (\(share(0)))", "PC2 (\(share(1)))")
+        }
+        let base = URL(fileURLWithPath: checkpoint).lastPathComponent
+        let plot = ScatterPlot(title: "\(base): MU OF \(n) IMAGES (\(split.rawValue.uppercased())), D=\(L)",
+                               xLabel: xLabel, yLabel: yLabel, labelNames: names ?? [])
+        return plot.render(x: x, y: y, labels: labels)
+    }
+}
