@@ -77,37 +77,53 @@ public final class ImportanceSampler: @unchecked Sendable {
     ///   - shouldStop: polled before each image; when it returns true the
     ///     workers finish their current image and `nil` is returned.
     public func run(_ set: EvaluationSet, posteriors: UnsafePointer<Float>, repeatIndex: Int = 0,
-                    progress: @Sendable (Int) -> Void = { _ in }, shouldStop: @Sendable () -> Bool = { false }) -> Result? {
+                    progress: @escaping @Sendable (Int) -> Void = { _ in },
+                    shouldStop: @escaping @Sendable () -> Bool = { false }) -> Result? {
         let ks = options.reportedKs
         let n = set.count
         let results = UnsafeMutablePointer<Double>.allocate(capacity: ks.count * n)
         defer { results.deallocate() }
-        let next = Atomic<Int>(0)
-        let done = Atomic<Int>(0)
-        let stopped = Atomic<Bool>(false)
+        let state = RunState()
         let previousThreads = BLAS.threads
         BLAS.setThreads(1)
         defer { BLAS.setThreads(previousThreads) }
 
         let shared = Shared(results: results, posteriors: posteriors)
-        DispatchQueue.concurrentPerform(iterations: workers.count) { w in
+        // Worker 0 is the calling thread, the others are plain threads (not
+        // Dispatch's pool, which must stay free to deliver signal events).
+        let body: @Sendable (Int) -> Void = { w in
             Kernels.flushDenormals()
-            let worker = Worker(model: workers[w], options: options, ks: ks)
+            let worker = Worker(model: self.workers[w], options: self.options, ks: ks)
             while true {
-                if stopped.load(ordering: .relaxed) { break }
-                if w == 0 && shouldStop() { stopped.store(true, ordering: .relaxed); break }
-                let i = next.add(1, ordering: .relaxed).oldValue
+                if state.stopped.load(ordering: .relaxed) { break }
+                if shouldStop() { state.stopped.store(true, ordering: .relaxed); break }
+                let i = state.next.add(1, ordering: .relaxed).oldValue
                 if i >= n { break }
                 worker.estimate(image: i, of: set, posterior: shared.posteriors + i * 2 * worker.latent,
                                 repeatIndex: repeatIndex, into: shared.results, stride: n)
-                let finished = done.add(1, ordering: .relaxed).newValue
+                let finished = state.done.add(1, ordering: .relaxed).newValue
                 if w == 0 { progress(finished) }
             }
         }
-        if stopped.load(ordering: .relaxed) { return nil }
+        let group = DispatchGroup()
+        for w in 1..<workers.count {
+            group.enter()
+            let thread = Thread { body(w); group.leave() }
+            thread.start()
+        }
+        body(0)
+        group.wait()
+        if state.stopped.load(ordering: .relaxed) { return nil }
         progress(n)
         let table = (0..<ks.count).map { j in Array(UnsafeBufferPointer(start: results + j * n, count: n)) }
         return Result(ks: ks, logLikelihood: table, count: n)
+    }
+
+    /// Work counters shared by the workers of one run.
+    private final class RunState: Sendable {
+        let next = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let stopped = Atomic<Bool>(false)
     }
 
     /// Raw pointers handed to the workers; each worker writes only its own images' entries.

@@ -72,6 +72,7 @@ public struct Embed: ParsableCommand {
 
     public func run() throws {
         let start = monotonicSeconds()
+        let signals = StopSignals()
         for path in [csv, plot].compactMap({ $0 }) { try checkWritable(path) }
         if let tsv { try prepareOutputDirectory(tsv) }
         let saved = try Checkpoint.read(from: checkpoint)
@@ -88,7 +89,6 @@ public struct Embed: ParsableCommand {
         let batch = 1000
         let model = try saved.makeModel(maxRows: batch, path: checkpoint)
         let L = model.config.latentDim
-        let signals = StopSignals()
 
         let csvFile = try csv.map { try OutputFile($0) }
         let vectors = try tsv.map { try OutputFile($0 + "/vectors.tsv") }

@@ -105,6 +105,7 @@ public struct Eval: ParsableCommand {
 
     public func run() throws {
         let start = monotonicSeconds()
+        let signals = StopSignals()   // first: a Ctrl-C during loading stops before any work
         if let report { try checkWritable(report) }
         let loaded = try LoadedCheckpoint(checkpoint, data: data)
         let set = loaded.set
@@ -113,7 +114,6 @@ public struct Eval: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLAS.setThreads(threadCount)
         Kernels.flushDenormals()
-        let signals = StopSignals()
         writeStderr("zoo \(Zoo.version): \(checkpoint): \(describe(model.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n")
 
         // The ELBO, with the training's test-loss noise stream.

@@ -101,38 +101,12 @@ import Training
         #expect(validAfterKill >= 4, "the kills should land after saves began (\(validAfterKill) of 8)")
     }
 
-    /// Makes `dir` unwritable even for root (immutable attribute, else a read-only
-    /// tmpfs mounted over a copy); returns a closure that undoes it.
-    func makeUnwritable(_ dir: String) -> (() -> Void)? {
-        if getuid() != 0 {
-            chmod(dir, 0o500)
-            return { chmod(dir, 0o700) }
-        }
-        let chattr = Process()
-        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-        chattr.arguments = ["+i", dir]
-        chattr.standardError = FileHandle.nullDevice
-        if (try? chattr.run()) != nil {
-            chattr.waitUntilExit()
-            if chattr.terminationStatus == 0 {
-                return {
-                    let undo = Process()
-                    undo.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-                    undo.arguments = ["-i", dir]
-                    try? undo.run()
-                    undo.waitUntilExit()
-                }
-            }
-        }
-        return nil
-    }
-
     @Test func readOnlyDirectoryIsRefusedAndTheOldCheckpointKept() throws {
         let dir = Fixtures.temporaryDirectory("ro")
         let path = dir + "/m.h5"
         #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", path]).status == 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let undo = makeUnwritable(dir) else {
+        guard let undo = Fixtures.makeUnwritable(dir) else {
             Issue.record("cannot make a directory unwritable on this machine (no chattr on this filesystem)")
             return
         }

@@ -19,6 +19,31 @@ public enum Fixtures {
         return path
     }
 
+    /// Makes `dir` unwritable even for root (chmod for other users, the immutable attribute for root); returns a closure that undoes it.
+    public static func makeUnwritable(_ dir: String) -> (() -> Void)? {
+        if getuid() != 0 {
+            chmod(dir, 0o500)
+            return { chmod(dir, 0o700) }
+        }
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = ["+i", dir]
+        chattr.standardError = FileHandle.nullDevice
+        if (try? chattr.run()) != nil {
+            chattr.waitUntilExit()
+            if chattr.terminationStatus == 0 {
+                return {
+                    let undo = Process()
+                    undo.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+                    undo.arguments = ["-i", dir]
+                    try? undo.run()
+                    undo.waitUntilExit()
+                }
+            }
+        }
+        return nil
+    }
+
     /// The bytes of an IDX file of unsigned bytes.
     public static func idx(dimensions: [Int], data: [UInt8], magic: [UInt8]? = nil) -> [UInt8] {
         var out = magic ?? [0, 0, 0x08, UInt8(dimensions.count)]
