@@ -49,6 +49,24 @@ public struct EvaluationSet: Sendable {
     }
 }
 
+extension VAE {
+    /// Runs the encoder over every image of `set` in batches of `maxRows` and
+    /// writes the posteriors, rows [μ | log σ²], into `out` ([set.count, 2·latent]).
+    public func encodeAll(_ set: EvaluationSet, into out: UnsafeMutablePointer<Float>) {
+        let L = config.latentDim
+        let indices = UnsafeMutablePointer<Int64>.allocate(capacity: maxRows)
+        defer { indices.deallocate() }
+        var first = 0
+        while first < set.count {
+            let rows = min(maxRows, set.count - first)
+            set.gather(first: first, rows: rows, into: input.pointer, indices: indices)
+            encode(rows: rows)
+            out.advanced(by: first * 2 * L).update(from: posterior.pointer, count: rows * 2 * L)
+            first += rows
+        }
+    }
+}
+
 /// Errors of evaluation and embedding, each naming the file and what to do.
 public enum EvaluationError: Error, CustomStringConvertible, Equatable, Sendable {
     case inputSizeMismatch(model: Int, data: Int, height: Int, width: Int, path: String)

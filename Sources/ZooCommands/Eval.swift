@@ -157,16 +157,7 @@ public struct Eval: ParsableCommand {
         let L = model.config.latentDim, D = model.config.inputDim
         let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
         defer { posteriors.deallocate() }
-        let indices = UnsafeMutablePointer<Int64>.allocate(capacity: model.maxRows)
-        defer { indices.deallocate() }
-        var first = 0
-        while first < set.count {
-            let rows = min(model.maxRows, set.count - first)
-            set.gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
-            model.encode(rows: rows)
-            posteriors.advanced(by: first * 2 * L).update(from: model.posterior.pointer, count: rows * 2 * L)
-            first += rows
-        }
+        model.encodeAll(set, into: posteriors)
         let sampler = ImportanceSampler(model: model, options: .init(samples: samples, ks: kList ?? [], seed: seed,
                                                                      threads: threads, chunk: chunk))
         let ks = sampler.options.reportedKs

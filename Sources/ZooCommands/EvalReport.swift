@@ -116,12 +116,7 @@ struct EvalReport: Encodable {
         case format, formatVersion = "format_version", zooVersion = "zoo_version", checkpoint, data, elbo, nll, seconds, blas
     }
 
-    func jsonString() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    func jsonString() throws -> String { try prettyJSON(self) }
 
     /// The human-readable report.
     func table() -> String {

@@ -138,9 +138,6 @@ public struct Inspect: ParsableCommand {
             training: c.training.map { .init(epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
                                               seconds: $0.seconds, dataFingerprint: c.dataFingerprint) },
             optimizerStep: c.optimizer?.step, history: c.training?.history ?? [], parameters: stats, verifiedDatasets: verified)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        writeStdout(String(decoding: try encoder.encode(report), as: UTF8.self))
+        writeStdout(try prettyJSON(report))
     }
 }

@@ -117,3 +117,11 @@ final class TaskProgress: @unchecked Sendable {
         s >= 90 ? "\(Int(s) / 60) min \(Int(s) % 60) s" : "\(fmt(s, 0)) s"
     }
 }
+
+/// zoo's JSON output: sorted keys, pretty-printed, non-finite numbers as strings.
+func prettyJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

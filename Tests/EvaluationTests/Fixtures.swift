@@ -34,18 +34,8 @@ enum FixtureError: Error { case noData }
 
 /// Posteriors [μ | log σ²] of every image of `set`.
 func posteriors(_ model: VAE, _ set: EvaluationSet) -> [Float] {
-    let L = model.config.latentDim
-    var out = [Float](repeating: 0, count: set.count * 2 * L)
-    let idx = UnsafeMutablePointer<Int64>.allocate(capacity: model.maxRows)
-    defer { idx.deallocate() }
-    var first = 0
-    while first < set.count {
-        let rows = min(model.maxRows, set.count - first)
-        set.gather(first: first, rows: rows, into: model.input.pointer, indices: idx)
-        model.encode(rows: rows)
-        for i in 0..<(rows * 2 * L) { out[first * 2 * L + i] = model.posterior.pointer[i] }
-        first += rows
-    }
+    var out = [Float](repeating: 0, count: set.count * 2 * model.config.latentDim)
+    out.withUnsafeMutableBufferPointer { model.encodeAll(set, into: $0.baseAddress!) }
     return out
 }
 
