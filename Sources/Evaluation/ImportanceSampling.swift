@@ -14,7 +14,10 @@ import Synchronization
 /// Work and memory: the K draws of an image are made in chunks of `chunk` rows
 /// (decoder activations for one chunk, a running log-sum-exp across chunks), so
 /// memory does not grow with K. Images are spread over `threads` workers, each
-/// with its own copy of the model and single-threaded BLAS.
+/// with its own copy of the model. For speed, run with `BLAS.setThreads(1)`
+/// (`zoo eval` does): each worker then keeps a core busy with its own products.
+/// The sampler leaves that process-wide setting alone, so other work in the
+/// process (tests running in parallel) keeps the BLAS threads it relies on.
 ///
 /// Determinism: the draws of image i in repeat r come from their own stream
 /// (seed, `.importanceSampling`, r·2³² + i), so results do not depend on the
@@ -84,9 +87,6 @@ public final class ImportanceSampler: @unchecked Sendable {
         let results = UnsafeMutablePointer<Double>.allocate(capacity: ks.count * n)
         defer { results.deallocate() }
         let state = RunState()
-        let previousThreads = BLAS.threads
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(previousThreads) }
 
         let shared = Shared(results: results, posteriors: posteriors)
         // Worker 0 is the calling thread, the others are plain threads (not

@@ -158,6 +158,7 @@ public struct Eval: ParsableCommand {
         let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
         defer { posteriors.deallocate() }
         model.encodeAll(set, into: posteriors)
+        BLAS.setThreads(1)   // each worker runs its own single-threaded products
         let sampler = ImportanceSampler(model: model, options: .init(samples: samples, ks: kList ?? [], seed: seed,
                                                                      threads: threads, chunk: chunk))
         let ks = sampler.options.reportedKs
