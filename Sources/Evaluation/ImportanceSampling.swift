@@ -51,8 +51,6 @@ public final class ImportanceSampler: @unchecked Sendable {
         public let ks: [Int]
         /// logLikelihood[j][i]: image i's estimate from its first ks[j] draws.
         public let logLikelihood: [[Double]]
-        /// Images evaluated (less than requested when stopped).
-        public let count: Int
     }
 
     public let options: Options
@@ -64,11 +62,7 @@ public final class ImportanceSampler: @unchecked Sendable {
         precondition(options.ks.allSatisfy { $0 >= 1 && $0 <= options.samples })
         self.options = options
         let rows = min(options.chunk, options.samples)
-        workers = (0..<options.threads).map { _ in
-            let copy = VAE(config: model.config, maxRows: rows)
-            copy.parameters.values.pointer.update(from: model.parameters.values.pointer, count: model.parameters.count)
-            return copy
-        }
+        workers = (0..<options.threads).map { _ in model.copy(maxRows: rows) }
     }
 
     /// Estimates log p(x) for every image of `set`, whose posteriors q(z|x)
@@ -116,7 +110,7 @@ public final class ImportanceSampler: @unchecked Sendable {
         if state.stopped.load(ordering: .relaxed) { return nil }
         progress(n)
         let table = (0..<ks.count).map { j in Array(UnsafeBufferPointer(start: results + j * n, count: n)) }
-        return Result(ks: ks, logLikelihood: table, count: n)
+        return Result(ks: ks, logLikelihood: table)
     }
 
     /// Work counters shared by the workers of one run.

@@ -81,29 +81,9 @@ public enum PNG {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and
-/// a rename, so `path` never holds a partial file.
+/// a rename (`OutputFile`), so `path` never holds a partial file.
 public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let tmp = path + ".tmp-\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw ImageIOError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
-    var written = 0
-    let ok = bytes.withUnsafeBytes { raw -> Bool in
-        while written < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-            if n <= 0 { return false }
-            written += n
-        }
-        return true
-    }
-    let writeError = errno
-    close(fd)
-    guard ok else {
-        unlink(tmp)
-        throw ImageIOError.cannotWrite(path: path, reason: String(cString: strerror(writeError)))
-    }
-    guard rename(tmp, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(tmp)
-        throw ImageIOError.cannotWrite(path: path, reason: reason)
-    }
+    let file = try OutputFile(path)
+    try bytes.withUnsafeBufferPointer { try file.write(bytes: $0) }
+    try file.commit()
 }

@@ -115,6 +115,14 @@ public final class VAE {
         kl.deallocate()
     }
 
+    /// A model with the same configuration and parameters and its own
+    /// workspace for `maxRows` rows (for running copies on several threads).
+    public func copy(maxRows rows: Int) -> VAE {
+        let m = VAE(config: config, maxRows: rows)
+        m.parameters.values.pointer.update(from: parameters.values.pointer, count: parameters.count)
+        return m
+    }
+
     /// Draws fresh parameters as PyTorch's `nn.Linear` does, layer by layer in
     /// state_dict order.
     public func initialize(using random: inout RandomStream) {

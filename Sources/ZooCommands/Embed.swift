@@ -6,7 +6,6 @@ import Foundation
 import ImageIO
 import NeuralNet
 import NumericCore
-import Synchronization
 import Training
 
 /// `zoo embed`: where the encoder puts each image.

@@ -128,7 +128,7 @@ public struct Eval: ParsableCommand {
 
         var nllReport: EvalReport.NLL?
         if nll {
-            nllReport = try importanceSampling(model, set: set, seed: seed, threads: threadCount, signals: signals)
+            nllReport = try importanceSampling(model, set: set, seed: seed, threads: threadCount)
         }
         let D = model.config.inputDim
         let out = EvalReport(
@@ -143,16 +143,13 @@ public struct Eval: ParsableCommand {
             nll: nllReport, seconds: monotonicSeconds() - start,
             blas: .init(core: BLAS.coreName, threads: threadCount))
         let encoded = try out.jsonString()
-        if let report {
-            let file = try OutputFile(report)
-            try file.write(encoded + "\n")
-            try file.commit()
-        }
+        if let report { try writeAtomically(Array((encoded + "\n").utf8), to: report) }
         writeStdout(json ? encoded : out.table())
     }
 
     /// Encodes every image, then runs the importance sampler once per repeat.
-    func importanceSampling(_ model: VAE, set: EvaluationSet, seed: UInt64, threads: Int, signals: StopSignals) throws -> EvalReport.NLL {
+    /// Stops on the flag `StopSignals` sets (read directly: the workers' closure must be Sendable).
+    func importanceSampling(_ model: VAE, set: EvaluationSet, seed: UInt64, threads: Int) throws -> EvalReport.NLL {
         let start = monotonicSeconds()
         let L = model.config.latentDim, D = model.config.inputDim
         let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
@@ -163,7 +160,7 @@ public struct Eval: ParsableCommand {
                                                                      threads: threads, chunk: chunk))
         let ks = sampler.options.reportedKs
         var perRepeat: [[Double]] = []   // [repeat][k] dataset means of −log p̂
-        var perImage: [[RunningMean]] = Array(repeating: Array(repeating: RunningMean(), count: ks.count), count: 1)
+        var firstRepeat: [RunningMean] = []   // [k] over images, for the standard errors
         for r in 0..<repeats {
             let label = repeats > 1 ? "nll K=\(samples) (repeat \(r + 1)/\(repeats))" : "nll K=\(samples)"
             let progress = TaskProgress(label, total: set.count, unit: "images")
@@ -179,14 +176,14 @@ public struct Eval: ParsableCommand {
                 var m = RunningMean()
                 for v in result.logLikelihood[j] { m.add(-v) }
                 means.append(m.mean)
-                if r == 0 { perImage[0][j] = m }
+                if r == 0 { firstRepeat.append(m) }
             }
             perRepeat.append(means)
         }
         let estimates = ks.indices.map { j -> EvalReport.NLL.Estimate in
             var across = RunningMean()
             for means in perRepeat { across.add(means[j]) }
-            return .init(k: ks[j], nll: across.mean, standardError: perImage[0][j].standardError,
+            return .init(k: ks[j], nll: across.mean, standardError: firstRepeat[j].standardError,
                          bitsPerDim: bitsPerDimension(nats: across.mean, dimension: D),
                          repeatStd: repeats > 1 ? across.standardDeviation : nil)
         }
@@ -213,16 +210,20 @@ struct LoadedCheckpoint {
     }
 }
 
-/// Fails early, before any work, when `path` cannot be created or replaced.
-func checkWritable(_ path: String) throws {
-    if path == "-" { return }
+/// Why `path` cannot be created or replaced (its directory is missing or not
+/// writable, or it is a directory), or nil when it can: checked before any work.
+func unwritableReason(_ path: String) -> String? {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-        throw ImageIOError.cannotWrite(path: path, reason: "directory \(dir) does not exist")
+        return "directory \(dir) does not exist"
     }
-    guard access(dir, W_OK) == 0 else { throw ImageIOError.cannotWrite(path: path, reason: "directory \(dir) is not writable") }
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-        throw ImageIOError.cannotWrite(path: path, reason: "it is a directory")
-    }
+    guard access(dir, W_OK) == 0 else { return "directory \(dir) is not writable" }
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return "it is a directory" }
+    return nil
+}
+
+/// Fails early when an output file (or "-", standard output) cannot be written.
+func checkWritable(_ path: String) throws {
+    if path != "-", let reason = unwritableReason(path) { throw ImageIOError.cannotWrite(path: path, reason: reason) }
 }

@@ -44,9 +44,7 @@ final class ProgressReporter {
         if isTerminal {
             guard now - lastDraw > 0.08 || p.step == p.steps else { return }
             lastDraw = now
-            let width = 28
-            let filled = p.step * width / max(p.steps, 1)
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let bar = progressBar(p.step, of: p.steps)
             let elapsed = now - epochStart
             let eta = p.step > 0 ? elapsed / Double(p.step) * Double(p.steps - p.step) : 0
             writeStderr("\r\u{1B}[2Kepoch \(p.epoch)/\(totalEpochs) \(bar) \(p.step)/\(p.steps)  \(text)  eta \(fmt(eta, 1)) s")
@@ -63,6 +61,13 @@ final class ProgressReporter {
     func endEpoch() {
         if isTerminal { writeStderr("\r\u{1B}[2K") }
     }
+}
+
+/// A 28-character bar, filled in proportion to done / total.
+func progressBar(_ done: Int, of total: Int) -> String {
+    let width = 28
+    let filled = min(width, done * width / max(total, 1))
+    return String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
 }
 
 /// Fixed-point formatting.
@@ -95,9 +100,7 @@ final class TaskProgress: @unchecked Sendable {
         if isTerminal {
             guard now - lastDraw > 0.1 || done == total else { return }
             lastDraw = now
-            let width = 28
-            let filled = done * width / max(total, 1)
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let bar = progressBar(done, of: total)
             writeStderr("\r\u{1B}[2K\(label) \(bar) \(done)/\(total) \(unit)  \(fmt(rate, 1))/s  eta \(duration(eta))")
         } else {
             let tenth = done * 10 / max(total, 1)

@@ -51,17 +51,7 @@ struct CheckpointSaver {
 
     /// Fails early, before any training, when `path` cannot be written.
     static func checkTarget(_ path: String) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw CheckpointError.cannotWrite(path: path, reason: "directory \(dir) does not exist")
-        }
-        guard access(dir, W_OK) == 0 else {
-            throw CheckpointError.cannotWrite(path: path, reason: "directory \(dir) is not writable")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw CheckpointError.cannotWrite(path: path, reason: "it is a directory")
-        }
+        if let reason = unwritableReason(path) { throw CheckpointError.cannotWrite(path: path, reason: reason) }
     }
 
     func save(_ trainer: Trainer) throws {

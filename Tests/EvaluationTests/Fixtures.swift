@@ -38,10 +38,3 @@ func posteriors(_ model: VAE, _ set: EvaluationSet) -> [Float] {
     out.withUnsafeMutableBufferPointer { model.encodeAll(set, into: $0.baseAddress!) }
     return out
 }
-
-/// A copy of the trainer's model with workspace for `rows` rows.
-func copyModel(_ model: VAE, rows: Int) -> VAE {
-    let m = VAE(config: model.config, maxRows: rows)
-    m.parameters.values.pointer.update(from: model.parameters.values.pointer, count: model.parameters.count)
-    return m
-}

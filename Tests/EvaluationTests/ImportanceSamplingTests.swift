@@ -80,7 +80,7 @@ import TestSupport
     /// on average over all 16 images it lies below.
     @Test func twoDimensionalLatentAgreesWithQuadratureWithinATenthOfANat() throws {
         let (trainer, test) = try trainedModel(latent: 2, hidden: [256], epochs: 4)
-        let model = copyModel(trainer.model, rows: 2000)
+        let model = trainer.model.copy(maxRows: 2000)
         let count = 16
         let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(count * 784)]),
                                              labels: Array(test.labels[0..<count])),
@@ -114,7 +114,7 @@ import TestSupport
     @Test func boundIsNonIncreasingInKAndBelowTheNegativeELBO() throws {
         let (trainer, test) = try trainedModel(latent: 8, hidden: [128], epochs: 3)
         let set = try EvaluationSet(test, model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let model = copyModel(trainer.model, rows: 200)
+        let model = trainer.model.copy(maxRows: 200)
         let post = posteriors(model, set)
         let sampler = ImportanceSampler(model: model, options: .init(samples: 1000, ks: [1, 10, 100], seed: 3, threads: 2, chunk: 200))
         let r = try #require(post.withUnsafeBufferPointer { sampler.run(set, posteriors: $0.baseAddress!) })
@@ -134,7 +134,7 @@ import TestSupport
         let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(50 * 784)]),
                                              labels: Array(test.labels[0..<50])),
                                     model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let model = copyModel(trainer.model, rows: 100)
+        let model = trainer.model.copy(maxRows: 100)
         let post = posteriors(model, set)
         let sampler = ImportanceSampler(model: model, options: .init(samples: 1, seed: 11, threads: 2))
         var w = RunningMean(), e = RunningMean()
@@ -158,7 +158,7 @@ import TestSupport
         let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(40 * 784)]),
                                              labels: Array(test.labels[0..<40])),
                                     model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let post = posteriors(copyModel(trainer.model, rows: 50), set)
+        let post = posteriors(trainer.model.copy(maxRows: 50), set)
         func run(threads: Int, chunk: Int) throws -> [[Double]] {
             let s = ImportanceSampler(model: trainer.model, options: .init(samples: 300, ks: [7, 100], seed: 5, threads: threads, chunk: chunk))
             return try #require(post.withUnsafeBufferPointer { s.run(set, posteriors: $0.baseAddress!) }).logLikelihood
@@ -177,7 +177,7 @@ import TestSupport
     @Test func stopsWhenAsked() throws {
         let (trainer, test) = try trainedModel(latent: 4, hidden: [32], epochs: 1)
         let set = try EvaluationSet(test, model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let post = posteriors(copyModel(trainer.model, rows: 100), set)
+        let post = posteriors(trainer.model.copy(maxRows: 100), set)
         let s = ImportanceSampler(model: trainer.model, options: .init(samples: 50, seed: 5, threads: 2))
         let r = post.withUnsafeBufferPointer { s.run(set, posteriors: $0.baseAddress!, shouldStop: { true }) }
         #expect(r == nil)
