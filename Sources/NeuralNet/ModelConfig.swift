@@ -1,6 +1,8 @@
 /// The architecture of a VAE: an MLP encoder input → hidden… → (μ, log σ²),
-/// and an MLP decoder latent → hidden (reversed) → input, with ReLU between.
-/// The defaults are the PyTorch tutorial's model: 784-400-20-400-784, Bernoulli.
+/// and an MLP decoder latent → hidden (reversed) → input, with ReLU (or tanh)
+/// between. A conditional VAE (`labelClasses` > 0) appends the one-hot label
+/// to the encoder's input and to z. The defaults are the PyTorch tutorial's
+/// model: 784-400-20-400-784, ReLU, Bernoulli, unconditional.
 public struct ModelConfig: Codable, Equatable, Sendable {
     /// The likelihood p(x|z) of the decoder.
     public enum Likelihood: String, Codable, CaseIterable, Sendable {
@@ -11,24 +13,53 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case gaussian
     }
 
+    /// The nonlinearity after every hidden layer.
+    public enum Activation: String, Codable, CaseIterable, Sendable {
+        case relu, tanh
+    }
+
     public var inputDim: Int = 784
     public var hidden: [Int] = [400]
     public var latentDim: Int = 20
     public var likelihood: Likelihood = .bernoulli
     /// σ of the Gaussian decoder (ignored for Bernoulli).
     public var sigma: Float = 0.1
+    public var activation: Activation = .relu
+    /// Number of label classes the model is conditioned on (0: an ordinary VAE).
+    /// A conditional model's first encoder layer takes inputDim + labelClasses
+    /// inputs, its first decoder layer latentDim + labelClasses.
+    public var labelClasses: Int = 0
+
+    public var isConditional: Bool { labelClasses > 0 }
 
     public init(inputDim: Int = 784, hidden: [Int] = [400], latentDim: Int = 20,
-                likelihood: Likelihood = .bernoulli, sigma: Float = 0.1) {
+                likelihood: Likelihood = .bernoulli, sigma: Float = 0.1,
+                activation: Activation = .relu, labelClasses: Int = 0) {
         self.inputDim = inputDim
         self.hidden = hidden
         self.latentDim = latentDim
         self.likelihood = likelihood
         self.sigma = sigma
+        self.activation = activation
+        self.labelClasses = labelClasses
     }
 
     enum CodingKeys: String, CodingKey {
-        case inputDim = "input_dim", hidden, latentDim = "latent_dim", likelihood, sigma
+        case inputDim = "input_dim", hidden, latentDim = "latent_dim", likelihood, sigma, activation
+        case labelClasses = "label_classes"
+    }
+
+    /// Keys added after format version 1 (activation, label_classes) take their
+    /// defaults when absent, so older checkpoints still read.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputDim = try c.decode(Int.self, forKey: .inputDim)
+        hidden = try c.decode([Int].self, forKey: .hidden)
+        latentDim = try c.decode(Int.self, forKey: .latentDim)
+        likelihood = try c.decode(Likelihood.self, forKey: .likelihood)
+        sigma = try c.decode(Float.self, forKey: .sigma)
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .relu
+        labelClasses = try c.decodeIfPresent(Int.self, forKey: .labelClasses) ?? 0
     }
 
     /// Layer names in PyTorch order: encoder hidden layers, the μ head, the
@@ -45,11 +76,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var layerShapes: [(String, [Int])] {
         let names = layerNames
         var shapes: [(String, [Int])] = []
-        var width = inputDim
+        var width = inputDim + labelClasses
         for (name, h) in zip(names.encoder, hidden) { shapes.append((name, [h, width])); width = h }
         shapes.append((names.mu, [latentDim, width]))
         shapes.append((names.logvar, [latentDim, width]))
-        width = latentDim
+        width = latentDim + labelClasses
         for (name, h) in zip(names.decoder, hidden.reversed()) { shapes.append((name, [h, width])); width = h }
         shapes.append((names.output, [inputDim, width]))
         return shapes
@@ -69,6 +100,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if hidden.isEmpty { out.append("at least one hidden layer is needed") }
         for h in hidden where h < 1 { out.append("hidden layer sizes must be at least 1, got \(h)") }
         if !(sigma > 0) || !sigma.isFinite { out.append("sigma must be a positive number, got \(sigma)") }
+        if labelClasses < 0 || labelClasses > 1000 { out.append("label classes must be between 0 and 1000, got \(labelClasses)") }
         return out
     }
 }

@@ -16,6 +16,16 @@ public enum Kernels {
         zk_relu_backward(dy, y, count)
     }
 
+    /// y = tanh(y) in place (relative error < 3e-7).
+    @inline(__always)
+    public static func tanh(_ y: UnsafeMutablePointer<Float>, count: Int) { zk_tanh(y, count) }
+
+    /// dy *= 1 − y² where y is the tanh output.
+    @inline(__always)
+    public static func tanhBackward(_ dy: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, count: Int) {
+        zk_tanh_backward(dy, y, count)
+    }
+
     @inline(__always)
     public static func columnSum(_ dy: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         zk_col_sum(dy, rows, cols, out)

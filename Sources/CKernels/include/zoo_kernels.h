@@ -24,6 +24,12 @@ void zk_relu(float *y, size_t n);
 /// dy = (y > 0) ? dy : 0, in place; y is the ReLU's output.
 void zk_relu_backward(float *restrict dy, const float *restrict y, size_t n);
 
+/// y = tanh(y) in place (relative error < 3e-7).
+void zk_tanh(float *y, size_t n);
+
+/// dy *= 1 − y², y the tanh output.
+void zk_tanh_backward(float *restrict dy, const float *restrict y, size_t n);
+
 /// out[c] = sum over r of dy[r, c] (the bias gradient). Summed in row order.
 void zk_col_sum(const float *restrict dy, size_t rows, size_t cols, float *restrict out);
 
