@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   zoo (thin @main) → ZooCommands → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
+//   zoo (thin @main) → ZooCommands → Recipes → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -41,10 +41,11 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(name: "Checkpoint", dependencies: ["HDF5", "Training", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
+        .target(name: "Recipes", dependencies: ["Training", "Checkpoint"]),
         .target(
             name: "ZooCommands",
             dependencies: [
-                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint", "HDF5", "Evaluation",
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Training"]),
     ],
     swiftLanguageModes: [.v6]

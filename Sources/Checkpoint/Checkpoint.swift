@@ -7,7 +7,11 @@ import Training
 /// The contents of a zoo checkpoint (layout: schemas/checkpoint-layout.md).
 public struct Checkpoint {
     public static let format = "zoo-vae-checkpoint"
-    public static let formatVersion: Int64 = 1
+    /// 2 added the model's activation and label classes, β, warm-up, IWAE
+    /// samples and validation settings to the config, `/training/latent`,
+    /// `best_epoch`/`best_val_loss`, and the `val_loss`/`active_units` history
+    /// columns; version 1 files still read (those take their defaults).
+    public static let formatVersion: Int64 = 2
 
     public struct OptimizerState {
         public var hyperparameters: Adam.Hyperparameters
@@ -28,6 +32,8 @@ public struct Checkpoint {
     public var dataFingerprint: String?
     public var zooVersion: String
     public var createdUTC: String
+    /// The recipe the run started from (nil for files without one).
+    public var recipe: String?
 
     public init(config: RunConfig, parameters: [String: [Float]], optimizer: OptimizerState?, training: TrainingState?,
                 initializationStream: RandomStream?, dataFingerprint: String?, zooVersion: String, createdUTC: String) {
@@ -42,7 +48,8 @@ public struct Checkpoint {
     }
 
     /// A snapshot of a trainer.
-    public init(trainer: Trainer, dataFingerprint: String, zooVersion: String) {
+    public init(trainer: Trainer, dataFingerprint: String, zooVersion: String, recipe: String? = nil) {
+        self.recipe = recipe
         let p = trainer.model.parameters
         config = trainer.config
         parameters = Dictionary(uniqueKeysWithValues: p.entries.map { ($0.name, p.value($0.name).array) })
@@ -149,6 +156,7 @@ extension Checkpoint {
         try f.setAttribute("format_version", Self.formatVersion)
         try f.setAttribute("zoo_version", zooVersion)
         try f.setAttribute("created_utc", createdUTC)
+        if let recipe { try f.setAttribute("recipe", recipe) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try f.writeString("config", String(decoding: try encoder.encode(config), as: UTF8.self))
@@ -189,6 +197,17 @@ extension Checkpoint {
             try g.setAttribute("epoch_images", Int64(t.epochImages))
             try g.setAttribute("epoch_seconds", t.epochSeconds)
             if let dataFingerprint { try g.setAttribute("data_fingerprint", dataFingerprint) }
+            try g.setAttribute("best_epoch", Int64(t.bestEpoch))
+            if let best = t.bestValidationLoss { try g.setAttribute("best_val_loss", best) }
+            if let latent = t.latent {
+                let lg = try g.createGroup("latent")
+                try lg.setAttribute("images", Int64(latent.count))
+                try lg.setAttribute("active_units", Int64(latent.activeUnits))
+                try lg.write("mu_mean", latent.meanMu, shape: [latent.latentDim])
+                try lg.write("mu_variance", latent.muVariance, shape: [latent.latentDim])
+                try lg.write("kl", latent.klPerDimension, shape: [latent.latentDim])
+                try lg.close()
+            }
             let rng = try g.createGroup("rng")
             let streams = [initializationStream, t.shuffle, t.shuffleAtEpochStart, t.noise, t.binarization]
             for (name, stream) in zip(Self.streamNames, streams) {
@@ -204,6 +223,8 @@ extension Checkpoint {
             try h.write("train_reconstruction", rows.map(\.trainReconstruction), shape: [rows.count])
             try h.write("train_kl", rows.map(\.trainKL), shape: [rows.count])
             try h.write("test_loss", rows.map { $0.testLoss ?? .nan }, shape: [rows.count])
+            try h.write("val_loss", rows.map { $0.validationLoss ?? .nan }, shape: [rows.count])
+            try h.write("active_units", rows.map { Int64($0.activeUnits ?? -1) }, shape: [rows.count])
             try h.write("seconds", rows.map(\.seconds), shape: [rows.count])
             try h.close()
         }

@@ -45,6 +45,7 @@ extension Checkpoint {
                                     initializationStream: nil, dataFingerprint: nil,
                                     zooVersion: (try? f.stringAttribute("zoo_version")) ?? "unknown",
                                     createdUTC: (try? f.stringAttribute("created_utc")) ?? "unknown")
+        checkpoint.recipe = try? f.stringAttribute("recipe")
 
         if f.isGroup("optimizer") {
             let g = try f.openGroup("optimizer")
@@ -71,7 +72,8 @@ extension Checkpoint {
         }
 
         if f.isGroup("training") {
-            let (state, initStream, fingerprint) = try readTraining(f, optimizerStep: checkpoint.optimizer?.step ?? 0, path: path)
+            let (state, initStream, fingerprint) = try readTraining(f, optimizerStep: checkpoint.optimizer?.step ?? 0,
+                                                                   latentDim: config.model.latentDim, path: path)
             checkpoint.training = state
             checkpoint.initializationStream = initStream
             checkpoint.dataFingerprint = fingerprint
@@ -101,7 +103,7 @@ extension Checkpoint {
         return out
     }
 
-    private static func readTraining(_ f: HDF5File, optimizerStep: Int, path: String) throws -> (TrainingState, RandomStream?, String?) {
+    private static func readTraining(_ f: HDF5File, optimizerStep: Int, latentDim: Int, path: String) throws -> (TrainingState, RandomStream?, String?) {
         let g = try f.openGroup("training")
         func int(_ n: String) throws -> Int {
             guard let v = try? g.attribute(n, as: Int64.self) else { throw CheckpointError.badTrainingState(path: path, reason: "attribute \(n) is missing") }
@@ -134,9 +136,33 @@ extension Checkpoint {
         guard cols.allSatisfy({ $0.count == epochs.count }) else {
             throw CheckpointError.badTrainingState(path: path, reason: "/history columns differ in length")
         }
+        // Version 2 columns; absent in version 1 files.
+        let validation = h.contains("val_loss") ? try column("val_loss") : [Double](repeating: .nan, count: epochs.count)
+        let active = h.contains("active_units") ? ((try? h.read("active_units", as: Int64.self).values) ?? [])
+            : [Int64](repeating: -1, count: epochs.count)
+        guard validation.count == epochs.count, active.count == epochs.count else {
+            throw CheckpointError.badTrainingState(path: path, reason: "/history columns differ in length")
+        }
         let history = epochs.indices.map { i in
             EpochRecord(epoch: Int(epochs[i]), trainLoss: cols[0][i], trainReconstruction: cols[1][i], trainKL: cols[2][i],
-                        testLoss: cols[3][i].isNaN ? nil : cols[3][i], seconds: cols[4][i])
+                        testLoss: cols[3][i].isNaN ? nil : cols[3][i],
+                        validationLoss: validation[i].isNaN ? nil : validation[i],
+                        activeUnits: active[i] < 0 ? nil : Int(active[i]), seconds: cols[4][i])
+        }
+        var latent: LatentSummary?
+        if g.isGroup("latent") {
+            let lg = try g.openGroup("latent")
+            func vector(_ n: String) throws -> [Double] {
+                guard lg.contains(n), let v = try? lg.read(n, as: Double.self).values, v.count == latentDim else {
+                    throw CheckpointError.badTrainingState(path: path, reason: "/training/latent/\(n) is missing or not \(latentDim) float64 values")
+                }
+                return v
+            }
+            guard let images = try? lg.attribute("images", as: Int64.self), images >= 0 else {
+                throw CheckpointError.badTrainingState(path: path, reason: "/training/latent lacks its images attribute")
+            }
+            latent = LatentSummary(count: Int(images), meanMu: try vector("mu_mean"), muVariance: try vector("mu_variance"),
+                                      klPerDimension: try vector("kl"))
         }
         let state = TrainingState(
             epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("global_step"),
@@ -144,7 +170,9 @@ extension Checkpoint {
             shuffleAtEpochStart: try stream("shuffle_epoch_start"), noise: try stream("noise"),
             binarization: try stream("binarization"), optimizerStep: optimizerStep,
             epochReconstruction: try double("epoch_reconstruction"), epochKL: try double("epoch_kl"),
-            epochImages: try int("epoch_images"), epochSeconds: try double("epoch_seconds"))
+            epochImages: try int("epoch_images"), epochSeconds: try double("epoch_seconds"),
+            bestValidationLoss: try? g.attribute("best_val_loss", as: Double.self),
+            bestEpoch: (try? g.attribute("best_epoch", as: Int64.self)).map { Int($0) } ?? 0, latent: latent)
         let initStream = rng.contains("initialization") ? try stream("initialization") : nil
         return (state, initStream, try? g.stringAttribute("data_fingerprint"))
     }

@@ -114,7 +114,9 @@ public let configSchemaJSON = #"""
         "hidden": { "type": "array", "minItems": 1, "items": { "type": "integer", "minimum": 1 }, "description": "Encoder hidden widths; the decoder mirrors them." },
         "latent_dim": { "type": "integer", "minimum": 1 },
         "likelihood": { "enum": ["bernoulli", "gaussian"], "description": "Decoder p(x|z)." },
-        "sigma": { "type": "number", "exclusiveMinimum": 0, "description": "σ of the Gaussian decoder (unused for Bernoulli)." }
+        "sigma": { "type": "number", "exclusiveMinimum": 0, "description": "σ of the Gaussian decoder (unused for Bernoulli)." },
+        "activation": { "enum": ["relu", "tanh"], "description": "Nonlinearity after every hidden layer (absent: relu)." },
+        "label_classes": { "type": "integer", "minimum": 0, "maximum": 1000, "description": "Classes of a conditional VAE: the one-hot label joins the encoder input and z (absent or 0: unconditional)." }
       }
     },
     "training": {
@@ -137,7 +139,12 @@ public let configSchemaJSON = #"""
           }
         },
         "seed": { "type": "integer", "minimum": 0, "maximum": 18446744073709551615 },
-        "threads": { "type": "integer", "minimum": 1, "description": "BLAS threads; same seed and threads give bit-identical runs." }
+        "threads": { "type": "integer", "minimum": 1, "description": "BLAS threads; same seed and threads give bit-identical runs." },
+        "beta": { "type": "number", "minimum": 0, "description": "Weight of the KL term (absent: 1)." },
+        "kl_warmup": { "type": "integer", "minimum": 0, "description": "Epochs over which β ramps linearly from 0 (absent: 0)." },
+        "iw_samples": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "Draws per image: 1 trains on the ELBO, K > 1 on the IWAE bound (absent: 1)." },
+        "val_split": { "type": "integer", "minimum": 0, "description": "Training images held out for validation (absent: 0)." },
+        "patience": { "type": ["integer", "null"], "minimum": 1, "description": "Early stopping: epochs without a better validation loss (absent or null: never)." }
       }
     },
     "data": {

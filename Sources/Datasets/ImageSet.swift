@@ -121,3 +121,36 @@ public struct DatasetDirectory: Sendable {
                         pixels: images.bytes, labels: labels.bytes, imagesPath: imagesPath, labelsPath: labelsPath)
     }
 }
+
+extension ImageSet {
+    /// The images at `indices`, in that order (same split and file paths).
+    public func subset(_ indices: [Int]) -> ImageSet {
+        let D = dimension
+        var px = [UInt8](repeating: 0, count: indices.count * D)
+        pixels.withUnsafeBufferPointer { src in
+            px.withUnsafeMutableBufferPointer { dst in
+                for (k, i) in indices.enumerated() {
+                    dst.baseAddress!.advanced(by: k * D).update(from: src.baseAddress! + i * D, count: D)
+                }
+            }
+        }
+        return ImageSet(split: split, height: height, width: width, pixels: px, labels: indices.map { labels[$0] },
+                        imagesPath: imagesPath, labelsPath: labelsPath)
+    }
+
+    /// Splits off `count` images for validation: the last `count` entries of a
+    /// permutation drawn from a fixed stream (seed 0), so the hold-out depends
+    /// only on the data and `count`, never on a run's seed. Both parts keep
+    /// the file order. `count` must be in 1 ..< self.count.
+    public func holdOut(_ count: Int) -> (train: ImageSet, validation: ImageSet) {
+        precondition(count >= 1 && count < self.count)
+        var stream = RandomStream(seed: 0, purpose: .validationSplit)
+        let perm = UnsafeMutablePointer<Int64>.allocate(capacity: self.count)
+        defer { perm.deallocate() }
+        stream.permutation(perm, count: self.count)
+        var held = [Bool](repeating: false, count: self.count)
+        for k in (self.count - count)..<self.count { held[Int(perm[k])] = true }
+        let all = Array(0..<self.count)
+        return (subset(all.filter { !held[$0] }), subset(all.filter { held[$0] }))
+    }
+}

@@ -13,6 +13,8 @@ public struct ELBOResult: Sendable {
     public let standardError: Double
     /// Per image −ELBO, in data order.
     public let perImage: [Double]
+    /// Posterior-collapse diagnostics of q(z|x) over the set: active units and KL per dimension.
+    public let latent: LatentSummary
 }
 
 public enum ELBOEvaluator {
@@ -31,13 +33,15 @@ public enum ELBOEvaluator {
         defer { indices.deallocate() }
         var perImage = [Double](repeating: 0, count: set.count)
         var rec = RunningMean(), kl = RunningMean(), total = RunningMean()
+        var latent = LatentStatistics(latentDim: L)
         var first = 0
         while first < set.count {
             if shouldStop() { return nil }
             let rows = min(batch, set.count - first)
-            set.gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
+            set.gather(first: first, rows: rows, into: model, indices: indices)
             noise.fillNormal(model.epsilon.pointer, count: rows * L)
             model.forward(rows: rows)
+            latent.add(model.posterior.pointer, rows: rows)
             for r in 0..<rows {
                 let loss = model.reconstruction[r] + model.kl[r]
                 perImage[first + r] = loss
@@ -49,6 +53,6 @@ public enum ELBOEvaluator {
             progress(first)
         }
         return ELBOResult(count: set.count, negativeELBO: total.mean, reconstruction: rec.mean, kl: kl.mean,
-                          standardError: total.standardError, perImage: perImage)
+                          standardError: total.standardError, perImage: perImage, latent: latent.summary)
     }
 }

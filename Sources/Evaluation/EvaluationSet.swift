@@ -17,6 +17,10 @@ public struct EvaluationSet: Sendable {
             throw EvaluationError.inputSizeMismatch(model: model.inputDim, data: images.dimension,
                                                      height: images.height, width: images.width, path: images.imagesPath)
         }
+        let classes = model.labelClasses
+        if classes > 0, let bad = images.labels.first(where: { Int($0) >= classes }) {
+            throw EvaluationError.labelOutOfRange(label: Int(bad), classes: classes, path: images.labelsPath)
+        }
         var images = images
         switch (binarization, images.split) {
         case (.none, _): break
@@ -40,6 +44,15 @@ public struct EvaluationSet: Sendable {
     public var count: Int { images.count }
     public var dimension: Int { images.dimension }
 
+    /// Writes images `first ..< first + rows` into `model.input` and, for a
+    /// conditional model, their labels into `model.labels`.
+    public func gather(first: Int, rows: Int, into model: VAE, indices: UnsafeMutablePointer<Int64>) {
+        gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
+        if model.config.isConditional {
+            for r in 0..<rows { model.labels[r] = Int32(images.labels[first + r]) }
+        }
+    }
+
     /// Writes images `first ..< first + rows` as floats in [0, 1] into `out` ([rows, dimension]).
     public func gather(first: Int, rows: Int, into out: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int64>) {
         for i in 0..<rows { indices[i] = Int64(first + i) }
@@ -59,7 +72,7 @@ extension VAE {
         var first = 0
         while first < set.count {
             let rows = min(maxRows, set.count - first)
-            set.gather(first: first, rows: rows, into: input.pointer, indices: indices)
+            set.gather(first: first, rows: rows, into: self, indices: indices)
             encode(rows: rows)
             out.advanced(by: first * 2 * L).update(from: posterior.pointer, count: rows * 2 * L)
             first += rows
@@ -71,6 +84,7 @@ extension VAE {
 public enum EvaluationError: Error, CustomStringConvertible, Equatable, Sendable {
     case inputSizeMismatch(model: Int, data: Int, height: Int, width: Int, path: String)
     case emptySet(path: String)
+    case labelOutOfRange(label: Int, classes: Int, path: String)
 
     public var description: String {
         switch self {
@@ -79,6 +93,9 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable, Sendable
                 + "evaluate it on data of the size it was trained on (--data DIR)"
         case let .emptySet(path):
             return "\(path) holds no images; choose another split or data directory"
+        case let .labelOutOfRange(label, classes, path):
+            return "\(path) has label \(label) but the conditional model knows \(classes) classes (0…\(classes - 1)); "
+                + "use the data it was trained on (--data DIR)"
         }
     }
 }

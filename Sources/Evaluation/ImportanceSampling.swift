@@ -170,6 +170,10 @@ private final class Worker {
     func estimate(image i: Int, of set: EvaluationSet, posterior: UnsafePointer<Float>, repeatIndex: Int,
                   into results: UnsafeMutablePointer<Double>, stride n: Int) {
         set.gather(first: i, rows: 1, into: image, indices: index)
+        if model.config.isConditional {
+            // p(x|z, y) with the image's own label for every draw.
+            model.latentLabels.update(repeating: Int32(set.images.labels[i]))
+        }
         var logSigma = 0.0
         for j in 0..<latent {
             mu[j] = posterior[j]

@@ -18,6 +18,7 @@ public struct RandomStream: Equatable, Sendable {
     public enum Purpose: UInt64, CaseIterable, Sendable {
         case initialization = 1, shuffle = 2, noise = 3, binarization = 4
         case evaluation = 5, testBinarization = 6, sampling = 7, importanceSampling = 8, embedding = 9
+        case validationSplit = 10
     }
 
     public init(seed: UInt64, stream: UInt64) {

@@ -10,10 +10,48 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1
     /// OpenBLAS threads. Results are bit-identical for a fixed seed and thread count.
     public var threads: Int = 1
+    /// β: the weight of the KL term (1 is the ELBO; β-VAE uses β > 1).
+    public var beta: Double = 1
+    /// Epochs over which β ramps linearly from 0 to `beta`, step by step (0: no warm-up).
+    public var klWarmup: Int = 0
+    /// Latent draws per image in the objective: 1 trains on the ELBO, K > 1 on
+    /// the importance-weighted bound (IWAE, Burda et al. 2015).
+    public var importanceSamples: Int = 1
+    /// Images held out of the training set for validation (0: none): the
+    /// last `validation` images of a fixed permutation (seed 0) of the training set,
+    /// the same for every run seed.
+    public var validation: Int = 0
+    /// Stop after this many epochs without a better validation loss (nil: never).
+    public var patience: Int?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case epochs, batchSize = "batch_size", optimizer, seed, threads }
+    enum CodingKeys: String, CodingKey {
+        case epochs, batchSize = "batch_size", optimizer, seed, threads, beta, klWarmup = "kl_warmup"
+        case importanceSamples = "iw_samples", validation = "val_split", patience
+    }
+
+    /// Keys added after format version 1 take their defaults when absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        optimizer = try c.decode(OptimizerConfig.self, forKey: .optimizer)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        threads = try c.decode(Int.self, forKey: .threads)
+        beta = try c.decodeIfPresent(Double.self, forKey: .beta) ?? 1
+        klWarmup = try c.decodeIfPresent(Int.self, forKey: .klWarmup) ?? 0
+        importanceSamples = try c.decodeIfPresent(Int.self, forKey: .importanceSamples) ?? 1
+        validation = try c.decodeIfPresent(Int.self, forKey: .validation) ?? 0
+        patience = try c.decodeIfPresent(Int.self, forKey: .patience)
+    }
+
+    /// β for the step with 0-based index `step` of an epoch of `steps` steps:
+    /// `beta · min(1, step / (klWarmup · steps))`, so the first step uses 0.
+    public func klWeight(globalStep step: Int, stepsPerEpoch steps: Int) -> Double {
+        guard klWarmup > 0 else { return beta }
+        return beta * min(1, Double(step) / Double(klWarmup * steps))
+    }
 }
 
 public struct OptimizerConfig: Codable, Equatable, Sendable {
@@ -66,6 +104,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if !(o.beta2 >= 0 && o.beta2 < 1) { out.append("beta2 must be in [0, 1), got \(o.beta2)") }
         if !(o.eps > 0) || !o.eps.isFinite { out.append("eps must be a positive number, got \(o.eps)") }
         if let l = data.limit, l < 1 { out.append("limit must be at least 1, got \(l)") }
+        if !(t.beta >= 0) || !t.beta.isFinite { out.append("beta must be a number ≥ 0, got \(t.beta)") }
+        if t.klWarmup < 0 { out.append("KL warm-up must be 0 or more epochs, got \(t.klWarmup)") }
+        if t.importanceSamples < 1 || t.importanceSamples > 1000 {
+            out.append("importance samples must be between 1 and 1000, got \(t.importanceSamples)")
+        }
+        if t.validation < 0 { out.append("the validation split must be 0 or more images, got \(t.validation)") }
+        if let p = t.patience {
+            if p < 1 { out.append("patience must be at least 1 epoch, got \(p)") }
+            if t.validation == 0 { out.append("early stopping (patience \(p)) needs a validation split (--val-split N)") }
+        }
         return out
     }
 }

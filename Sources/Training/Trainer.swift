@@ -12,6 +12,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The loss became NaN or infinite (epoch and step are 1-based).
     case nonFiniteLoss(epoch: Int, step: Int, reconstruction: Double, kl: Double)
     case inputSizeMismatch(model: Int, data: Int, path: String)
+    /// A conditional model met a label outside [0, classes).
+    case labelOutOfRange(label: Int, classes: Int, path: String)
+    /// The validation split would leave no training images.
+    case validationTooLarge(requested: Int, available: Int, path: String)
 
     public var description: String {
         switch self {
@@ -21,6 +25,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "or check the data."
         case .inputSizeMismatch(let m, let d, let path):
             return "the model takes \(m) inputs but the images in \(path) have \(d) pixels"
+        case .labelOutOfRange(let label, let classes, let path):
+            return "\(path) has label \(label), but the conditional model has \(classes) classes (0…\(classes - 1)); "
+                + "set label_classes (--label-classes) to at least \(label + 1)"
+        case .validationTooLarge(let n, let available, let path):
+            return "--val-split \(n) would hold out every one of the \(available) training images in \(path); "
+                + "choose fewer than \(available)"
         }
     }
 }
@@ -43,20 +53,27 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var trainKL: Double
     /// Test negative ELBO (one z sample per image), nil without a test split.
     public var testLoss: Double?
+    /// Validation negative ELBO, nil without a validation split.
+    public var validationLoss: Double?
+    /// Active latent units on the held-out set (validation, else test), nil without one.
+    public var activeUnits: Int?
     public var seconds: Double
 
-    public init(epoch: Int, trainLoss: Double, trainReconstruction: Double, trainKL: Double, testLoss: Double?, seconds: Double) {
+    public init(epoch: Int, trainLoss: Double, trainReconstruction: Double, trainKL: Double, testLoss: Double?,
+                validationLoss: Double? = nil, activeUnits: Int? = nil, seconds: Double) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainReconstruction = trainReconstruction
         self.trainKL = trainKL
         self.testLoss = testLoss
+        self.validationLoss = validationLoss
+        self.activeUnits = activeUnits
         self.seconds = seconds
     }
 
     enum CodingKeys: String, CodingKey {
         case epoch, trainLoss = "train_loss", trainReconstruction = "train_reconstruction"
-        case trainKL = "train_kl", testLoss = "test_loss", seconds
+        case trainKL = "train_kl", testLoss = "test_loss", validationLoss = "val_loss", activeUnits = "active_units", seconds
     }
 }
 
@@ -69,7 +86,9 @@ public struct Evaluation: Sendable {
 }
 
 /// Trains a VAE on an image set: shuffles every epoch, draws ε per batch,
-/// updates with Adam, evaluates the test split after each epoch.
+/// updates with Adam (on the β-weighted ELBO, with KL warm-up, or on the
+/// importance-weighted bound), evaluates the validation and test splits after
+/// each epoch and tracks the best validation loss for early stopping.
 ///
 /// Every random draw comes from one of four `RandomStream`s (initialization,
 /// shuffle, noise, binarization) so that a run is a pure function of the
@@ -80,6 +99,8 @@ public final class Trainer {
     public let optimizer: Adam
     public let train: ImageSet
     public let test: ImageSet?
+    /// The hold-out carved from the training set (`config.training.validation` images).
+    public let validation: ImageSet?
 
     /// Completed epochs.
     public private(set) var epoch = 0
@@ -89,6 +110,12 @@ public final class Trainer {
     public private(set) var history: [EpochRecord] = []
     /// Seconds spent training and evaluating so far.
     public private(set) var seconds: Double = 0
+    /// The lowest validation loss so far and the epoch that reached it (nil/0 before any).
+    public private(set) var bestValidationLoss: Double?
+    public private(set) var bestEpoch = 0
+    /// Posterior-collapse statistics of the last finished epoch's held-out set
+    /// (validation, else test; nil without either).
+    public private(set) var latent: LatentSummary?
 
     /// The initialization stream after drawing the initial parameters (recorded in checkpoints).
     public let initializationStream: RandomStream
@@ -117,9 +144,25 @@ public final class Trainer {
         if let test, test.dimension != config.model.inputDim {
             throw TrainingError.inputSizeMismatch(model: config.model.inputDim, data: test.dimension, path: test.imagesPath)
         }
+        let classes = config.model.labelClasses
+        if classes > 0 {
+            for set in [train, test].compactMap({ $0 }) {
+                if let bad = set.labels.first(where: { Int($0) >= classes }) {
+                    throw TrainingError.labelOutOfRange(label: Int(bad), classes: classes, path: set.labelsPath)
+                }
+            }
+        }
         self.config = config
         let seed = config.training.seed
         var train = train, test = test
+        var validation: ImageSet?
+        let held = config.training.validation
+        if held > 0 {
+            guard held < train.count else {
+                throw TrainingError.validationTooLarge(requested: held, available: train.count, path: train.imagesPath)
+            }
+            (train, validation) = train.holdOut(held)
+        }
         switch config.data.binarization {
         case .none: break
         case .static:
@@ -127,15 +170,22 @@ public final class Trainer {
             train.binarize(using: &r)
             var t = RandomStream(seed: seed, purpose: .testBinarization)
             test?.binarize(using: &t)
+            var v = RandomStream(seed: seed, purpose: .testBinarization, index: 2)
+            validation?.binarize(using: &v)
         case .dynamic:
             var t = RandomStream(seed: seed, purpose: .testBinarization)
             test?.binarize(using: &t)
+            var v = RandomStream(seed: seed, purpose: .testBinarization, index: 2)
+            validation?.binarize(using: &v)
         }
         self.train = train
         self.test = test
+        self.validation = validation
         BLAS.setThreads(config.training.threads)
         Kernels.flushDenormals()
-        model = VAE(config: config.model, maxRows: min(config.training.batchSize, max(train.count, test?.count ?? 0)))
+        let largest = max(train.count, test?.count ?? 0, validation?.count ?? 0)
+        model = VAE(config: config.model, maxRows: min(config.training.batchSize, largest),
+                    maxSamples: config.training.importanceSamples)
         var initStream = RandomStream(seed: seed, purpose: .initialization)
         model.initialize(using: &initStream)
         initializationStream = initStream
@@ -145,7 +195,7 @@ public final class Trainer {
         noiseStream = RandomStream(seed: seed, purpose: .noise)
         binarizationStream = RandomStream(seed: seed, purpose: .binarization)
         permutation = .allocate(capacity: max(train.count, 1))
-        let seqCount = max(train.count, test?.count ?? 0, 1)
+        let seqCount = max(largest, 1)
         sequential = .allocate(capacity: seqCount)
         for i in 0..<seqCount { sequential[i] = Int64(i) }
         uniform = .allocate(capacity: model.maxRows * config.model.inputDim)
@@ -163,8 +213,19 @@ public final class Trainer {
                       history: history, shuffle: shuffleStream, shuffleAtEpochStart: epochShuffleStart,
                       noise: noiseStream, binarization: binarizationStream, optimizerStep: optimizer.step,
                       epochReconstruction: epochReconstruction, epochKL: epochKL, epochImages: epochImages,
-                      epochSeconds: epochSeconds)
+                      epochSeconds: epochSeconds, bestValidationLoss: bestValidationLoss, bestEpoch: bestEpoch,
+                      latent: latent)
     }
+
+    /// Whether early stopping ends the run: `patience` epochs have passed
+    /// without a better validation loss.
+    public var stoppedEarly: Bool {
+        guard let p = config.training.patience, validation != nil, epoch > 0 else { return false }
+        return epoch - bestEpoch >= p
+    }
+
+    /// Whether the last finished epoch has the best validation loss so far.
+    public var lastEpochIsBest: Bool { validation != nil && epoch > 0 && bestEpoch == epoch && stepInEpoch == 0 }
 
     /// Puts the run where `state` says. Parameters and optimizer moments are
     /// restored separately (`model.parameters.values`, `optimizer.firstMoment`,
@@ -204,11 +265,18 @@ public final class Trainer {
         epochKL = state.epochKL
         epochImages = state.epochImages
         epochSeconds = state.epochSeconds
+        bestValidationLoss = state.bestValidationLoss
+        bestEpoch = state.bestEpoch
+        latent = state.latent
     }
 
-    /// Writes rows `indices[0..<rows]` of `set` into the model's input.
+    /// Writes rows `indices[0..<rows]` of `set` into the model's input (and
+    /// their labels into `model.labels` for a conditional model).
     private func gather(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int, dynamic: Bool) {
         let D = set.dimension
+        if config.model.isConditional {
+            for r in 0..<rows { model.labels[r] = Int32(set.labels[Int(indices[r])]) }
+        }
         set.pixels.withUnsafeBufferPointer { px in
             if dynamic {
                 binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D)
@@ -235,14 +303,16 @@ public final class Trainer {
             epochReconstruction = 0; epochKL = 0; epochImages = 0; epochSeconds = 0
         }
         let dynamic = config.data.binarization == .dynamic
+        let K = config.training.importanceSamples
         let start = monotonicSeconds()
         while stepInEpoch < steps {
             let first = stepInEpoch * B
             let rows = min(B, n - first)
             gather(train, indices: permutation.baseAddress! + first, rows: rows, dynamic: dynamic)
-            noiseStream.fillNormal(model.epsilon.pointer, count: rows * config.model.latentDim)
-            let (rec, kl) = model.forward(rows: rows, computeGradients: true)
-            guard rec.isFinite, kl.isFinite else {
+            noiseStream.fillNormal(model.epsilon.pointer, count: rows * K * config.model.latentDim)
+            let beta = config.training.klWeight(globalStep: globalStep, stepsPerEpoch: steps)
+            let (rec, kl) = model.forward(rows: rows, samples: K, computeGradients: true, klWeight: Float(beta))
+            guard rec.isFinite, kl.isFinite, model.objective.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepInEpoch + 1, reconstruction: rec, kl: kl)
             }
             // Adam updates each layer as soon as backward is done with it.
@@ -265,23 +335,39 @@ public final class Trainer {
         }
         epochSeconds += monotonicSeconds() - start
         let evalStart = monotonicSeconds()
-        let testLoss = test.map { evaluate($0, epoch: epoch + 1).loss }
+        var heldOut = LatentStatistics(latentDim: config.model.latentDim)
+        let validationLoss = validation.map { evaluate($0, epoch: epoch + 1, stream: 1, statistics: &heldOut).loss }
+        var testStatistics = LatentStatistics(latentDim: config.model.latentDim)
+        let testLoss = test.map { evaluate($0, epoch: epoch + 1, statistics: &testStatistics).loss }
+        if validation == nil { heldOut = testStatistics }
         let evalSeconds = monotonicSeconds() - evalStart
         epoch += 1
         stepInEpoch = 0
         seconds += epochSeconds + evalSeconds
+        latent = heldOut.count > 0 ? heldOut.summary : nil
+        if let v = validationLoss, bestValidationLoss.map({ v < $0 }) ?? true {
+            bestValidationLoss = v
+            bestEpoch = epoch
+        }
         let record = EpochRecord(epoch: epoch, trainLoss: (epochReconstruction + epochKL) / Double(epochImages),
                                  trainReconstruction: epochReconstruction / Double(epochImages),
-                                 trainKL: epochKL / Double(epochImages), testLoss: testLoss, seconds: epochSeconds)
+                                 trainKL: epochKL / Double(epochImages), testLoss: testLoss,
+                                 validationLoss: validationLoss, activeUnits: latent?.activeUnits, seconds: epochSeconds)
         history.append(record)
         return record
     }
 
     /// Mean negative ELBO of `set` with one z per image drawn from a stream
-    /// that depends only on the seed and `epoch` (so evaluating never changes
-    /// the training streams).
-    public func evaluate(_ set: ImageSet, epoch: Int) -> Evaluation {
-        var eps = RandomStream(seed: config.training.seed, purpose: .evaluation, index: UInt64(epoch))
+    /// that depends only on the seed, `epoch` and `stream` (0 for the test
+    /// split, 1 for validation), so evaluating never changes the training streams.
+    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0) -> Evaluation {
+        var ignored = LatentStatistics(latentDim: config.model.latentDim)
+        return evaluate(set, epoch: epoch, stream: stream, statistics: &ignored)
+    }
+
+    /// The same, also adding every image's q(z|x) to `statistics`.
+    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0, statistics: inout LatentStatistics) -> Evaluation {
+        var eps = RandomStream(seed: config.training.seed, purpose: .evaluation, index: UInt64(epoch) | stream << 32)
         var rec = 0.0, kl = 0.0
         var first = 0
         while first < set.count {
@@ -289,6 +375,7 @@ public final class Trainer {
             gather(set, indices: sequential.baseAddress! + first, rows: rows, dynamic: false)
             eps.fillNormal(model.epsilon.pointer, count: rows * config.model.latentDim)
             let (r, k) = model.forward(rows: rows)
+            statistics.add(model.posterior.pointer, rows: rows)
             rec += r
             kl += k
             first += rows
@@ -297,7 +384,8 @@ public final class Trainer {
     }
 
     /// Decodes `count` draws z ~ N(0, I) (fixed by the seed) to Bernoulli /
-    /// Gaussian means, `count × inputDim` floats in [0, 1].
+    /// Gaussian means, `count × inputDim` floats in [0, 1]. A conditional
+    /// model gives sample i the class i mod labelClasses.
     public func priorSamples(count: Int) -> [Float] {
         var stream = RandomStream(seed: config.training.seed, purpose: .sampling)
         let D = config.model.inputDim, L = config.model.latentDim
@@ -306,6 +394,9 @@ public final class Trainer {
         while first < count {
             let rows = min(model.maxRows, count - first)
             stream.fillNormal(model.z.pointer, count: rows * L)
+            // A conditional model cycles through the classes: sample i has class i mod C.
+            let C = config.model.labelClasses
+            if C > 0 { for r in 0..<rows { model.latentLabels[r] = Int32((first + r) % C) } }
             model.decode(rows: rows)
             out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress! + first * D) }
             first += rows

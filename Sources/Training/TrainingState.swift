@@ -1,3 +1,4 @@
+import NeuralNet
 import NumericCore
 
 /// Where a training run stands, besides its parameters and optimizer moments:
@@ -23,11 +24,17 @@ public struct TrainingState: Equatable, Sendable {
     public var epochKL: Double
     public var epochImages: Int
     public var epochSeconds: Double
+    /// Early stopping: the lowest validation loss so far and its epoch.
+    public var bestValidationLoss: Double?
+    public var bestEpoch: Int
+    /// The last finished epoch's posterior-collapse statistics on the held-out set.
+    public var latent: LatentSummary?
 
     public init(epoch: Int, stepInEpoch: Int, globalStep: Int, seconds: Double, history: [EpochRecord],
                 shuffle: RandomStream, shuffleAtEpochStart: RandomStream, noise: RandomStream,
                 binarization: RandomStream, optimizerStep: Int, epochReconstruction: Double, epochKL: Double,
-                epochImages: Int, epochSeconds: Double) {
+                epochImages: Int, epochSeconds: Double, bestValidationLoss: Double? = nil, bestEpoch: Int = 0,
+                latent: LatentSummary? = nil) {
         self.epoch = epoch
         self.stepInEpoch = stepInEpoch
         self.globalStep = globalStep
@@ -42,6 +49,9 @@ public struct TrainingState: Equatable, Sendable {
         self.epochKL = epochKL
         self.epochImages = epochImages
         self.epochSeconds = epochSeconds
+        self.bestValidationLoss = bestValidationLoss
+        self.bestEpoch = bestEpoch
+        self.latent = latent
     }
 }
 

@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import NeuralNet
 import NumericCore
+import Recipes
 import Training
 
 /// `zoo bench`: the training-speed benchmark. Trains the default model and
@@ -14,6 +15,7 @@ public struct Bench: ParsableCommand {
         abstract: "Measure training speed: median seconds per epoch, images/s, peak memory, startup.",
         discussion: "Build with `swift build -c release` first; a debug build measures the debug build.")
 
+    @OptionGroup(title: "Recipe") public var recipe: RecipeOption
     @OptionGroup(title: "Data") public var data: DataOptions
     @OptionGroup(title: "Model") public var model: ModelOptions
 
@@ -32,10 +34,13 @@ public struct Bench: ParsableCommand {
     }
 
     public func run() throws {
-        var config = RunConfig(model: model.config(inputDim: 784), data: data.config)
+        var (_, config) = try recipe.load()
+        data.apply(to: &config.data)
+        model.apply(to: &config.model)
         config.training.epochs = epochs
         config.training.batchSize = batchSize
         config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        if !config.problems.isEmpty { throw ValidationError(config.problems.joined(separator: "; ")) }
         let (trainer, _, _) = try makeTrainer(&config)
         let train = trainer.train
 
@@ -68,7 +73,7 @@ public struct Bench: ParsableCommand {
             writeStdout(String(decoding: data, as: UTF8.self))
         } else {
             writeStdout("""
-                model            \(describe(config.model)), batch \(batchSize), \(config.training.threads) thread(s)
+                model            \(describe(config)), batch \(batchSize), \(config.training.threads) thread(s)
                 images           \(train.count) per epoch
                 epoch seconds    \(times.map { fmt($0, 3) }.joined(separator: " "))
                 median           \(fmt(median, 3)) s per epoch

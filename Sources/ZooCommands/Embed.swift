@@ -111,7 +111,7 @@ public struct Embed: ParsableCommand {
                     throw ExitCode(130)
                 }
                 let rows = min(batch, set.count - first)
-                set.gather(first: first, rows: rows, into: model.input.pointer, indices: indices)
+                set.gather(first: first, rows: rows, into: model, indices: indices)
                 model.encode(rows: rows)
                 let post = model.posterior.pointer
                 var text = ""

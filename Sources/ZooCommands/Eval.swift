@@ -114,7 +114,7 @@ public struct Eval: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLAS.setThreads(threadCount)
         Kernels.flushDenormals()
-        writeStderr("zoo \(Zoo.version): \(checkpoint): \(describe(model.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n")
+        writeStderr("zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n")
 
         // The ELBO, with the training's test-loss noise stream.
         let epochs = loaded.checkpoint.training?.epoch ?? 0

@@ -76,7 +76,7 @@ public struct Inspect: ParsableCommand {
     func printTables(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) {
         var out = "\(checkpoint)\n"
         out += "  format        \(Checkpoint.format) v\(Checkpoint.formatVersion), written by zoo \(c.zooVersion) at \(c.createdUTC)\n"
-        out += "  model         \(describe(c.config.model)), \(stats.reduce(0) { $0 + $1.shape.reduce(1, *) }) parameters\n"
+        out += "  model         \(describe(c.config)), \(stats.reduce(0) { $0 + $1.shape.reduce(1, *) }) parameters\n"
         let t = c.config.training
         out += "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)\n"
         out += "  data          \(c.config.data.directory ?? "Fashion-MNIST (default)"), binarization \(c.config.data.binarization.rawValue)"

@@ -52,6 +52,10 @@ public struct Resume: ParsableCommand {
         if saved.training != nil && config.training.epochs <= done && saved.training?.stepInEpoch == 0 {
             throw ValidationError("\(checkpoint) has already trained \(done) epochs; pass --epochs with a larger total to train further")
         }
+        if let p = config.training.patience, let t = saved.training, t.stepInEpoch == 0, t.epoch - t.bestEpoch >= p {
+            throw ValidationError("\(checkpoint) stopped early at epoch \(t.epoch) (no better validation loss for \(p) epochs; "
+                + "the best epoch \(t.bestEpoch) is in the -best.h5 file beside it); there is nothing to resume")
+        }
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
         let (trainer, _, fingerprint) = try makeTrainer(&config, fitInputToData: false)
         let now = fingerprint()
@@ -61,6 +65,6 @@ public struct Resume: ParsableCommand {
         try saved.apply(to: trainer, path: checkpoint)
         writeStderr("resuming \(checkpoint): epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch + 1) of \(trainer.stepsPerEpoch); "
             + "training to epoch \(config.training.epochs)\n")
-        try trainLoop(trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now), samplesDir: samplesDir)
+        try trainLoop(trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now, recipe: saved.recipe), samplesDir: samplesDir)
     }
 }

@@ -48,14 +48,26 @@ struct CheckpointSaver {
     let path: String
     let options: SaveOptions
     let fingerprint: String
+    /// The recipe the run started from (recorded in the file).
+    let recipe: String?
 
     /// Fails early, before any training, when `path` cannot be written.
     static func checkTarget(_ path: String) throws {
         if let reason = unwritableReason(path) { throw CheckpointError.cannotWrite(path: path, reason: reason) }
     }
 
+    /// NAME-best.h5 beside the --save path: the epoch with the best validation loss.
+    var bestPath: String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent(url.deletingPathExtension().lastPathComponent + "-best.h5").path
+    }
+
+    func saveBest(_ trainer: Trainer) throws {
+        try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version, recipe: recipe).write(to: bestPath)
+    }
+
     func save(_ trainer: Trainer) throws {
-        try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version).write(to: path)
+        try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version, recipe: recipe).write(to: path)
         guard options.keep > 0, trainer.stepInEpoch == 0 else { return }
         // A hard link keeps this epoch's file when the next save renames a new one over `path`.
         let kept = keptName(epoch: trainer.epoch)
@@ -77,14 +89,15 @@ struct CheckpointSaver {
     }
 }
 
-/// Runs epochs until `config.training.epochs` are done, printing a summary
-/// per epoch, writing samples and checkpoints; on SIGINT/SIGTERM saves the
-/// current step and throws `ExitCode(130)`.
+/// Runs epochs until `config.training.epochs` are done or early stopping
+/// ends the run, printing a summary per epoch, writing samples and
+/// checkpoints (and NAME-best.h5 whenever the validation loss improves); on
+/// SIGINT/SIGTERM saves the current step and throws `ExitCode(130)`.
 func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?) throws {
     let total = trainer.config.training.epochs
     let signals = saver.map { _ in StopSignals() }
     let progress = ProgressReporter(totalEpochs: total)
-    while trainer.epoch < total {
+    while trainer.epoch < total && !trainer.stoppedEarly {
         let record = try trainer.runEpoch(progress: progress.step, shouldStop: { signals?.requested ?? false })
         progress.endEpoch()
         guard let record else {
@@ -94,11 +107,18 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
                 + "saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
             throw ExitCode(130)
         }
-        writeStdout(summaryLine(record, total: total))
+        writeStdout(summaryLine(record, total: total, best: trainer.lastEpochIsBest))
         if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
+        if let saver, trainer.lastEpochIsBest { try saver.saveBest(trainer) }
         let stopping = signals?.requested == true
-        if let saver, stopping || record.epoch % saver.options.saveEvery == 0 || record.epoch == total {
+        let early = trainer.stoppedEarly
+        if let saver, stopping || early || record.epoch % saver.options.saveEvery == 0 || record.epoch == total {
             try saver.save(trainer)
+        }
+        if early {
+            let best = trainer.bestValidationLoss.map { fmt($0, 2) } ?? "?"
+            writeStderr("early stop after epoch \(record.epoch): no better validation loss for \(trainer.epoch - trainer.bestEpoch) epochs; "
+                + "best epoch \(trainer.bestEpoch) (validation \(best))" + (saver.map { ", saved as \($0.bestPath)" } ?? "") + "\n")
         }
         if stopping, let saver {
             writeStderr("interrupted after epoch \(record.epoch); saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
@@ -107,9 +127,12 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
     }
 }
 
-func summaryLine(_ r: EpochRecord, total: Int) -> String {
+/// One epoch's line; `best` marks a new best validation loss with a star.
+func summaryLine(_ r: EpochRecord, total: Int, best: Bool = false) -> String {
     let width = String(total).count
     let e = String(repeating: " ", count: max(0, width - String(r.epoch).count)) + String(r.epoch)
+    let validation = r.validationLoss.map { "  val \(fmt($0, 2))\(best ? "*" : "")" } ?? ""
     let test = r.testLoss.map { "  test \(fmt($0, 2))" } ?? ""
-    return "epoch \(e)/\(total)  train \(fmt(r.trainLoss, 2)) (recon \(fmt(r.trainReconstruction, 2)) + kl \(fmt(r.trainKL, 2)))\(test)  \(fmt(r.seconds, 2)) s"
+    let active = r.activeUnits.map { "  au \($0)" } ?? ""
+    return "epoch \(e)/\(total)  train \(fmt(r.trainLoss, 2)) (recon \(fmt(r.trainReconstruction, 2)) + kl \(fmt(r.trainKL, 2)))\(validation)\(test)\(active)  \(fmt(r.seconds, 2)) s"
 }

@@ -4,81 +4,123 @@ import Foundation
 import ImageIO
 import NeuralNet
 import NumericCore
+import Recipes
 import Training
 
-/// `zoo train`: trains a VAE from scratch. Defaults are the PyTorch tutorial's.
+/// `zoo train`: trains a VAE from scratch, from a recipe (default: the PyTorch tutorial's model).
 public struct Train: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        abstract: "Train a VAE (default: the PyTorch tutorial's model on Fashion-MNIST).",
+        abstract: "Train a VAE from a recipe (default: vae, the PyTorch tutorial's model on Fashion-MNIST).",
         discussion: """
-            The loss is the negative ELBO in nats per image: reconstruction −log p(x|z) plus \
-            KL(q(z|x) ‖ N(0, I)). After every epoch one summary line with the test-set negative \
-            ELBO goes to standard output; progress goes to standard error.
+            The recipe (zoo list) sets the model and training; flags override its fields. The \
+            reported loss is the negative ELBO in nats per image: reconstruction −log p(x|z) plus \
+            KL(q(z|x) ‖ N(0, I)), unweighted whatever the objective (β, warm-up, IWAE). After \
+            every epoch one summary line with the validation and test negative ELBO goes to \
+            standard output; progress goes to standard error.
             """)
 
+    @OptionGroup(title: "Recipe") public var recipe: RecipeOption
     @OptionGroup(title: "Data") public var data: DataOptions
     @OptionGroup(title: "Model") public var model: ModelOptions
     @OptionGroup(title: "Checkpoints") public var saving: SaveOptions
 
-    @Option(help: ArgumentHelp("Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops.", valueName: "path.h5"))
+    @Option(help: ArgumentHelp("Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops. With --val-split, the best epoch also goes to NAME-best.h5.", valueName: "path.h5"))
     public var save: String?
 
     // `.unconditional`: a negative number is taken as the value (and then
     // rejected by `validate()` with a clear message), not as a flag.
-    @Option(parsing: .unconditional, help: "Training epochs.") public var epochs: Int = 15
-    @Option(parsing: .unconditional, help: "Images per batch.") public var batchSize: Int = 128
-    @Option(parsing: .unconditional, help: "Adam learning rate.") public var lr: Double = 1e-3
-    @Option(help: "Seed of every random stream.") public var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Training epochs (vae: 15).") public var epochs: Int?
+    @Option(parsing: .unconditional, help: "Images per batch (vae: 128).") public var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Adam learning rate (vae: 0.001).") public var lr: Double?
+    @Option(help: "Seed of every random stream (default 1).") public var seed: UInt64?
     @Option(parsing: .unconditional, help: ArgumentHelp("BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
     public var threads: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the KL term (vae: 1; beta-vae: 4).", valueName: "β"))
+    public var beta: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ramp β linearly from 0 over this many epochs, step by step.", valueName: "epochs"))
+    public var klWarmup: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Draws per image in the objective: 1 is the ELBO, K > 1 the importance-weighted bound (iwae: 5).", valueName: "K"))
+    public var iwSamples: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hold out N training images (a fixed draw, the same for every seed) and report the validation loss each epoch.", valueName: "N"))
+    public var valSplit: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after P epochs without a better validation loss (needs --val-split).", valueName: "P"))
+    public var patience: Int?
     @Option(help: ArgumentHelp("Write sampled-E.png (128 prior samples) and reconst-E.png (8 test images over their reconstructions) here after every epoch.", valueName: "dir"))
     public var samplesDir: String?
 
     public init() {}
 
     public func validate() throws {
-        if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        if !(lr > 0) || !lr.isFinite { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let lr, !(lr > 0) || !lr.isFinite { throw ValidationError("--lr must be a positive number, got \(lr)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let beta, !(beta >= 0) || !beta.isFinite { throw ValidationError("--beta must be a number ≥ 0, got \(beta)") }
+        if let klWarmup, klWarmup < 0 { throw ValidationError("--kl-warmup must be 0 or more epochs, got \(klWarmup)") }
+        if let iwSamples, iwSamples < 1 || iwSamples > 1000 {
+            throw ValidationError("--iw-samples must be between 1 and 1000, got \(iwSamples)")
+        }
+        if let valSplit, valSplit < 0 { throw ValidationError("--val-split must be 0 or more images, got \(valSplit)") }
+        if let patience, patience < 1 { throw ValidationError("--patience must be at least 1 epoch, got \(patience)") }
     }
 
-    var runConfig: RunConfig {
-        var t = TrainingConfig()
-        t.epochs = epochs
-        t.batchSize = batchSize
-        t.optimizer.lr = lr
-        t.seed = seed
-        t.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        return RunConfig(model: model.config(inputDim: 784), training: t, data: data.config)
+    /// The recipe and the configuration it gives with every flag applied.
+    /// - Throws: `RecipeError` for a bad recipe; `ValidationError` naming each
+    ///   problem of the combination (e.g. --patience without a validation split).
+    func runConfig() throws -> (Recipe, RunConfig) {
+        var (r, c) = try recipe.load()
+        data.apply(to: &c.data)
+        model.apply(to: &c.model)
+        if let epochs { c.training.epochs = epochs }
+        if let batchSize { c.training.batchSize = batchSize }
+        if let lr { c.training.optimizer.lr = lr }
+        if let seed { c.training.seed = seed }
+        if let threads { c.training.threads = threads }
+        if let beta { c.training.beta = beta }
+        if let klWarmup { c.training.klWarmup = klWarmup }
+        if let iwSamples { c.training.importanceSamples = iwSamples }
+        if let valSplit { c.training.validation = valSplit }
+        if let patience { c.training.patience = patience }
+        if !c.problems.isEmpty { throw ValidationError(c.problems.joined(separator: "; ")) }
+        return (r, c)
     }
 
     public func run() throws {
         let startup = monotonicSeconds()
-        var config = runConfig
+        var (recipe, config) = try runConfig()
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
         if let save { try CheckpointSaver.checkTarget(save) }
         let (trainer, directory, fingerprint) = try makeTrainer(&config)
         let train = trainer.train, test = trainer.test
 
-        writeStderr("zoo \(Zoo.version): \(describe(config.model)), \(trainer.model.parameters.count) parameters\n")
-        writeStderr("data: \(directory.path), \(train.count) train / \(test.map { String($0.count) } ?? "no") test images, "
+        writeStderr("zoo \(Zoo.version): recipe \(recipe.name): \(describe(config)), \(trainer.model.parameters.count) parameters\n")
+        let held = trainer.validation.map { " / \($0.count) validation" } ?? ""
+        writeStderr("data: \(directory.path), \(train.count) train\(held) / \(test.map { String($0.count) } ?? "no") test images, "
             + "binarization \(config.data.binarization.rawValue); \(config.training.threads) BLAS thread(s); "
             + "ready in \(fmt(monotonicSeconds() - startup, 2)) s\n")
         if test == nil {
             writeStderr("note: \(directory.path) has no test split (t10k-*); the per-epoch test loss is skipped\n")
         }
 
-        let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint()) }
+        let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint(), recipe: recipe.name) }
         try trainLoop(trainer, saver: saver, samplesDir: samplesDir)
     }
 }
 
-func describe(_ m: ModelConfig) -> String {
+func describe(_ c: RunConfig) -> String {
+    let m = c.model
     let widths = m.hidden.map(String.init)
     let arch = ([String(m.inputDim)] + widths + [String(m.latentDim)] + widths.reversed() + [String(m.inputDim)]).joined(separator: "-")
-    let lik = m.likelihood == .gaussian ? "gaussian σ=\(m.sigma)" : "bernoulli"
-    return "VAE \(arch), \(lik) decoder"
+    var parts = ["\(m.isConditional ? "conditional VAE" : "VAE") \(arch)"]
+    if m.activation != .relu { parts.append(m.activation.rawValue) }
+    parts.append(m.likelihood == .gaussian ? "gaussian σ=\(m.sigma) decoder" : "bernoulli decoder")
+    if m.isConditional { parts.append("\(m.labelClasses) label classes") }
+    let t = c.training
+    if t.importanceSamples > 1 { parts.append("IWAE objective K=\(t.importanceSamples)") }
+    if t.beta != 1 { parts.append("β=\(fmt(t.beta, 2))") }
+    if t.klWarmup > 0 { parts.append("KL warm-up \(t.klWarmup) epochs") }
+    if let p = t.patience { parts.append("early stopping after \(p) epochs") }
+    return parts.joined(separator: ", ")
 }
 
 /// Loads the data `config` names (the train split, and the test split when the

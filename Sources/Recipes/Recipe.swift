@@ -1,0 +1,116 @@
+import Checkpoint
+import Foundation
+import Training
+
+/// A named model recipe: a description and the fields of the run
+/// configuration it sets (zoo/NAME.json, validated by schemas/recipe.schema.json).
+/// Fields it does not set keep zoo's defaults; command-line flags override both.
+public struct Recipe: Sendable {
+    public let name: String
+    public let description: String
+    public let reference: String?
+    /// The recipe's `config` object as JSON text (a partial `RunConfig`).
+    public let configJSON: String
+    /// Where it came from: "built-in" or a file path.
+    public let source: String
+
+    /// Parses and validates a recipe document.
+    /// - Throws: `RecipeError.invalid` naming `source` and every schema violation.
+    public init(json: String, source: String) throws {
+        let schema = try JSONSchema(json: recipeSchemaJSON)
+        let violations = schema.violations(of: json)
+        guard violations.isEmpty else { throw RecipeError.invalid(source: source, problems: violations) }
+        guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let name = object["name"] as? String, let description = object["description"] as? String,
+              let config = object["config"] as? [String: Any] else {
+            throw RecipeError.invalid(source: source, problems: ["$: not a recipe object"])
+        }
+        self.name = name
+        self.description = description
+        self.reference = object["reference"] as? String
+        self.configJSON = String(decoding: try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]), as: UTF8.self)
+        self.source = source
+        // Fail now, not at training time, if the merged configuration is invalid.
+        let merged = try self.config(over: RunConfig())
+        if !merged.problems.isEmpty { throw RecipeError.invalid(source: source, problems: merged.problems) }
+    }
+
+    /// `defaults` with every field this recipe sets replaced by the recipe's value.
+    public func config(over defaults: RunConfig) throws -> RunConfig {
+        let base = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
+        let fields = try JSONSerialization.jsonObject(with: Data(configJSON.utf8)) as? [String: Any] ?? [:]
+        let merged = Self.merge(base, fields)
+        do {
+            return try JSONDecoder().decode(RunConfig.self, from: try JSONSerialization.data(withJSONObject: merged))
+        } catch {
+            throw RecipeError.invalid(source: source, problems: ["config: \(error)"])
+        }
+    }
+
+    /// Whether the recipe sets the field at a dotted path such as "training.threads".
+    public func sets(_ path: String) -> Bool {
+        guard var node = try? JSONSerialization.jsonObject(with: Data(configJSON.utf8)) as? [String: Any] else { return false }
+        let keys = path.split(separator: ".").map(String.init)
+        for (i, key) in keys.enumerated() {
+            guard let next = node[key] else { return false }
+            if i == keys.count - 1 { return true }
+            guard let object = next as? [String: Any] else { return false }
+            node = object
+        }
+        return false
+    }
+
+    private static func merge(_ a: [String: Any], _ b: [String: Any]) -> [String: Any] {
+        var out = a
+        for (k, v) in b {
+            if let inner = v as? [String: Any], let base = a[k] as? [String: Any] { out[k] = merge(base, inner) } else { out[k] = v }
+        }
+        return out
+    }
+}
+
+/// The built-in recipes (zoo/*.json, embedded in the binary) and recipe files.
+public enum RecipeBook {
+    /// The recipe `zoo train` uses without --recipe.
+    public static let defaultName = "vae"
+
+    /// Every built-in recipe, the default first. A broken built-in is a build
+    /// defect that the tests catch, so it is skipped here rather than trapping.
+    public static let builtin: [Recipe] = builtinRecipeFiles.compactMap { try? Recipe(json: $0.json, source: "built-in") }
+
+    /// A built-in recipe by name, or a recipe file by path (anything ending in
+    /// .json or containing a slash).
+    public static func recipe(_ nameOrPath: String) throws -> Recipe {
+        if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") {
+            let text: String
+            do { text = try String(contentsOfFile: nameOrPath, encoding: .utf8) } catch {
+                throw RecipeError.unreadable(path: nameOrPath, reason: FileManager.default.fileExists(atPath: nameOrPath)
+                    ? "it is not readable UTF-8 text" : "the file does not exist")
+            }
+            return try Recipe(json: text, source: nameOrPath)
+        }
+        guard let r = builtin.first(where: { $0.name == nameOrPath }) else {
+            throw RecipeError.unknown(name: nameOrPath, available: builtin.map(\.name))
+        }
+        return r
+    }
+}
+
+/// A recipe that cannot be used, naming it and what to do.
+public enum RecipeError: Error, CustomStringConvertible, Equatable, Sendable {
+    case unknown(name: String, available: [String])
+    case unreadable(path: String, reason: String)
+    case invalid(source: String, problems: [String])
+
+    public var description: String {
+        switch self {
+        case .unknown(let name, let available):
+            return "there is no recipe named '\(name)'; the recipes are \(available.joined(separator: ", ")) (zoo list), "
+                + "or pass a recipe file (path ending in .json)"
+        case .unreadable(let path, let reason):
+            return "cannot read the recipe \(path): \(reason)"
+        case .invalid(let source, let problems):
+            return "the recipe \(source) is invalid (schemas/recipe.schema.json): " + problems.joined(separator: "; ")
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Checkpoint
+import Datasets
+import Evaluation
+import Foundation
+import ImageIO
+import NeuralNet
+import NumericCore
+import Training
+
+/// `zoo sample`: what the decoder makes of chosen latent points, as a PNG grid.
+public struct Sample: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Decode latent points to a PNG grid: prior samples, latent traversals, interpolations.",
+        discussion: """
+            Tiles are the decoder's means (Bernoulli probabilities, or the Gaussian's means) in [0, 1].
+            Default: --n prior samples z ~ N(0, I) (seeded by --seed), --columns per row. A conditional \
+            model draws class --label, or with no --label class i mod C for tile i (so columns are classes \
+            when --columns is C).
+            --traverse: one row per latent dimension j; column k sets z_j to the k-th of --steps values \
+            evenly spaced over [−3, 3] and keeps every other dimension at μ of test image --image.
+            --interpolate I,J: test image I, the decoded points μ_I + t (μ_J − μ_I) for --steps values of \
+            t from 0 to 1, then test image J.
+            """)
+
+    @Argument(help: ArgumentHelp("The checkpoint whose decoder to use.", valueName: "checkpoint.h5"))
+    public var checkpoint: String
+
+    @Option(help: ArgumentHelp("Write the grid here (PNG).", valueName: "path.png"))
+    public var out: String
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Prior samples to draw.", valueName: "n"))
+    public var n: Int = 64
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Tiles per row of the prior-sample grid (default: √n rounded up).", valueName: "c"))
+    public var columns: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Class to generate (conditional models).", valueName: "y"))
+    public var label: Int?
+
+    @Flag(help: "One row per latent dimension swept over [−3, 3] around a test image's μ.")
+    public var traverse = false
+
+    @Option(help: ArgumentHelp("Interpolate in latent space between test images I and J.", valueName: "I,J"))
+    public var interpolate: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The test image --traverse starts from.", valueName: "i"))
+    public var image: Int = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Points per traversal row (default 11) or interpolation (default 10).", valueName: "s"))
+    public var steps: Int?
+
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Directory of the test images (default: the one the checkpoint was trained on).", valueName: "dir"))
+    public var directory: String?
+
+    @Option(help: ArgumentHelp("Seed of the prior samples (default: the checkpoint's training seed).", valueName: "n"))
+    public var seed: UInt64?
+
+    public init() {}
+
+    /// (I, J) of --interpolate, nil when absent or malformed.
+    var pair: (Int, Int)? {
+        guard let interpolate else { return nil }
+        let parts = interpolate.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let i = parts[0], let j = parts[1] else { return nil }
+        return (i, j)
+    }
+
+    public func validate() throws {
+        if traverse && interpolate != nil { throw ValidationError("--traverse and --interpolate draw different grids; choose one") }
+        if n < 1 || n > 10_000 { throw ValidationError("--n must be between 1 and 10000, got \(n)") }
+        if let columns, columns < 1 { throw ValidationError("--columns must be at least 1, got \(columns)") }
+        if let label, label < 0 { throw ValidationError("--label must be 0 or more, got \(label)") }
+        if image < 0 { throw ValidationError("--image must be 0 or more, got \(image)") }
+        if let steps, steps < 2 || steps > 100 { throw ValidationError("--steps must be between 2 and 100, got \(steps)") }
+        if let interpolate {
+            guard let (i, j) = pair, i >= 0, j >= 0 else {
+                throw ValidationError("--interpolate takes two test-image indices I,J (e.g. 0,1), got '\(interpolate)'")
+            }
+            _ = (i, j)
+        }
+    }
+
+    public func run() throws {
+        let start = monotonicSeconds()
+        try checkWritable(out)
+        let saved = try Checkpoint.read(from: checkpoint)
+        let config = saved.config.model
+        let D = config.inputDim, L = config.latentDim, C = config.labelClasses
+        let side = Int(Double(D).squareRoot())
+        guard side * side == D else { throw SampleError.notSquare(path: checkpoint, pixels: D) }
+        if let label {
+            guard C > 0 else { throw SampleError.notConditional(path: checkpoint) }
+            guard label < C else { throw SampleError.labelOutOfRange(label: label, classes: C, path: checkpoint) }
+        }
+        Kernels.flushDenormals()
+
+        var tiles: [Float]
+        var tileColumns: Int
+        var what: String
+        if traverse || interpolate != nil {
+            let test = try testSet(saved)
+            let needed = traverse ? [image] : [pair!.0, pair!.1]
+            for i in needed where i >= test.count { throw SampleError.imageOutOfRange(index: i, count: test.count, path: test.images.imagesPath) }
+            let model = try saved.makeModel(maxRows: traverse ? L * (steps ?? 11) : (steps ?? 10) + 2, path: checkpoint)
+            let indices = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+            defer { indices.deallocate() }
+            /// μ of test image i and its label.
+            func encode(_ i: Int) -> ([Float], Int32) {
+                test.gather(first: i, rows: 1, into: model, indices: indices)
+                model.encode(rows: 1)
+                return ((0..<L).map { model.posterior[$0] }, model.labels[0])
+            }
+            if traverse {
+                let s = steps ?? 11
+                let (mu, own) = encode(image)
+                let y = label.map(Int32.init) ?? own
+                for j in 0..<L {
+                    for k in 0..<s {
+                        let row = j * s + k
+                        for d in 0..<L { model.z[row * L + d] = mu[d] }
+                        model.z[row * L + j] = -3 + 6 * Float(k) / Float(s - 1)
+                        model.latentLabels[row] = y
+                    }
+                }
+                tiles = decode(model, rows: L * s)
+                tileColumns = s
+                what = "traversal of test image \(image): \(L) dimensions × \(s) values in [−3, 3]"
+            } else {
+                let s = steps ?? 10
+                let (i, j) = pair!
+                let (a, ya) = encode(i)
+                let (b, _) = encode(j)
+                let y = label.map(Int32.init) ?? ya
+                for k in 0..<s {
+                    let t = Float(k) / Float(s - 1)
+                    for d in 0..<L { model.z[k * L + d] = a[d] + t * (b[d] - a[d]) }
+                    model.latentLabels[k] = y
+                }
+                let decoded = decode(model, rows: s)
+                tiles = pixels(test, i) + decoded + pixels(test, j)
+                tileColumns = s + 2
+                what = "interpolation between test images \(i) and \(j) in \(s) steps (the images at both ends)"
+            }
+        } else {
+            let model = try saved.makeModel(maxRows: n, path: checkpoint)
+            var stream = RandomStream(seed: seed ?? saved.config.training.seed, purpose: .sampling)
+            stream.fillNormal(model.z.pointer, count: n * L)
+            for r in 0..<n { model.latentLabels[r] = Int32(label ?? (C > 0 ? r % C : 0)) }
+            tiles = decode(model, rows: n)
+            tileColumns = columns ?? Int(Double(n).squareRoot().rounded(.up))
+            what = "\(n) prior samples" + (label.map { ", class \($0)" } ?? (C > 0 ? ", class i mod \(C)" : ""))
+        }
+        let count = tiles.count / D
+        try tiles.withUnsafeBufferPointer {
+            try PNG.write(ImageGrid.tile($0, count: count, height: side, width: side, columns: tileColumns), to: out)
+        }
+        writeStderr("wrote \(out): \(what), in \(fmt(monotonicSeconds() - start, 2)) s\n")
+    }
+
+    /// The checkpoint's test split, prepared as training saw it.
+    func testSet(_ saved: Checkpoint) throws -> EvaluationSet {
+        let data = try DatasetDirectory(path: directory ?? saved.config.data.directory)
+        return try EvaluationSet(try data.load(.test), model: saved.config.model,
+                                 binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
+    }
+
+    func pixels(_ set: EvaluationSet, _ i: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: set.dimension)
+        var index: Int64 = 0
+        out.withUnsafeMutableBufferPointer { set.gather(first: i, rows: 1, into: $0.baseAddress!, indices: &index) }
+        return out
+    }
+
+    /// Decoder means of the first `rows` rows of `model.z`.
+    func decode(_ model: VAE, rows: Int) -> [Float] {
+        model.decode(rows: rows)
+        var out = [Float](repeating: 0, count: rows * model.config.inputDim)
+        out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress!) }
+        return out
+    }
+}
+
+/// A request `zoo sample` cannot draw, naming the file and what to do.
+enum SampleError: Error, CustomStringConvertible {
+    case notSquare(path: String, pixels: Int)
+    case notConditional(path: String)
+    case labelOutOfRange(label: Int, classes: Int, path: String)
+    case imageOutOfRange(index: Int, count: Int, path: String)
+
+    var description: String {
+        switch self {
+        case .notSquare(let path, let pixels):
+            return "\(path) models \(pixels)-pixel images, which are not square; zoo sample draws square images only"
+        case .notConditional(let path):
+            return "--label needs a conditional model (e.g. zoo train --recipe cvae); \(path) is not conditional"
+        case .labelOutOfRange(let label, let classes, let path):
+            return "--label \(label) is outside the \(classes) classes (0…\(classes - 1)) of \(path)"
+        case .imageOutOfRange(let index, let count, let path):
+            return "test image \(index) does not exist: \(path) has \(count) images (0…\(count - 1))"
+        }
+    }
+}
