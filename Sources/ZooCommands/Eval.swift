@@ -133,13 +133,15 @@ public struct Eval: ParsableCommand {
         let D = model.config.inputDim
         let out = EvalReport(
             zooVersion: Zoo.version, checkpoint: .init(path: checkpoint, epochsTrained: epochs, model: model.config,
-                                                       trainingSeed: loaded.checkpoint.config.training.seed),
+                                                       trainingSeed: loaded.checkpoint.config.training.seed,
+                                                       recipe: loaded.checkpoint.recipe),
             data: .init(directory: loaded.directory.path, split: data.split.rawValue, images: set.count, limit: data.limit,
                         fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D),
             elbo: .init(negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
                         standardError: elboResult.standardError,
                         bitsPerDim: bitsPerDimension(nats: elboResult.negativeELBO, dimension: D),
                         samplesPerImage: 1, seed: seed, streamIndex: epochs, seconds: elboSeconds),
+            latent: .init(elboResult.latent),
             nll: nllReport, seconds: monotonicSeconds() - start,
             blas: .init(core: BLAS.coreName, threads: threadCount))
         let encoded = try out.jsonString()

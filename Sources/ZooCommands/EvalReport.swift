@@ -11,8 +11,17 @@ struct EvalReport: Encodable {
         let epochsTrained: Int
         let model: ModelConfig
         let trainingSeed: UInt64
+        let recipe: String?
         enum CodingKeys: String, CodingKey {
-            case path, epochsTrained = "epochs_trained", model, trainingSeed = "training_seed"
+            case path, epochsTrained = "epochs_trained", model, trainingSeed = "training_seed", recipe
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(epochsTrained, forKey: .epochsTrained)
+            try c.encode(model, forKey: .model)
+            try c.encode(trainingSeed, forKey: .trainingSeed)
+            try c.encode(recipe, forKey: .recipe)   // null when absent
         }
     }
 
@@ -86,6 +95,34 @@ struct EvalReport: Encodable {
         }
     }
 
+    /// Posterior-collapse diagnostics (active units, KL per dimension).
+    struct Latent: Encodable {
+        struct Dimension: Encodable {
+            let dim: Int
+            let kl: Double
+            let muVariance: Double
+            let active: Bool
+            enum CodingKeys: String, CodingKey { case dim, kl, muVariance = "mu_variance", active }
+        }
+        let activeUnits: Int
+        let threshold: Double
+        let latentDim: Int
+        let dimensions: [Dimension]
+        enum CodingKeys: String, CodingKey {
+            case activeUnits = "active_units", threshold, latentDim = "latent_dim", dimensions
+        }
+
+        init(_ s: LatentSummary) {
+            activeUnits = s.activeUnits
+            threshold = LatentSummary.activeThreshold
+            latentDim = s.latentDim
+            dimensions = (0..<s.latentDim).map {
+                Dimension(dim: $0, kl: s.klPerDimension[$0], muVariance: s.muVariance[$0],
+                          active: s.muVariance[$0] > LatentSummary.activeThreshold)
+            }
+        }
+    }
+
     struct BLASInfo: Encodable {
         let core: String
         let threads: Int
@@ -95,6 +132,7 @@ struct EvalReport: Encodable {
     let checkpoint: CheckpointInfo
     let data: DataInfo
     let elbo: ELBO
+    let latent: Latent
     let nll: NLL?
     let seconds: Double
     let blas: BLASInfo
@@ -107,16 +145,31 @@ struct EvalReport: Encodable {
         try c.encode(checkpoint, forKey: .checkpoint)
         try c.encode(data, forKey: .data)
         try c.encode(elbo, forKey: .elbo)
+        try c.encode(latent, forKey: .latent)
         try c.encode(nll, forKey: .nll)
         try c.encode(seconds, forKey: .seconds)
         try c.encode(blas, forKey: .blas)
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, formatVersion = "format_version", zooVersion = "zoo_version", checkpoint, data, elbo, nll, seconds, blas
+        case format, formatVersion = "format_version", zooVersion = "zoo_version", checkpoint, data, elbo, latent, nll, seconds, blas
     }
 
     func jsonString() throws -> String { try prettyJSON(self) }
+
+    /// Active units and the KL of each dimension, largest first.
+    static func latentTable(_ l: Latent) -> String {
+        var s = "  active units          \(l.activeUnits) of \(l.latentDim)  (Var over images of E_q[z_j] > \(l.threshold))\n"
+        s += "  KL per dimension, nats (dimension:KL, largest first; * inactive):\n"
+        let order = l.dimensions.sorted { $0.kl > $1.kl }
+        for start in stride(from: 0, to: order.count, by: 8) {
+            let line = "   " + order[start..<min(start + 8, order.count)].map {
+                " " + "\($0.dim):\(String(format: "%.2f", $0.kl))\($0.active ? "" : "*")".padding(toLength: 10, withPad: " ", startingAt: 0)
+            }.joined()
+            s += String(line.reversed().drop(while: { $0 == " " }).reversed()) + "\n"
+        }
+        return s
+    }
 
     /// The human-readable report.
     func table() -> String {
@@ -128,6 +181,7 @@ struct EvalReport: Encodable {
         s += "  −ELBO                 \(num(elbo.negativeELBO)) \(String(format: "%10.2f", elbo.standardError))   \(bpd(elbo.bitsPerDim))\n"
         s += "    reconstruction      \(num(elbo.reconstruction))\n"
         s += "    KL                  \(num(elbo.kl))\n"
+        s += Self.latentTable(latent) + "\n"
         if let nll {
             for e in nll.estimates {
                 let label = "  −log p(x), K=\(e.k)"

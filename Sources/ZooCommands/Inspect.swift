@@ -76,9 +76,11 @@ public struct Inspect: ParsableCommand {
     func printTables(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) {
         var out = "\(checkpoint)\n"
         out += "  format        \(Checkpoint.format) v\(Checkpoint.formatVersion), written by zoo \(c.zooVersion) at \(c.createdUTC)\n"
+        out += "  recipe        \(c.recipe ?? "none recorded")\n"
         out += "  model         \(describe(c.config)), \(stats.reduce(0) { $0 + $1.shape.reduce(1, *) }) parameters\n"
         let t = c.config.training
-        out += "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)\n"
+        out += "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)"
+            + (t.validation > 0 ? ", \(t.validation) validation images" : "") + "\n"
         out += "  data          \(c.config.data.directory ?? "Fashion-MNIST (default)"), binarization \(c.config.data.binarization.rawValue)"
             + (c.config.data.limit.map { ", first \($0) images" } ?? "") + "\n"
         if let s = c.training {
@@ -89,12 +91,23 @@ public struct Inspect: ParsableCommand {
             out += "  position      no training state (parameters only)\n"
         }
         out += "  optimizer     " + (c.optimizer.map { "adam, step \($0.step)" } ?? "none") + "\n"
+        if let s = c.training, let best = s.bestValidationLoss {
+            out += "  best epoch    \(s.bestEpoch) (validation −ELBO \(fmt(best, 2)))"
+                + (t.patience.map { s.epoch - s.bestEpoch >= $0 ? "; stopped early (patience \($0))" : "; patience \($0)" } ?? "") + "\n"
+        }
         if let s = c.training, !s.history.isEmpty {
-            out += "\n  epoch   train    recon       kl     test   seconds\n"
+            out += "\n  epoch   train    recon       kl      val     test   active   seconds\n"
             for r in s.history {
                 out += "  " + pad(String(r.epoch), 5) + pad(fmt(r.trainLoss, 2), 9) + pad(fmt(r.trainReconstruction, 2), 9)
-                    + pad(fmt(r.trainKL, 2), 9) + pad(r.testLoss.map { fmt($0, 2) } ?? "-", 9) + pad(fmt(r.seconds, 2), 10) + "\n"
+                    + pad(fmt(r.trainKL, 2), 9) + pad(r.validationLoss.map { fmt($0, 2) } ?? "-", 9)
+                    + pad(r.testLoss.map { fmt($0, 2) } ?? "-", 9) + pad(r.activeUnits.map(String.init) ?? "-", 9)
+                    + pad(fmt(r.seconds, 2), 10) + "\n"
             }
+        }
+        if let latent = c.training?.latent {
+            let set = t.validation > 0 ? "validation" : "test"
+            out += "\n  latent diagnostics after epoch \(c.training?.history.last?.epoch ?? 0), \(latent.count) \(set) images:\n"
+            out += EvalReport.latentTable(EvalReport.Latent(latent))
         }
         out += "\n  parameter     shape           mean         std        norm\n"
         for p in stats {
@@ -121,6 +134,10 @@ public struct Inspect: ParsableCommand {
             let history: [EpochRecord]
             let parameters: [ParameterStats]
             let verifiedDatasets: Int?
+            let recipe: String?
+            let bestEpoch: Int?
+            let bestValidationLoss: Double?
+            let latent: EvalReport.Latent?
             struct Training: Encodable {
                 let epoch: Int, stepInEpoch: Int, globalStep: Int, seconds: Double, dataFingerprint: String?
                 enum CodingKeys: String, CodingKey {
@@ -130,6 +147,7 @@ public struct Inspect: ParsableCommand {
             enum CodingKeys: String, CodingKey {
                 case path, format, formatVersion = "format_version", zooVersion = "zoo_version", createdUTC = "created_utc"
                 case config, training, optimizerStep = "optimizer_step", history, parameters, verifiedDatasets = "verified_datasets"
+                case recipe, bestEpoch = "best_epoch", bestValidationLoss = "best_val_loss", latent
             }
         }
         let report = Report(
@@ -137,7 +155,9 @@ public struct Inspect: ParsableCommand {
             createdUTC: c.createdUTC, config: c.config,
             training: c.training.map { .init(epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
                                               seconds: $0.seconds, dataFingerprint: c.dataFingerprint) },
-            optimizerStep: c.optimizer?.step, history: c.training?.history ?? [], parameters: stats, verifiedDatasets: verified)
+            optimizerStep: c.optimizer?.step, history: c.training?.history ?? [], parameters: stats, verifiedDatasets: verified,
+            recipe: c.recipe, bestEpoch: c.training?.bestValidationLoss == nil ? nil : c.training?.bestEpoch,
+            bestValidationLoss: c.training?.bestValidationLoss, latent: c.training?.latent.map(EvalReport.Latent.init))
         writeStdout(try prettyJSON(report))
     }
 }
