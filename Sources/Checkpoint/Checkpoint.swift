@@ -34,6 +34,8 @@ public struct Checkpoint {
     public var createdUTC: String
     /// The recipe the run started from (nil for files without one).
     public var recipe: String?
+    /// The format version of the file it was read from (`formatVersion` for a new one).
+    public var fileFormatVersion: Int64 = Checkpoint.formatVersion
 
     public init(config: RunConfig, parameters: [String: [Float]], optimizer: OptimizerState?, training: TrainingState?,
                 initializationStream: RandomStream?, dataFingerprint: String?, zooVersion: String, createdUTC: String) {

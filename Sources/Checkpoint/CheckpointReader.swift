@@ -46,6 +46,7 @@ extension Checkpoint {
                                     zooVersion: (try? f.stringAttribute("zoo_version")) ?? "unknown",
                                     createdUTC: (try? f.stringAttribute("created_utc")) ?? "unknown")
         checkpoint.recipe = try? f.stringAttribute("recipe")
+        checkpoint.fileFormatVersion = version
 
         if f.isGroup("optimizer") {
             let g = try f.openGroup("optimizer")

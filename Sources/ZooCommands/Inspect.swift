@@ -75,7 +75,7 @@ public struct Inspect: ParsableCommand {
 
     func printTables(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) {
         var out = "\(checkpoint)\n"
-        out += "  format        \(Checkpoint.format) v\(Checkpoint.formatVersion), written by zoo \(c.zooVersion) at \(c.createdUTC)\n"
+        out += "  format        \(Checkpoint.format) v\(c.fileFormatVersion), written by zoo \(c.zooVersion) at \(c.createdUTC)\n"
         out += "  recipe        \(c.recipe ?? "none recorded")\n"
         out += "  model         \(describe(c.config)), \(stats.reduce(0) { $0 + $1.shape.reduce(1, *) }) parameters\n"
         let t = c.config.training
@@ -151,7 +151,7 @@ public struct Inspect: ParsableCommand {
             }
         }
         let report = Report(
-            path: checkpoint, format: Checkpoint.format, formatVersion: Checkpoint.formatVersion, zooVersion: c.zooVersion,
+            path: checkpoint, format: Checkpoint.format, formatVersion: c.fileFormatVersion, zooVersion: c.zooVersion,
             createdUTC: c.createdUTC, config: c.config,
             training: c.training.map { .init(epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
                                               seconds: $0.seconds, dataFingerprint: c.dataFingerprint) },

@@ -41,7 +41,7 @@ public struct Sample: ParsableCommand {
     @Flag(help: "One row per latent dimension swept over [−3, 3] around a test image's μ.")
     public var traverse = false
 
-    @Option(help: ArgumentHelp("Interpolate in latent space between test images I and J.", valueName: "I,J"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Interpolate in latent space between test images I and J.", valueName: "I,J"))
     public var interpolate: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The test image --traverse starts from.", valueName: "i"))

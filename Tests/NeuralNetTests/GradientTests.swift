@@ -233,3 +233,38 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
 }
 
 func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
+
+@Suite struct LatentStatisticsTests {
+    /// Welford's running figures against a direct two-pass computation.
+    @Test func matchesTwoPassStatistics() {
+        let L = 3, n = 257
+        var r = RandomStream(seed: 11, stream: 0)
+        var post = [Float](repeating: 0, count: n * 2 * L)
+        for i in 0..<n {
+            for j in 0..<L {
+                // Dimension 2 barely varies: an inactive unit.
+                post[i * 2 * L + j] = j == 2 ? 0.3 + 0.01 * (r.nextFloat() - 0.5) : Float(j + 1) * (r.nextFloat() - 0.5)
+                post[i * 2 * L + L + j] = -r.nextFloat()
+            }
+        }
+        var s = LatentStatistics(latentDim: L)
+        post.withUnsafeBufferPointer { p in
+            s.add(p.baseAddress!, rows: 100)
+            s.add(p.baseAddress! + 100 * 2 * L, rows: n - 100)
+        }
+        let summary = s.summary
+        for j in 0..<L {
+            let mu = (0..<n).map { Double(post[$0 * 2 * L + j]) }
+            let mean = mu.reduce(0, +) / Double(n)
+            let variance = mu.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
+            let kl = (0..<n).map { i -> Double in
+                let m = Double(post[i * 2 * L + j]), lv = Double(post[i * 2 * L + L + j])
+                return -0.5 * (1 + lv - m * m - exp(lv))
+            }.reduce(0, +) / Double(n)
+            #expect(abs(summary.muVariance[j] - variance) < 1e-12 * max(1, variance))
+            #expect(abs(summary.klPerDimension[j] - kl) < 1e-12 * max(1, kl))
+        }
+        #expect(summary.activeUnits == 2)
+        #expect(summary.byKL.first == 1)
+    }
+}

@@ -6,7 +6,10 @@ import Testing
 @Suite struct TrainParseTests {
     @Test func defaultsAreTheTutorials() throws {
         let t = try Train.parse([])
-        let c = t.runConfig
+        let (recipe, c) = try t.runConfig()
+        #expect(recipe.name == "vae")
+        #expect(c.training.beta == 1 && c.training.klWarmup == 0 && c.training.importanceSamples == 1)
+        #expect(c.training.validation == 0 && c.training.patience == nil && c.model.labelClasses == 0 && c.model.activation == .relu)
         #expect(c.training.epochs == 15 && c.training.batchSize == 128 && c.training.optimizer.lr == 1e-3)
         #expect(c.model.hidden == [400] && c.model.latentDim == 20 && c.model.likelihood == .bernoulli)
         #expect(c.data.binarization == .none && c.data.limit == nil && c.data.directory == nil)
@@ -17,9 +20,12 @@ import Testing
         let t = try Train.parse([
             "--epochs", "3", "--batch-size", "64", "--lr", "0.002", "--latent-dim", "2", "--hidden", "200,100",
             "--decoder", "gaussian", "--sigma", "0.2", "--seed", "9", "--threads", "1", "--data", "/tmp/x",
-            "--binarize", "dynamic", "--limit", "500", "--samples-dir", "/tmp/s",
+            "--binarize", "dynamic", "--limit", "500", "--samples-dir", "/tmp/s", "--beta", "2.5", "--kl-warmup", "4",
+            "--iw-samples", "5", "--val-split", "1000", "--patience", "3", "--activation", "tanh", "--label-classes", "10",
         ])
-        let c = t.runConfig
+        let c = try t.runConfig().1
+        #expect(c.training.beta == 2.5 && c.training.klWarmup == 4 && c.training.importanceSamples == 5)
+        #expect(c.training.validation == 1000 && c.training.patience == 3 && c.model.activation == .tanh && c.model.labelClasses == 10)
         #expect(c.training.epochs == 3 && c.training.batchSize == 64 && c.training.optimizer.lr == 0.002)
         #expect(c.model.latentDim == 2 && c.model.hidden == [200, 100] && c.model.likelihood == .gaussian)
         #expect(c.model.sigma == 0.2 && c.training.seed == 9 && c.training.threads == 1)
@@ -39,6 +45,12 @@ import Testing
         (["--sigma", "-1"], "--sigma must be a positive number, got -1.0"),
         (["--limit", "0"], "--limit must be at least 1, got 0"),
         (["--threads", "0"], "--threads must be at least 1, got 0"),
+        (["--beta", "-1"], "--beta must be a number ≥ 0, got -1.0"),
+        (["--kl-warmup", "-1"], "--kl-warmup must be 0 or more epochs, got -1"),
+        (["--iw-samples", "0"], "--iw-samples must be between 1 and 1000, got 0"),
+        (["--val-split", "-5"], "--val-split must be 0 or more images, got -5"),
+        (["--patience", "0"], "--patience must be at least 1 epoch, got 0"),
+        (["--label-classes", "-1"], "--label-classes must be between 0 and 1000, got -1"),
     ])
     func badValuesAreRejectedWithTheFlagAndValue(arguments: [String], message: String) {
         do {
@@ -49,9 +61,30 @@ import Testing
         }
     }
 
+    /// A recipe supplies the fields; flags override exactly the fields they name.
+    @Test func flagsOverrideTheRecipe() throws {
+        let deep = try Train.parse(["--recipe", "vae-deep", "--latent-dim", "10"]).runConfig().1
+        #expect(deep.model.latentDim == 10 && deep.model.hidden == [200, 200] && deep.model.activation == .tanh)
+        #expect(deep.data.binarization == .dynamic)
+        let beta = try Train.parse(["--recipe", "beta-vae", "--beta", "2", "--epochs", "3"]).runConfig().1
+        #expect(beta.training.beta == 2 && beta.training.epochs == 3)
+        let plain = try Train.parse(["--recipe", "vae-deep", "--binarize", "none", "--activation", "relu"]).runConfig().1
+        #expect(plain.data.binarization == .none && plain.model.activation == .relu)
+    }
+
+    @Test func combinationsTheConfigRejectsNameTheProblem() throws {
+        do { _ = try Train.parse(["--patience", "2"]).runConfig(); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("needs a validation split (--val-split N)"))
+        }
+        do { _ = try Train.parse(["--recipe", "nope"]).runConfig(); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("no recipe named 'nope'"))
+        }
+    }
+
     @Test func unknownChoicesAreRejected() {
         #expect(throws: (any Error).self) { try Train.parse(["--decoder", "poisson"]) }
         #expect(throws: (any Error).self) { try Train.parse(["--binarize", "sometimes"]) }
+        #expect(throws: (any Error).self) { try Train.parse(["--activation", "sigmoid"]) }
     }
 
     @Test func rootDispatchesToTrain() throws {
@@ -83,5 +116,37 @@ import Testing
         do { _ = try Resume.parse(["m.h5", "--epochs", "0"]); Issue.record("accepted") } catch {
             #expect(Resume.message(for: error).contains("--epochs must be at least 1, got 0"))
         }
+    }
+}
+
+@Suite struct SampleParseTests {
+    @Test func defaultsAndFlags() throws {
+        let s = try Sample.parse(["m.h5", "--out", "g.png"])
+        #expect(s.n == 64 && !s.traverse && s.interpolate == nil && s.label == nil && s.image == 0)
+        let t = try Sample.parse(["m.h5", "--out", "g.png", "--traverse", "--image", "5", "--steps", "7", "--label", "3"])
+        #expect(t.traverse && t.image == 5 && t.steps == 7 && t.label == 3)
+        let i = try Sample.parse(["m.h5", "--out", "g.png", "--interpolate", "2,9"])
+        #expect(i.pair! == (2, 9))
+        #expect(try Zoo.parseAsRoot(["list"]) is List)
+    }
+
+    @Test(arguments: [
+        (["--n", "0"], "--n must be between 1 and 10000, got 0"),
+        (["--traverse", "--interpolate", "0,1"], "--traverse and --interpolate draw different grids; choose one"),
+        (["--interpolate", "3"], "--interpolate takes two test-image indices I,J (e.g. 0,1), got '3'"),
+        (["--interpolate", "a,b"], "--interpolate takes two test-image indices"),
+        (["--interpolate", "-1,2"], "--interpolate takes two test-image indices"),
+        (["--steps", "1"], "--steps must be between 2 and 100, got 1"),
+        (["--label", "-2"], "--label must be 0 or more, got -2"),
+        (["--columns", "0"], "--columns must be at least 1, got 0"),
+    ])
+    func badValues(arguments: [String], message: String) {
+        do { _ = try Sample.parse(["m.h5", "--out", "g.png"] + arguments); Issue.record("accepted \(arguments)") } catch {
+            #expect(Sample.message(for: error).contains(message), "\(Sample.message(for: error))")
+        }
+    }
+
+    @Test func outIsRequired() {
+        #expect(throws: (any Error).self) { try Sample.parse(["m.h5"]) }
     }
 }

@@ -17,7 +17,7 @@ report = json.load(open(stats_path))
 expected = {p["name"]: p for p in report["parameters"]}
 with h5py.File(path, "r") as f:
     assert f.attrs["format"] == "zoo-vae-checkpoint", f.attrs["format"]
-    assert int(f.attrs["format_version"]) == 1
+    assert int(f.attrs["format_version"]) == 2
     for key in ("zoo_version", "created_utc"):
         assert isinstance(f.attrs[key], str), (key, type(f.attrs[key]))
     config_text = f["config"][()]
@@ -58,6 +58,8 @@ def check_layout(path, layout_path, parameters):
 
     with h5py.File(path, "r") as f:
         epochs = len(f["history"]["epoch"]) if "history" in f else 0
+        config_text = f["config"][()]
+        latent = json.loads(config_text.decode() if isinstance(config_text, bytes) else config_text)["model"]["latent_dim"]
         present = {"/"}
         f.visit(lambda name: present.add("/" + name))
 
@@ -79,7 +81,7 @@ def check_layout(path, layout_path, parameters):
             is_group = isinstance(obj, h5py.Group)
             assert is_group == (e["kind"] == "group"), (p, e["kind"])
             for key, kind in e.get("attributes", {}).items():
-                optional = key == "data_fingerprint"
+                optional = key in e.get("optional_attributes", [])
                 assert key in obj.attrs or optional, (p, "missing attribute", key)
                 if key in obj.attrs:
                     assert attr_ok(obj.attrs[key], kind), (p, key, obj.attrs[key])
@@ -93,6 +95,8 @@ def check_layout(path, layout_path, parameters):
                 shape = e.get("shape")
                 if shape == "parameter":
                     assert obj.shape == tuple(parameters[name]), (p, obj.shape)
+                elif shape == ["latent"]:
+                    assert obj.shape == (latent,), (p, obj.shape)
                 elif shape == ["epochs"]:
                     assert obj.shape == (epochs,), (p, obj.shape)
                 elif shape is not None:
@@ -108,7 +112,7 @@ def check_layout(path, layout_path, parameters):
                     assert e["path"].replace("{parameter}", name) in present, ("missing", e["path"], name)
             if required and isinstance(e.get("names"), (list, dict)) and "{" in e["path"]:
                 for name in e["names"]:
-                    assert e["path"].replace("{stream}", name).replace("{column}", name) in present, ("missing", name)
+                    assert e["path"].replace("{stream}", name).replace("{column}", name).replace("{statistic}", name) in present, ("missing", name)
 
 
 if len(sys.argv) > 3:

@@ -1,0 +1,113 @@
+import Checkpoint
+import Foundation
+import Testing
+@testable import Recipes
+import Training
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func read(_ relative: String) throws -> String {
+    try String(contentsOf: repository.appendingPathComponent(relative), encoding: .utf8)
+}
+
+@Suite struct RecipeFileTests {
+    /// zoo/*.json and the schema are the sources; the binary carries copies
+    /// (Scripts/embed-recipes.py). They must agree, byte for byte.
+    @Test func embeddedCopiesMatchTheFiles() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent("zoo").path)
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+        #expect(builtinRecipeFiles.map(\.name).sorted() == files, "rerun Scripts/embed-recipes.py")
+        for (name, json) in builtinRecipeFiles {
+            #expect(try read("zoo/\(name).json").trimmingCharacters(in: .newlines) == json, "zoo/\(name).json: rerun Scripts/embed-recipes.py")
+        }
+        #expect(try read("schemas/recipe.schema.json").trimmingCharacters(in: .newlines) == recipeSchemaJSON)
+        #expect(RecipeBook.builtin.count == builtinRecipeFiles.count, "every built-in recipe must parse")
+        #expect(RecipeBook.builtin.first?.name == "vae")
+    }
+
+    @Test func everyRecipeValidatesAndNamesItsFile() throws {
+        let schema = try JSONSchema(json: try read("schemas/recipe.schema.json"))
+        let configSchema = try JSONSchema(json: configSchemaJSON)
+        for (name, json) in builtinRecipeFiles {
+            #expect(schema.violations(of: json) == [], "\(name)")
+            let r = try Recipe(json: json, source: name)
+            #expect(r.name == name)
+            let config = try r.config(over: RunConfig())
+            #expect(config.problems == [], "\(name)")
+            let encoded = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+            #expect(configSchema.violations(of: encoded) == [], "\(name)")
+        }
+    }
+
+    /// The recipe schema's config part is the config schema without `required`:
+    /// every field a checkpoint config has, a recipe may set.
+    @Test func recipeSchemaCoversEveryConfigField() throws {
+        func paths(_ schema: [String: Any], _ prefix: String) -> Set<String> {
+            var out: Set<String> = []
+            for (k, v) in schema["properties"] as? [String: Any] ?? [:] {
+                out.insert(prefix + k)
+                if let sub = v as? [String: Any] { out.formUnion(paths(sub, prefix + k + ".")) }
+            }
+            return out
+        }
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(configSchemaJSON.utf8)) as? [String: Any])
+        let recipe = try #require(try JSONSerialization.jsonObject(with: Data(recipeSchemaJSON.utf8)) as? [String: Any])
+        let recipeConfig = try #require((recipe["properties"] as? [String: Any])?["config"] as? [String: Any])
+        #expect(paths(config, "") == paths(recipeConfig, ""))
+    }
+
+    @Test func theIssuesRecipesHaveTheirDefiningSettings() throws {
+        func config(_ name: String) throws -> RunConfig { try RecipeBook.recipe(name).config(over: RunConfig()) }
+        // vae is zoo's default configuration (the tutorial's).
+        #expect(try config("vae") == RunConfig())
+        #expect(try config("vae-gaussian").model.likelihood == .gaussian)
+        #expect(try config("vae-2d").model.latentDim == 2)
+        #expect(try config("beta-vae").training.beta == 4)
+        #expect(try config("cvae").model.labelClasses == 10)
+        #expect(try config("iwae").training.importanceSamples == 5)
+        let deep = try config("vae-deep")
+        #expect(deep.model.hidden == [200, 200] && deep.model.latentDim == 50 && deep.data.binarization == .dynamic)
+        #expect(deep.model.activation == .tanh)
+    }
+
+    @Test func fieldsTheRecipeDoesNotSetKeepTheGivenDefaults() throws {
+        var defaults = RunConfig()
+        defaults.training.threads = 7
+        defaults.training.seed = 42
+        let c = try RecipeBook.recipe("beta-vae").config(over: defaults)
+        #expect(c.training.threads == 7 && c.training.seed == 42 && c.training.beta == 4)
+        #expect(try RecipeBook.recipe("vae").sets("training.epochs"))
+        #expect(try !RecipeBook.recipe("beta-vae").sets("training.threads"))
+    }
+}
+
+@Suite struct BadRecipeTests {
+    @Test func unknownNamesListTheRecipes() {
+        do { _ = try RecipeBook.recipe("vea"); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("no recipe named 'vea'") && "\(error)".contains("beta-vae"))
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"name": "x", "description": "d", "config": {"model": {"latent_dims": 3}}}"#, "unknown key \"latent_dims\""),
+        (#"{"name": "x", "description": "d", "config": {"training": {"beta": -1}}}"#, "below the minimum"),
+        (#"{"name": "x", "description": "d", "config": {"model": {"hidden": "400"}}}"#, "expected array"),
+        (#"{"name": "x", "config": {}}"#, "missing required key \"description\""),
+        (#"{"name": "x", "description": "d", "config": {"training": {"patience": 3}}}"#, "needs a validation split"),
+        (#"not json"#, "not valid JSON"),
+    ])
+    func invalidRecipeFilesAreRejectedWithTheReason(json: String, message: String) throws {
+        let path = NSTemporaryDirectory() + "zoo-recipe-\(getpid())-\(abs(json.hashValue)).json"
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        do { _ = try RecipeBook.recipe(path); Issue.record("accepted \(json)") } catch {
+            #expect("\(error)".contains(path) && "\(error)".contains(message), "\(error)")
+        }
+    }
+
+    @Test func missingRecipeFilesSaySo() {
+        do { _ = try RecipeBook.recipe("/nonexistent/r.json"); Issue.record("accepted") } catch {
+            #expect("\(error)" == "cannot read the recipe /nonexistent/r.json: the file does not exist")
+        }
+    }
+}
