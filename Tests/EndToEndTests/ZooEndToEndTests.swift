@@ -61,6 +61,13 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         #expect(embed.status == 0, "\(embed.stderr)")
         let rows = try String(contentsOfFile: "\(dir)/z.csv", encoding: .utf8).split(separator: "\r\n")
         #expect(rows.count == 51 && rows[0].split(separator: ",").count == 3 + saved.config.model.latentDim)
+        // Interop: numpy's encoder (one-hot labels for cvae) from the h5py-read parameters
+        // gives the same μ (continuous pixels only: numpy cannot redraw a binarization).
+        if saved.config.data.binarization == .none {
+            let (status, output) = try runPython([repository.appendingPathComponent("Tests/python/check_embedding.py").path,
+                                                 ckpt, "\(dir)/z.csv", Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "50"])
+            #expect(status == 0, "\(output)")
+        }
 
         let sample = try Zoo.run(["sample", ckpt, "--n", "16", "--out", "\(dir)/s.png"])
         #expect(sample.status == 0, "\(sample.stderr)")

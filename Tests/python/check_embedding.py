@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Runs a zoo checkpoint's encoder in numpy, from the parameters h5py reads by
 their state_dict names, on the first images of an IDX file, and compares the
-posterior means with the mu_* columns `zoo embed --csv` wrote.
+posterior means with the mu_* columns `zoo embed --csv` wrote. A conditional
+model (label_classes C > 0) gets [x, one-hot(label)] with the CSV's label column;
+a tanh model tanh instead of ReLU.
 
 Usage: check_embedding.py CHECKPOINT.h5 EMBEDDING.csv IMAGES-idx3-ubyte[.gz] COUNT
 Exits non-zero (with the largest difference) when any |mu - mu_numpy| > 1e-4.
@@ -21,6 +23,8 @@ with h5py.File(ckpt, "r") as f:
     params = {name: np.asarray(f["model"][name], dtype=np.float64) for name in f["model"]}
 model = config["model"]
 hidden, latent = model["hidden"], model["latent_dim"]
+classes = model.get("label_classes", 0)
+act = np.tanh if model.get("activation", "relu") == "tanh" else (lambda v: np.maximum(v, 0))
 
 opener = gzip.open if images_path.endswith(".gz") else open
 with opener(images_path, "rb") as f:
@@ -28,15 +32,17 @@ with opener(images_path, "rb") as f:
 n, rows, cols = (int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(3))
 x = np.frombuffer(raw, dtype=np.uint8, offset=16, count=count * rows * cols).reshape(count, rows * cols) / 255.0
 
-h = x
-for i in range(len(hidden)):  # encoder fc1 … fc{h}: Linear then ReLU, weights [out, in]
-    h = np.maximum(h @ params[f"fc{i + 1}.weight"].T + params[f"fc{i + 1}.bias"], 0)
-mu = h @ params[f"fc{len(hidden) + 1}.weight"].T + params[f"fc{len(hidden) + 1}.bias"]
-
 with open(table, newline="") as f:
     reader = csv.reader(f)
     header = next(reader)
     rows_read = [r for _, r in zip(range(count), reader)]
+
+h = x
+if classes:
+    h = np.concatenate([x, np.eye(classes)[[int(r[2]) for r in rows_read]]], axis=1)
+for i in range(len(hidden)):  # encoder fc1 … fc{h}: Linear then the activation, weights [out, in]
+    h = act(h @ params[f"fc{i + 1}.weight"].T + params[f"fc{i + 1}.bias"])
+mu = h @ params[f"fc{len(hidden) + 1}.weight"].T + params[f"fc{len(hidden) + 1}.bias"]
 assert header[:3] == ["index", "split", "label"], header
 mu_cols = [header.index(f"mu_{j}") for j in range(latent)]
 zoo_mu = np.array([[float(r[c]) for c in mu_cols] for r in rows_read])
