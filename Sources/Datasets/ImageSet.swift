@@ -123,6 +123,11 @@ public struct DatasetDirectory: Sendable {
 }
 
 extension ImageSet {
+    /// The first label that is not in 0 ..< `classes`, if any (a conditional model's check).
+    public func firstLabel(outside classes: Int) -> Int? {
+        labels.first { Int($0) >= classes }.map(Int.init)
+    }
+
     /// The images at `indices`, in that order (same split and file paths).
     public func subset(_ indices: [Int]) -> ImageSet {
         let D = dimension

@@ -18,8 +18,8 @@ public struct EvaluationSet: Sendable {
                                                      height: images.height, width: images.width, path: images.imagesPath)
         }
         let classes = model.labelClasses
-        if classes > 0, let bad = images.labels.first(where: { Int($0) >= classes }) {
-            throw EvaluationError.labelOutOfRange(label: Int(bad), classes: classes, path: images.labelsPath)
+        if classes > 0, let bad = images.firstLabel(outside: classes) {
+            throw EvaluationError.labelOutOfRange(label: bad, classes: classes, path: images.labelsPath)
         }
         var images = images
         switch (binarization, images.split) {

@@ -29,8 +29,6 @@ public struct LatentSummary: Equatable, Sendable {
     public var latentDim: Int { meanMu.count }
     /// Dimensions whose μ varies over the data by more than `activeThreshold`.
     public var activeUnits: Int { muVariance.filter { $0 > Self.activeThreshold }.count }
-    /// Dimension indices from the largest KL down.
-    public var byKL: [Int] { klPerDimension.indices.sorted { klPerDimension[$0] > klPerDimension[$1] } }
 }
 
 /// Accumulates a `LatentSummary` one q(z|x) = N(μ, σ²) at a time, in Double

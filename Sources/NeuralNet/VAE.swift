@@ -73,7 +73,8 @@ public final class VAE {
     let gradEncoder: [Tensor]
     /// Inputs repeated once per sample (K > 1), the likelihood's targets.
     let repeatedInput: Tensor?
-    /// Per latent row (K > 1): −log p(x|z_k), log p(z_k) − log q(z_k|x), normalized weight.
+    /// Per latent row (K > 1): −log p(x|z_k); log p(z_k) − log q(z_k|x) (reused as
+    /// scratch for the weights within `forward`); the normalized importance weight.
     let sampleReconstruction: UnsafeMutableBufferPointer<Double>
     let sampleLogRatio: UnsafeMutableBufferPointer<Double>
     let sampleWeight: UnsafeMutableBufferPointer<Float>
@@ -230,19 +231,22 @@ public final class VAE {
         // loss = −(logsumexp_k log w_k − log K); d loss / d log w_k = −w̃_k.
         var total = 0.0
         let beta = Double(klWeight), logK = log(Double(samples))
+        // sampleLogRatio becomes log w_k, then exp(log w_k − max); backward needs only the weights.
         for r in 0..<rows {
             let base = r * samples
             var m = -Double.infinity, meanRec = 0.0
             for k in 0..<samples {
                 let lw = -sampleReconstruction[base + k] + beta * sampleLogRatio[base + k]
+                sampleLogRatio[base + k] = lw
                 m = max(m, lw)
                 meanRec += sampleReconstruction[base + k]
             }
             var sum = 0.0
-            for k in 0..<samples { sum += exp(-sampleReconstruction[base + k] + beta * sampleLogRatio[base + k] - m) }
             for k in 0..<samples {
-                sampleWeight[base + k] = Float(exp(-sampleReconstruction[base + k] + beta * sampleLogRatio[base + k] - m) / sum)
+                sampleLogRatio[base + k] = exp(sampleLogRatio[base + k] - m)
+                sum += sampleLogRatio[base + k]
             }
+            for k in 0..<samples { sampleWeight[base + k] = Float(sampleLogRatio[base + k] / sum) }
             total += -(m + log(sum) - logK)
             reconstruction[r] = meanRec / Double(samples)
         }

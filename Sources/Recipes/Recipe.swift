@@ -47,19 +47,6 @@ public struct Recipe: Sendable {
         }
     }
 
-    /// Whether the recipe sets the field at a dotted path such as "training.threads".
-    public func sets(_ path: String) -> Bool {
-        guard var node = try? JSONSerialization.jsonObject(with: Data(configJSON.utf8)) as? [String: Any] else { return false }
-        let keys = path.split(separator: ".").map(String.init)
-        for (i, key) in keys.enumerated() {
-            guard let next = node[key] else { return false }
-            if i == keys.count - 1 { return true }
-            guard let object = next as? [String: Any] else { return false }
-            node = object
-        }
-        return false
-    }
-
     private static func merge(_ a: [String: Any], _ b: [String: Any]) -> [String: Any] {
         var out = a
         for (k, v) in b {

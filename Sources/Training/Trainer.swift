@@ -147,8 +147,8 @@ public final class Trainer {
         let classes = config.model.labelClasses
         if classes > 0 {
             for set in [train, test].compactMap({ $0 }) {
-                if let bad = set.labels.first(where: { Int($0) >= classes }) {
-                    throw TrainingError.labelOutOfRange(label: Int(bad), classes: classes, path: set.labelsPath)
+                if let bad = set.firstLabel(outside: classes) {
+                    throw TrainingError.labelOutOfRange(label: bad, classes: classes, path: set.labelsPath)
                 }
             }
         }
@@ -163,16 +163,13 @@ public final class Trainer {
             }
             (train, validation) = train.holdOut(held)
         }
-        switch config.data.binarization {
-        case .none: break
-        case .static:
+        // Static binarization draws the training set once; the held-out sets get
+        // one fixed draw under either binarization (dynamic redraws only training batches).
+        if config.data.binarization == .static {
             var r = RandomStream(seed: seed, purpose: .binarization, index: 1)
             train.binarize(using: &r)
-            var t = RandomStream(seed: seed, purpose: .testBinarization)
-            test?.binarize(using: &t)
-            var v = RandomStream(seed: seed, purpose: .testBinarization, index: 2)
-            validation?.binarize(using: &v)
-        case .dynamic:
+        }
+        if config.data.binarization != .none {
             var t = RandomStream(seed: seed, purpose: .testBinarization)
             test?.binarize(using: &t)
             var v = RandomStream(seed: seed, purpose: .testBinarization, index: 2)

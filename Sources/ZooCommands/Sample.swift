@@ -74,11 +74,8 @@ public struct Sample: ParsableCommand {
         if let label, label < 0 { throw ValidationError("--label must be 0 or more, got \(label)") }
         if image < 0 { throw ValidationError("--image must be 0 or more, got \(image)") }
         if let steps, steps < 2 || steps > 100 { throw ValidationError("--steps must be between 2 and 100, got \(steps)") }
-        if let interpolate {
-            guard let (i, j) = pair, i >= 0, j >= 0 else {
-                throw ValidationError("--interpolate takes two test-image indices I,J (e.g. 0,1), got '\(interpolate)'")
-            }
-            _ = (i, j)
+        if let interpolate, pair.map({ $0.0 < 0 || $0.1 < 0 }) ?? true {
+            throw ValidationError("--interpolate takes two test-image indices I,J (e.g. 0,1), got '\(interpolate)'")
         }
     }
 
@@ -96,9 +93,9 @@ public struct Sample: ParsableCommand {
         }
         Kernels.flushDenormals()
 
-        var tiles: [Float]
-        var tileColumns: Int
-        var what: String
+        let tiles: [Float]
+        let tileColumns: Int
+        let what: String
         if traverse || interpolate != nil {
             let test = try testSet(saved)
             let needed = traverse ? [image] : [pair!.0, pair!.1]

@@ -57,10 +57,7 @@ struct CheckpointSaver {
     }
 
     /// NAME-best.h5 beside the --save path: the epoch with the best validation loss.
-    var bestPath: String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent(url.deletingPathExtension().lastPathComponent + "-best.h5").path
-    }
+    var bestPath: String { sibling("-best") }
 
     func saveBest(_ trainer: Trainer) throws {
         try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version, recipe: recipe).write(to: bestPath)
@@ -82,10 +79,12 @@ struct CheckpointSaver {
         for e in epochs.dropLast(options.keep) { unlink(keptName(epoch: e)) }
     }
 
-    func keptName(epoch: Int) -> String {
+    func keptName(epoch: Int) -> String { sibling("-epoch-\(epoch)") }
+
+    /// NAME`suffix`.h5 in the directory of the --save path NAME.h5.
+    private func sibling(_ suffix: String) -> String {
         let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent(
-            url.deletingPathExtension().lastPathComponent + "-epoch-\(epoch).h5").path
+        return url.deletingLastPathComponent().appendingPathComponent(url.deletingPathExtension().lastPathComponent + suffix + ".h5").path
     }
 }
 

@@ -76,8 +76,10 @@ func read(_ relative: String) throws -> String {
         defaults.training.seed = 42
         let c = try RecipeBook.recipe("beta-vae").config(over: defaults)
         #expect(c.training.threads == 7 && c.training.seed == 42 && c.training.beta == 4)
-        #expect(try RecipeBook.recipe("vae").sets("training.epochs"))
-        #expect(try !RecipeBook.recipe("beta-vae").sets("training.threads"))
+        // A field the recipe sets replaces the given default.
+        defaults.training.epochs = 99
+        #expect(try RecipeBook.recipe("vae").config(over: defaults).training.epochs == 15)
+        #expect(try RecipeBook.recipe("beta-vae").config(over: defaults).training.epochs == 99)
     }
 }
 
