@@ -76,10 +76,11 @@ public enum RecipeBook {
             }
             return try Recipe(json: text, source: nameOrPath)
         }
-        guard let r = builtin.first(where: { $0.name == nameOrPath }) else {
-            throw RecipeError.unknown(name: nameOrPath, available: builtin.map(\.name))
+        // Parse only the recipe asked for (`builtin` parses all of them).
+        guard let file = builtinRecipeFiles.first(where: { $0.name == nameOrPath }) else {
+            throw RecipeError.unknown(name: nameOrPath, available: builtinRecipeFiles.map(\.name))
         }
-        return r
+        return try Recipe(json: file.json, source: "built-in")
     }
 }
 
