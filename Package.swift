@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   zoo (thin @main) → ZooCommands → Recipes → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims.
+//   zoo (thin @main) → ZooCommands → Recipes → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims;
+//   SafeFiles (atomic writes, stale temporaries, run locks) is used by Checkpoint, ImageIO and the commands.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -36,16 +37,17 @@ let package = Package(
         .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
         .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
-        .target(name: "ImageIO", dependencies: ["CZlib"]),
+        .target(name: "SafeFiles"),
+        .target(name: "ImageIO", dependencies: ["CZlib", "SafeFiles"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "Evaluation", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
-        .target(name: "Checkpoint", dependencies: ["HDF5", "Training", "NeuralNet", "NumericCore"]),
+        .target(name: "Checkpoint", dependencies: ["CZlib", "HDF5", "SafeFiles", "Training", "Datasets", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(name: "Recipes", dependencies: ["Training", "Checkpoint"]),
         .target(
             name: "ZooCommands",
             dependencies: [
-                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "SafeFiles", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,11 +61,12 @@ let package = Package(
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "SafeFiles", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
-        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint", "TestSupport"]),
+        .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Training"]),
     ],
     swiftLanguageModes: [.v6]

@@ -34,3 +34,7 @@ static inline unsigned zoo_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline unsigned zoo_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned zoo_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline size_t zoo_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline hid_t zoo_H5T_NATIVE_INT8(void) { return H5T_NATIVE_INT8; }
+static inline hid_t zoo_H5T_NATIVE_INT16(void) { return H5T_NATIVE_INT16; }
+static inline hid_t zoo_H5T_NATIVE_UINT16(void) { return H5T_NATIVE_UINT16; }
+static inline hid_t zoo_H5T_NATIVE_UINT32(void) { return H5T_NATIVE_UINT32; }

@@ -10,6 +10,14 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
     case badTrainingState(path: String, reason: String)
     case missingOptimizerState(path: String)
     case cannotWrite(path: String, reason: String)
+    /// A value or object zoo never writes (wrong type, out of range, not finite, a link).
+    case invalid(path: String, reason: String)
+    /// Data that exists but cannot be read (a checksum failure, a damaged chunk).
+    case damaged(path: String, reason: String)
+    /// The config or an attribute differs from what was saved.
+    case digestMismatch(path: String, stored: String, computed: String)
+    /// Another process holds the run's lock.
+    case locked(path: String, holder: String)
 
     public var description: String {
         switch self {
@@ -33,6 +41,15 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
             return "\(p) has no optimizer state (a model trained elsewhere?); pass --fresh-optimizer to resume with a new Adam"
         case .cannotWrite(let p, let why):
             return "cannot write \(p): \(why); the existing file, if any, is unchanged"
+        case .invalid(let p, let why):
+            return "\(p) is not a valid zoo checkpoint: \(why)"
+        case .damaged(let p, let why):
+            return "\(p) is damaged: \(why); restore it from a copy"
+        case .digestMismatch(let p, let stored, let computed):
+            return "\(p) was modified or damaged: its config and attributes no longer match the metadata digest saved with them "
+                + "(stored \(stored.prefix(16))…, now \(computed.prefix(16))…); restore it from a copy"
+        case .locked(let p, let holder):
+            return "\(p) is in use by another zoo run (\(holder)); wait for it to finish or choose another path"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import HDF5
 import NeuralNet
@@ -5,27 +6,71 @@ import NumericCore
 import Training
 
 extension Checkpoint {
-    /// Reads and validates a checkpoint. Every dataset read verifies its
-    /// Fletcher-32 checksums; any problem is a `CheckpointError` naming the file.
+    /// The most bytes of JSON zoo accepts as a /config (a real one is under 2 KB).
+    public static let maximumConfigBytes = 1 << 16
+
+    /// Reads and validates a checkpoint. Every object is checked for its
+    /// type, rank and size before it is read, every value for its range, and
+    /// (format 3 on) the metadata digest over the config and every attribute;
+    /// every dataset read verifies its Fletcher-32 checksums. Any problem is a
+    /// `CheckpointError` naming the file; nothing is converted or guessed.
     public static func read(from path: String) throws -> Checkpoint {
+        // The seal first: a damaged file must not reach HDF5's parser.
+        let seal = FileSeal.check(path: path)
+        if case .broken(let why) = seal { throw CheckpointError.damaged(path: path, reason: why) }
         let f: HDF5File
-        do { f = try HDF5File.open(path) } catch {
+        do { f = try HDF5File.open(path) } catch let e as HDF5ContentError {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CheckpointError.notACheckpoint(path: path, reason: "the file does not exist")
+            }
+            throw CheckpointError.notACheckpoint(path: path, reason: e.detail)
+        } catch {
             throw CheckpointError.notACheckpoint(path: path, reason: FileManager.default.fileExists(atPath: path)
                 ? "it is not an HDF5 file, or it is empty or truncated" : "the file does not exist")
         }
-        guard let format = try? f.stringAttribute("format"), format == Self.format else {
+        do {
+            var c = try read(f, path: path, sealed: seal == .sealed)
+            c.sealed = seal == .sealed
+            try f.close()
+            return c
+        } catch let e as CheckpointError {
+            throw e
+        } catch let e as HDF5ContentError {
+            throw CheckpointError.invalid(path: path, reason: e.detail)
+        } catch {
+            throw CheckpointError.damaged(path: path, reason: "\(error)")
+        }
+    }
+
+    private static func read(_ f: HDF5File, path: String, sealed: Bool) throws -> Checkpoint {
+        guard let format = try f.stringAttribute("format"), format == Self.format else {
             throw CheckpointError.notACheckpoint(path: path, reason: "no root attribute format = \"\(Self.format)\" (an HDF5 file zoo did not write?)")
         }
-        guard let version = try? f.attribute("format_version", as: Int64.self) else {
+        guard let version = try f.attribute("format_version", as: Int64.self) else {
             throw CheckpointError.notACheckpoint(path: path, reason: "no format_version attribute")
         }
         if version > Self.formatVersion { throw CheckpointError.newerFormat(path: path, found: version, supported: Self.formatVersion) }
+        guard version >= 1 else { throw CheckpointError.invalid(path: path, reason: "format_version \(version) is not a version zoo ever wrote") }
 
-        // Config.
-        guard f.contains("config"), let json = try? f.readString("config") else {
-            throw CheckpointError.badConfig(path: path, reason: "/config is missing or not a string")
+        // The digest first: nothing the metadata says is trusted before it matches.
+        if version >= 3 {
+            guard sealed else {
+                throw CheckpointError.damaged(path: path, reason: "format \(version) files carry zoo's seal in their user block, and this one has none")
+            }
+            guard let stored = try f.stringAttribute(MetadataDigest.attribute) else {
+                throw CheckpointError.invalid(path: path, reason: "the root attribute \(MetadataDigest.attribute) is missing (format \(version) files carry one)")
+            }
+            let computed = try MetadataDigest.compute(f)
+            guard stored == computed else { throw CheckpointError.digestMismatch(path: path, stored: stored, computed: computed) }
         }
-        let violations = (try? JSONSchema(json: configSchemaJSON))?.violations(of: json) ?? []
+
+        // Config: bounded in size, valid against the schema, then against its one validation.
+        guard try f.objectKind("config") == .dataset else { throw CheckpointError.badConfig(path: path, reason: "/config is missing") }
+        let json = try f.readString("config", maxBytes: maximumConfigBytes)
+        let violations: [String]
+        do { violations = try JSONSchema(json: configSchemaJSON).violations(of: json) } catch {
+            throw CheckpointError.badConfig(path: path, reason: "zoo's embedded config schema cannot be read (\(error)); this build is broken")
+        }
         if !violations.isEmpty {
             throw CheckpointError.badConfig(path: path, reason: "it fails config.schema.json: " + violations.joined(separator: "; "))
         }
@@ -35,52 +80,71 @@ extension Checkpoint {
         }
         if !config.problems.isEmpty { throw CheckpointError.badConfig(path: path, reason: config.problems.joined(separator: "; ")) }
 
-        // Parameters: exactly the configured model's, in its shapes, float32.
+        // Parameters: exactly the configured model's, in its shapes, float32, finite.
         let expected = Dictionary(uniqueKeysWithValues: config.model.parameterShapes)
-        guard f.isGroup("model") else { throw CheckpointError.notACheckpoint(path: path, reason: "the /model group is missing") }
-        let model = try f.openGroup("model")
-        let parameters = try readArrays(model, groupPath: "/model", expected: expected, path: path)
+        guard try f.isGroup("model") else { throw CheckpointError.notACheckpoint(path: path, reason: "the /model group is missing") }
+        let parameters = try readArrays(try f.openGroup("model"), groupPath: "/model", expected: expected, path: path)
 
         var checkpoint = Checkpoint(config: config, parameters: parameters, optimizer: nil, training: nil,
                                     initializationStream: nil, dataFingerprint: nil,
-                                    zooVersion: (try? f.stringAttribute("zoo_version")) ?? "unknown",
-                                    createdUTC: (try? f.stringAttribute("created_utc")) ?? "unknown")
-        checkpoint.recipe = try? f.stringAttribute("recipe")
+                                    zooVersion: try f.stringAttribute("zoo_version") ?? "unknown",
+                                    createdUTC: try f.stringAttribute("created_utc") ?? "unknown")
+        checkpoint.recipe = try f.stringAttribute("recipe")
         checkpoint.fileFormatVersion = version
 
-        if f.isGroup("optimizer") {
-            let g = try f.openGroup("optimizer")
-            guard (try? g.stringAttribute("type")) == "adam" else {
-                throw CheckpointError.wrongType(path: path, name: "/optimizer type", found: (try? g.stringAttribute("type")) ?? "missing", expected: "adam")
-            }
-            func number(_ n: String) throws -> Double {
-                guard let v = try? g.attribute(n, as: Double.self) else {
-                    throw CheckpointError.wrongType(path: path, name: "/optimizer attribute \(n)", found: "missing", expected: "a float64")
-                }
-                return v
-            }
-            guard let step = try? g.attribute("step", as: Int64.self), step >= 0 else {
-                throw CheckpointError.wrongType(path: path, name: "/optimizer attribute step", found: "missing or negative", expected: "an int64 ≥ 0")
-            }
-            guard g.isGroup("exp_avg"), g.isGroup("exp_avg_sq") else {
-                throw CheckpointError.notACheckpoint(path: path, reason: "/optimizer lacks exp_avg or exp_avg_sq")
-            }
-            checkpoint.optimizer = OptimizerState(
-                hyperparameters: .init(lr: try number("lr"), beta1: try number("beta1"), beta2: try number("beta2"), eps: try number("eps")),
-                step: Int(step),
-                firstMoment: try readArrays(try g.openGroup("exp_avg"), groupPath: "/optimizer/exp_avg", expected: expected, path: path),
-                secondMoment: try readArrays(try g.openGroup("exp_avg_sq"), groupPath: "/optimizer/exp_avg_sq", expected: expected, path: path))
+        if try f.isGroup("optimizer") {
+            checkpoint.optimizer = try readOptimizer(try f.openGroup("optimizer"), config: config, expected: expected, path: path)
         }
-
-        if f.isGroup("training") {
+        if try f.isGroup("training") {
             let (state, initStream, fingerprint) = try readTraining(f, optimizerStep: checkpoint.optimizer?.step ?? 0,
-                                                                   latentDim: config.model.latentDim, path: path)
+                                                                   config: config, path: path)
             checkpoint.training = state
             checkpoint.initializationStream = initStream
             checkpoint.dataFingerprint = fingerprint
         }
-        try f.close()
         return checkpoint
+    }
+
+    private static func readOptimizer(_ g: Group, config: RunConfig, expected: [String: [Int]], path: String) throws -> OptimizerState {
+        let type = try g.stringAttribute("type")
+        guard type == "adam" else {
+            throw CheckpointError.wrongType(path: path, name: "/optimizer attribute type", found: type.map { "\"\($0)\"" } ?? "missing", expected: "\"adam\"")
+        }
+        func number(_ n: String) throws -> Double {
+            guard let v = try g.attribute(n, as: Double.self) else {
+                throw CheckpointError.wrongType(path: path, name: "/optimizer attribute \(n)", found: "missing", expected: "a float64")
+            }
+            return v
+        }
+        let h = Adam.Hyperparameters(lr: try number("lr"), beta1: try number("beta1"), beta2: try number("beta2"), eps: try number("eps"))
+        var stored = OptimizerConfig()
+        (stored.lr, stored.beta1, stored.beta2, stored.eps) = (h.lr, h.beta1, h.beta2, h.eps)
+        var probe = config
+        probe.training.optimizer = stored
+        if let problem = probe.problems.first {
+            throw CheckpointError.invalid(path: path, reason: "/optimizer attributes: \(problem)")
+        }
+        let c = config.training.optimizer
+        guard (h.lr, h.beta1, h.beta2, h.eps) == (c.lr, c.beta1, c.beta2, c.eps) else {
+            throw CheckpointError.invalid(path: path, reason: "/optimizer attributes (lr \(h.lr), betas \(h.beta1), \(h.beta2), eps \(h.eps)) "
+                + "differ from the config's optimizer (lr \(c.lr), betas \(c.beta1), \(c.beta2), eps \(c.eps))")
+        }
+        guard let step = try g.attribute("step", as: Int64.self), step >= 0, step <= TrainingState.maximumSteps else {
+            throw CheckpointError.wrongType(path: path, name: "/optimizer attribute step", found: "missing or out of range",
+                                            expected: "an int64 in 0...\(TrainingState.maximumSteps)")
+        }
+        guard try g.isGroup("exp_avg"), try g.isGroup("exp_avg_sq") else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "/optimizer lacks exp_avg or exp_avg_sq")
+        }
+        let second = try readArrays(try g.openGroup("exp_avg_sq"), groupPath: "/optimizer/exp_avg_sq", expected: expected, path: path)
+        for (name, values) in second {
+            if let i = values.firstIndex(where: { $0 < 0 }) {
+                throw CheckpointError.invalid(path: path, reason: "/optimizer/exp_avg_sq/\(name)[\(i)] is negative (\(values[i])); a second moment cannot be")
+            }
+        }
+        return OptimizerState(hyperparameters: h, step: Int(step),
+                              firstMoment: try readArrays(try g.openGroup("exp_avg"), groupPath: "/optimizer/exp_avg", expected: expected, path: path),
+                              secondMoment: second)
     }
 
     private static func readArrays(_ g: Group, groupPath: String, expected: [String: [Int]], path: String) throws -> [String: [Float]] {
@@ -97,52 +161,72 @@ extension Checkpoint {
                 throw CheckpointError.wrongType(path: path, name: "\(groupPath)/\(name)", found: info.typeName, expected: "float32")
             }
             if info.shape != shape { throw CheckpointError.wrongShape(path: path, name: shown, found: info.shape, expected: shape) }
-            do { out[name] = try g.read(name, as: Float.self).values } catch {
-                throw CheckpointError.notACheckpoint(path: path, reason: "\(groupPath)/\(name) cannot be read (\(error)); the file is damaged")
+            let values: [Float]
+            do { values = try g.read(name, as: Float.self, maxCount: info.count).values } catch {
+                throw CheckpointError.damaged(path: path, reason: "\(groupPath)/\(name) cannot be read (\(error))")
             }
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError.invalid(path: path, reason: "\(groupPath)/\(name)[\(i)] is \(values[i]); every value must be finite")
+            }
+            out[name] = values
         }
         return out
     }
 
-    private static func readTraining(_ f: HDF5File, optimizerStep: Int, latentDim: Int, path: String) throws -> (TrainingState, RandomStream?, String?) {
+    private static func readTraining(_ f: HDF5File, optimizerStep: Int, config: RunConfig, path: String) throws -> (TrainingState, RandomStream?, String?) {
         let g = try f.openGroup("training")
-        func int(_ n: String) throws -> Int {
-            guard let v = try? g.attribute(n, as: Int64.self) else { throw CheckpointError.badTrainingState(path: path, reason: "attribute \(n) is missing") }
+        func bad(_ why: String) -> CheckpointError { .badTrainingState(path: path, reason: why) }
+        func int(_ n: String, _ range: ClosedRange<Int64>) throws -> Int {
+            guard let v = try g.attribute(n, as: Int64.self) else { throw bad("attribute \(n) is missing") }
+            guard range.contains(v) else { throw bad("attribute \(n) is \(v), outside \(range.lowerBound)...\(range.upperBound)") }
             return Int(v)
         }
         func double(_ n: String) throws -> Double {
-            guard let v = try? g.attribute(n, as: Double.self) else { throw CheckpointError.badTrainingState(path: path, reason: "attribute \(n) is missing") }
+            guard let v = try g.attribute(n, as: Double.self) else { throw bad("attribute \(n) is missing") }
+            guard v.isFinite, v >= 0 else { throw bad("attribute \(n) is \(v); it must be a finite number ≥ 0") }
             return v
         }
-        guard g.isGroup("rng") else { throw CheckpointError.badTrainingState(path: path, reason: "/training/rng is missing") }
+        func finite(_ n: String) throws -> Double {
+            guard let v = try g.attribute(n, as: Double.self) else { throw bad("attribute \(n) is missing") }
+            guard v.isFinite else { throw bad("attribute \(n) is \(v); it must be finite") }
+            return v
+        }
+        let maxEpochs = Int64(RunConfig.maximumEpochs)
+        let epoch = try int("epoch", 0...maxEpochs)
+        guard try g.isGroup("rng") else { throw bad("/training/rng is missing") }
         let rng = try g.openGroup("rng")
         func stream(_ n: String) throws -> RandomStream {
-            guard rng.contains(n), let words = try? rng.read(n, as: UInt64.self).values, let s = RandomStream(state: words) else {
-                throw CheckpointError.badTrainingState(path: path, reason: "random stream /training/rng/\(n) is missing or invalid")
+            guard rng.contains(n) else { throw bad("random stream /training/rng/\(n) is missing") }
+            let info = try rng.info(n)
+            guard info.typeName == "uint64", info.shape == [4] else {
+                throw bad("random stream /training/rng/\(n) is \(info.description), expected uint64[4]")
+            }
+            guard let s = RandomStream(state: try rng.read(n, as: UInt64.self, maxCount: 4).values) else {
+                throw bad("random stream /training/rng/\(n) is all zeros, not a valid state")
             }
             return s
         }
-        guard f.isGroup("history") else { throw CheckpointError.badTrainingState(path: path, reason: "/history is missing") }
+        guard try f.isGroup("history") else { throw bad("/history is missing") }
         let h = try f.openGroup("history")
-        func column(_ n: String) throws -> [Double] {
-            guard h.contains(n), let v = try? h.read(n, as: Double.self).values else {
-                throw CheckpointError.badTrainingState(path: path, reason: "/history/\(n) is missing")
+        // Every column's type and length is checked before any is read.
+        func column<T: HDF5Element>(_ n: String, _ type: T.Type) throws -> [T] {
+            guard h.contains(n) else { throw bad("/history/\(n) is missing") }
+            let info = try h.info(n)
+            guard info.typeName == T.typeName, info.shape == [epoch] else {
+                throw bad("/history/\(n) is \(info.description), expected \(T.typeName)[\(epoch)] (one row per finished epoch)")
             }
-            return v
+            return try h.read(n, as: T.self, maxCount: epoch).values
         }
-        guard h.contains("epoch"), let epochs = try? h.read("epoch", as: Int64.self).values else {
-            throw CheckpointError.badTrainingState(path: path, reason: "/history/epoch is missing")
-        }
-        let cols = try ["train_loss", "train_reconstruction", "train_kl", "test_loss", "seconds"].map(column)
-        guard cols.allSatisfy({ $0.count == epochs.count }) else {
-            throw CheckpointError.badTrainingState(path: path, reason: "/history columns differ in length")
-        }
+        let epochs = try column("epoch", Int64.self)
+        let cols = try ["train_loss", "train_reconstruction", "train_kl", "test_loss", "seconds"].map { try column($0, Double.self) }
         // Version 2 columns; absent in version 1 files.
-        let validation = h.contains("val_loss") ? try column("val_loss") : [Double](repeating: .nan, count: epochs.count)
-        let active = h.contains("active_units") ? ((try? h.read("active_units", as: Int64.self).values) ?? [])
-            : [Int64](repeating: -1, count: epochs.count)
-        guard validation.count == epochs.count, active.count == epochs.count else {
-            throw CheckpointError.badTrainingState(path: path, reason: "/history columns differ in length")
+        let validation = h.contains("val_loss") ? try column("val_loss", Double.self) : [Double](repeating: .nan, count: epoch)
+        let active = h.contains("active_units") ? try column("active_units", Int64.self) : [Int64](repeating: -1, count: epoch)
+        for (i, e) in epochs.enumerated() where e != Int64(i + 1) {
+            throw bad("/history/epoch[\(i)] is \(e), expected \(i + 1)")
+        }
+        if let i = active.firstIndex(where: { $0 < -1 || $0 > Int64(config.model.latentDim) }) {
+            throw bad("/history/active_units[\(i)] is \(active[i]), outside -1...\(config.model.latentDim)")
         }
         let history = epochs.indices.map { i in
             EpochRecord(epoch: Int(epochs[i]), trainLoss: cols[0][i], trainReconstruction: cols[1][i], trainKL: cols[2][i],
@@ -151,31 +235,41 @@ extension Checkpoint {
                         activeUnits: active[i] < 0 ? nil : Int(active[i]), seconds: cols[4][i])
         }
         var latent: LatentSummary?
-        if g.isGroup("latent") {
+        if try g.isGroup("latent") {
             let lg = try g.openGroup("latent")
+            let L = config.model.latentDim
             func vector(_ n: String) throws -> [Double] {
-                guard lg.contains(n), let v = try? lg.read(n, as: Double.self).values, v.count == latentDim else {
-                    throw CheckpointError.badTrainingState(path: path, reason: "/training/latent/\(n) is missing or not \(latentDim) float64 values")
+                guard lg.contains(n) else { throw bad("/training/latent/\(n) is missing") }
+                let info = try lg.info(n)
+                guard info.typeName == "float64", info.shape == [L] else {
+                    throw bad("/training/latent/\(n) is \(info.description), expected float64[\(L)]")
                 }
-                return v
+                return try lg.read(n, as: Double.self, maxCount: L).values
             }
-            guard let images = try? lg.attribute("images", as: Int64.self), images >= 0 else {
-                throw CheckpointError.badTrainingState(path: path, reason: "/training/latent lacks its images attribute")
+            guard let images = try lg.attribute("images", as: Int64.self), images >= 0 else {
+                throw bad("/training/latent lacks its images attribute, or it is negative")
             }
             latent = LatentSummary(count: Int(images), meanMu: try vector("mu_mean"), muVariance: try vector("mu_variance"),
-                                      klPerDimension: try vector("kl"))
+                                   klPerDimension: try vector("kl"))
+        }
+        let maxSteps = TrainingState.maximumSteps
+        let best = try g.attribute("best_val_loss", as: Double.self)
+        if let best, !best.isFinite { throw bad("attribute best_val_loss is \(best); it must be finite") }
+        let bestEpoch = try g.hasAttribute("best_epoch") ? int("best_epoch", 0...Int64(epoch)) : 0
+        let fingerprint = try g.stringAttribute("data_fingerprint")
+        if let fingerprint, !(fingerprint.hasPrefix("sha256:") && fingerprint.count == 71 && fingerprint.dropFirst(7).allSatisfy(\.isHexDigit)) {
+            throw bad("attribute data_fingerprint is \"\(fingerprint.prefix(80))\", not sha256: and 64 hexadecimal digits")
         }
         let state = TrainingState(
-            epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("global_step"),
+            epoch: epoch, stepInEpoch: try int("step_in_epoch", 0...maxSteps), globalStep: try int("global_step", 0...maxSteps),
             seconds: try double("seconds"), history: history, shuffle: try stream("shuffle"),
             shuffleAtEpochStart: try stream("shuffle_epoch_start"), noise: try stream("noise"),
             binarization: try stream("binarization"), optimizerStep: optimizerStep,
-            epochReconstruction: try double("epoch_reconstruction"), epochKL: try double("epoch_kl"),
-            epochImages: try int("epoch_images"), epochSeconds: try double("epoch_seconds"),
-            bestValidationLoss: try? g.attribute("best_val_loss", as: Double.self),
-            bestEpoch: (try? g.attribute("best_epoch", as: Int64.self)).map { Int($0) } ?? 0, latent: latent)
+            epochReconstruction: try finite("epoch_reconstruction"), epochKL: try finite("epoch_kl"),
+            epochImages: try int("epoch_images", 0...maxSteps), epochSeconds: try double("epoch_seconds"),
+            bestValidationLoss: best, bestEpoch: bestEpoch, latent: latent)
         let initStream = rng.contains("initialization") ? try stream("initialization") : nil
-        return (state, initStream, try? g.stringAttribute("data_fingerprint"))
+        return (state, initStream, fingerprint)
     }
 
     private static func describe(decodingError error: Error) -> String {

@@ -33,8 +33,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
         case .corrupt(let path, let reason):
             return "\(path) is corrupt (\(reason)). Re-download or reinstall the file."
         case .truncated(let path, let expected, let got):
-            return "\(path) is truncated: the IDX header announces \(expected) bytes of data but the file holds only \(got). "
-                + "Re-download or reinstall the file."
+            return "\(path) is truncated: the IDX header announces \(expected) bytes of data but the file holds only \(got)"
+                + " (at most, for a gzip file). Re-download or reinstall the file."
         case .trailingData(let path):
             return "\(path) has bytes after the data its IDX header announces; it is not a valid IDX file."
         case .badMagic(let path, let found, let expected):

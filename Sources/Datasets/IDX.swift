@@ -22,14 +22,35 @@ public struct IDXArray: Sendable {
 public enum IDXReader {
     /// Largest payload accepted (guards against absurd headers), 4 GiB.
     public static let maximumBytes = 1 << 32
+    /// Deflate cannot expand data by more than 1032:1, so a gzip file of n
+    /// bytes holds at most this many times n; a header announcing more is a
+    /// lie (a truncated file, or a bomb) and is refused before allocating.
+    public static let maximumGzipRatio = 1032
 
     /// Reads an IDX file of unsigned bytes with the given rank.
     /// - Parameter maxItems: read only the first `maxItems` items (the whole
     ///   file's integrity is then not checked past them).
     public static func read(path: String, rank: Int, maxItems: Int? = nil) throws -> IDXArray {
-        guard let file = gzopen(path, "rb") else {
+        // Only regular files: O_NONBLOCK keeps a FIFO from blocking the open,
+        // and fstat then refuses it (and devices, directories).
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
             if errno == ENOENT { throw DatasetError.fileMissing(path: path) }
             throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw DatasetError.unreadable(path: path, reason: "it is not a regular file (a FIFO, device or directory); zoo reads only regular files")
+        }
+        let fileSize = Int(st.st_size)
+        var magic: [UInt8] = [0, 0]
+        let isGzip = pread(fd, &magic, 2, 0) == 2 && magic == [0x1F, 0x8B]
+        // Blocking reads from here on (a regular file never blocks anyway).
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        guard let file = gzdopen(fd, "rb") else {
+            close(fd)
+            throw DatasetError.unreadable(path: path, reason: "zlib could not open it")
         }
         defer { gzclose_r(file) }
         gzbuffer(file, 1 << 20)
@@ -53,9 +74,21 @@ public enum IDXReader {
         if dims.dropFirst().contains(0) {
             throw DatasetError.badShape(path: path, reason: "dimensions \(dims) include a zero item size")
         }
-        let itemSize = dims.dropFirst().reduce(1, *)
-        guard itemSize <= maximumBytes, dims[0] <= maximumBytes / itemSize else {
+        // Each dimension is below 2^32, so the checks below cannot overflow.
+        var itemSize = 1
+        for d in dims.dropFirst() {
+            guard case let (p, false) = itemSize.multipliedReportingOverflow(by: d), p <= maximumBytes else {
+                throw DatasetError.badShape(path: path, reason: "dimensions \(dims) exceed \(maximumBytes) bytes")
+            }
+            itemSize = p
+        }
+        guard dims[0] <= maximumBytes / itemSize else {
             throw DatasetError.badShape(path: path, reason: "dimensions \(dims) exceed \(maximumBytes) bytes")
+        }
+        let headerBytes = 4 + 4 * rank
+        let plausible = isGzip ? fileSize * maximumGzipRatio : fileSize - headerBytes
+        if dims[0] * itemSize > plausible {
+            throw DatasetError.truncated(path: path, expectedBytes: dims[0] * itemSize, gotBytes: max(0, isGzip ? plausible : fileSize - headerBytes))
         }
         let items = min(dims[0], maxItems ?? dims[0])
         let total = items * itemSize

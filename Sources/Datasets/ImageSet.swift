@@ -76,8 +76,15 @@ public struct DatasetDirectory: Sendable {
     public init(path: String?) throws {
         let p = path ?? Self.defaultPath
         var st = stat()
-        guard stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+        guard stat(p, &st) == 0 else {
+            if errno == EACCES { throw DatasetError.unreadable(path: p, reason: "permission denied (on it or a directory above it)") }
             throw path == nil ? DatasetError.defaultDirectoryMissing(path: p) : DatasetError.directoryMissing(path: p)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw path == nil ? DatasetError.defaultDirectoryMissing(path: p) : DatasetError.directoryMissing(path: p)
+        }
+        guard access(p, R_OK | X_OK) == 0 else {
+            throw DatasetError.unreadable(path: p, reason: "permission denied: the data directory must be readable and searchable")
         }
         self.path = p
     }

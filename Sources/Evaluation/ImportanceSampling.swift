@@ -57,12 +57,16 @@ public final class ImportanceSampler: @unchecked Sendable {
     private let workers: [VAE]
 
     /// - Parameter model: supplies the configuration and parameters (copied).
-    public init(model: VAE, options: Options) {
-        precondition(options.samples >= 1 && options.threads >= 1 && options.chunk >= 1)
-        precondition(options.ks.allSatisfy { $0 >= 1 && $0 <= options.samples })
+    /// - Throws: `ModelError` for options out of range, `TensorError` when a
+    ///   worker's model copy cannot be allocated.
+    public init(model: VAE, options: Options) throws {
+        guard options.samples >= 1, options.threads >= 1, options.chunk >= 1,
+              options.ks.allSatisfy({ $0 >= 1 && $0 <= options.samples }) else {
+            throw ModelError.invalid("importance sampling needs samples, threads and chunk ≥ 1 and every k in 1...samples")
+        }
         self.options = options
         let rows = min(options.chunk, options.samples)
-        workers = (0..<options.threads).map { _ in model.copy(maxRows: rows) }
+        workers = try (0..<options.threads).map { _ in try model.copy(maxRows: rows) }
     }
 
     /// Estimates log p(x) for every image of `set`, whose posteriors q(z|x)

@@ -1,4 +1,7 @@
 import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Element types zoo stores, with their in-memory and on-disk HDF5 types.
 public protocol HDF5Element {
@@ -39,6 +42,22 @@ public struct DatasetInfo: Equatable, Sendable {
     public let typeName: String
     /// Filters in the pipeline ("shuffle", "deflate", "fletcher32", …).
     public let filters: [String]
+
+    public init(shape: [Int], typeName: String, filters: [String]) {
+        self.shape = shape
+        self.typeName = typeName
+        self.filters = filters
+    }
+
+    /// Elements (the shape's product, checked not to overflow when read).
+    public var count: Int { shape.reduce(1, *) }
+
+    /// "float64 scalar", "uint64[4]".
+    public var description: String { Self.describe(typeName, shape) }
+
+    static func describe(_ typeName: String, _ shape: [Int]) -> String {
+        shape.isEmpty ? "\(typeName) scalar" : "\(typeName)\(shape)"
+    }
 }
 
 /// Compression settings for array datasets: shuffle + gzip + Fletcher-32.
@@ -48,6 +67,26 @@ public struct Compression: Sendable {
 }
 
 private final class Space: Handle {
+    /// The extent: [] for a scalar; an error for a rank over 32, a null
+    /// dataspace, or an element count that overflows.
+    func shape(of name: String, file: String?) throws -> [Int] {
+        let kind = H5Sget_simple_extent_type(id)
+        if kind == H5S_SCALAR { return [] }
+        guard kind == H5S_SIMPLE else { throw HDF5ContentError.wrongKind(file: file, object: name, found: "an empty (null) dataspace", expected: "an array or scalar") }
+        let rank = try check(H5Sget_simple_extent_ndims(id), "reading the rank of \(name)", file: file)
+        guard rank <= 32 else { throw HDF5ContentError.tooMany(file: file, what: "dimensions in \(name)", found: Int(rank), limit: 32) }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        if rank > 0 { try check(H5Sget_simple_extent_dims(id, &dims, nil), "reading the shape of \(name)", file: file) }
+        var count = 1
+        for d in dims {
+            guard d <= hsize_t(Int.max), case let (p, false) = count.multipliedReportingOverflow(by: Int(d)) else {
+                throw HDF5ContentError.tooLarge(file: file, object: name, found: "shape \(dims)", limit: "\(Int.max) elements")
+            }
+            count = p
+        }
+        return dims.map { Int($0) }
+    }
+
     static func simple(_ shape: [Int], file: String?) throws -> Space {
         let dims = shape.map { hsize_t($0) }
         let sid = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(dims.count), dims, nil)
@@ -94,26 +133,21 @@ extension Group {
         try values.withUnsafeBufferPointer { try write(name, $0, shape: shape ?? [values.count], compression: compression) }
     }
 
-    /// Shape, element type and filters of dataset `name`.
+    /// Shape, element type and filters of dataset `name` (a hard link; no data is read).
     public func info(_ name: String) throws -> DatasetInfo {
+        guard let kind = try objectKind(name) else {
+            throw HDF5ContentError.wrongKind(file: file, object: name, found: "missing", expected: "a dataset")
+        }
+        guard kind == .dataset else { throw HDF5ContentError.wrongKind(file: file, object: name, found: "a \(kind.rawValue)", expected: "a dataset") }
         let dataset = try openDataset(name)
         let space = Space(try check(H5Dget_space(dataset.id), "reading the shape of \(name)", file: file), file: file, closer: H5Sclose)
-        let rank = try check(H5Sget_simple_extent_ndims(space.id), "reading the rank of \(name)", file: file)
-        var dims = [hsize_t](repeating: 0, count: Int(rank))
-        if rank > 0 { H5Sget_simple_extent_dims(space.id, &dims, nil) }
+        let shape = try space.shape(of: name, file: file)
         let type = Datatype(try check(H5Dget_type(dataset.id), "reading the type of \(name)", file: file), file: file, closer: H5Tclose)
-        let cls = H5Tget_class(type.id), size = H5Tget_size(type.id)
-        var typeName = "other"
-        switch cls {
-        case H5T_FLOAT: typeName = "float\(size * 8)"
-        case H5T_INTEGER: typeName = (H5Tget_sign(type.id) == H5T_SGN_NONE ? "uint" : "int") + "\(size * 8)"
-        case H5T_STRING: typeName = "string"
-        default: break
-        }
+        let typeName = Self.typeName(type.id)
         let dcpl = PropertyList(try check(H5Dget_create_plist(dataset.id), "reading the filters of \(name)", file: file), file: file, closer: H5Pclose)
         var filters: [String] = []
         let n = H5Pget_nfilters(dcpl.id)
-        for i in 0..<max(n, 0) {
+        for i in 0..<min(max(n, 0), 32) {
             var flags: UInt32 = 0, cdNelmts = 0, config: UInt32 = 0
             var nameBuf = [CChar](repeating: 0, count: 64)
             let f = H5Pget_filter2(dcpl.id, UInt32(i), &flags, &cdNelmts, nil, 64, &nameBuf, &config)
@@ -124,14 +158,39 @@ extension Group {
             default: filters.append(String(cString: nameBuf))
             }
         }
-        return DatasetInfo(shape: dims.map { Int($0) }, typeName: typeName, filters: filters)
+        return DatasetInfo(shape: shape, typeName: typeName, filters: filters)
     }
 
-    /// Reads a numeric dataset, converting to `T` (HDF5 converts compatible types).
+    /// "float32", "int64", "uint8", "string" (variable-length), "fixed-length string", … or "other".
+    static func typeName(_ type: hid_t) -> String {
+        let size = H5Tget_size(type)
+        switch H5Tget_class(type) {
+        case H5T_FLOAT: return "float\(size * 8)"
+        case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + "\(size * 8)"
+        case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "string" : "fixed-length string"
+        case H5T_COMPOUND: return "compound"
+        case H5T_ARRAY: return "array type"
+        case H5T_VLEN: return "variable-length sequence"
+        case H5T_REFERENCE: return "reference"
+        case H5T_ENUM: return "enum"
+        case H5T_OPAQUE: return "opaque"
+        default: return "other"
+        }
+    }
+
+    /// Reads a numeric dataset of exactly type `T` (no conversion: a float64
+    /// dataset read as uint64 is an error) holding at most `maxCount`
+    /// elements. Type and size are checked before anything is allocated.
     /// Checksums are verified as chunks are read; a mismatch is an error.
-    public func read<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> (values: [T], shape: [Int]) {
-        let shape = try info(name).shape
-        let count = shape.reduce(1, *)
+    public func read<T: HDF5Element>(_ name: String, as type: T.Type = T.self, maxCount: Int) throws -> (values: [T], shape: [Int]) {
+        let info = try info(name)
+        guard info.typeName == T.typeName else {
+            throw HDF5ContentError.wrongType(file: file, object: name, found: info.description, expected: T.typeName)
+        }
+        let count = info.count
+        guard count <= maxCount else {
+            throw HDF5ContentError.tooLarge(file: file, object: name, found: info.description, limit: "\(maxCount) elements")
+        }
         let dataset = try openDataset(name)
         var values = [T](repeating: T(), count: count)
         if count > 0 {
@@ -141,11 +200,15 @@ extension Group {
             }
         }
         try dataset.close()
-        return (values, shape)
+        return (values, info.shape)
     }
 
-    /// Reads a numeric dataset into `out`, which must hold exactly its element count.
+    /// Reads a numeric dataset of exactly type `T` and exactly `out.count` elements into `out`.
     public func read<T: HDF5Element>(_ name: String, into out: UnsafeMutableBufferPointer<T>) throws {
+        let info = try info(name)
+        guard info.typeName == T.typeName, info.count == out.count else {
+            throw HDF5ContentError.wrongType(file: file, object: name, found: info.description, expected: "\(T.typeName) of \(out.count) elements")
+        }
         let dataset = try openDataset(name)
         try check(H5Dread(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), out.baseAddress),
                   "reading dataset \(name)", file: file)
@@ -174,11 +237,14 @@ extension Group {
         try dataset.close()
     }
 
-    /// Reads a scalar variable-length string dataset.
-    public func readString(_ name: String) throws -> String {
+    /// Reads a scalar variable-length string dataset of at most `maxBytes`
+    /// bytes. (HDF5 1.10's H5Dvlen_get_buf_size crashes on scalar datasets,
+    /// so the string is read, at most the file's size, and measured before
+    /// anything else looks at it.)
+    public func readString(_ name: String, maxBytes: Int = 1 << 20) throws -> String {
         let info = try self.info(name)
         guard info.typeName == "string", info.shape.isEmpty else {
-            throw HDF5Error(operation: "reading \(name) as a string: it is \(info.typeName) of shape \(info.shape)", file: file, stack: [])
+            throw HDF5ContentError.wrongType(file: file, object: name, found: info.description, expected: "a scalar variable-length string")
         }
         let dataset = try openDataset(name)
         let type = try Self.utf8StringType(file: file)
@@ -186,7 +252,12 @@ extension Group {
         try check(H5Dread(dataset.id, type.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), &pointer),
                   "reading dataset \(name)", file: file)
         defer { if let pointer { H5free_memory(pointer) } }
-        return pointer.map { String(cString: $0) } ?? ""
+        guard let pointer else { return "" }
+        let length = strnlen(pointer, maxBytes + 1)
+        guard length <= maxBytes else {
+            throw HDF5ContentError.tooLarge(file: file, object: name, found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
+        }
+        return String(cString: pointer)
     }
 
     // MARK: Attributes
@@ -218,29 +289,100 @@ extension Group {
 
     public func hasAttribute(_ name: String) -> Bool { H5Aexists(id, name) > 0 }
 
-    /// Reads a scalar string attribute (nil when absent).
-    public func stringAttribute(_ name: String) throws -> String? {
+    /// Opens attribute `name` of this object (or of the child `object`, a hard link).
+    private func openAttribute(_ name: String, of object: String = ".") throws -> AttributeHandle {
+        AttributeHandle(try check(H5Aopen_by_name(id, object, name, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
+                                  "opening attribute \(name)", file: file), file: file, closer: H5Aclose)
+    }
+
+    /// The stored type name and shape of an open attribute.
+    private func describe(_ attr: AttributeHandle, _ name: String) throws -> (type: String, shape: [Int], typeID: Datatype) {
+        let type = Datatype(try check(H5Aget_type(attr.id), "reading the type of attribute \(name)", file: file), file: file, closer: H5Tclose)
+        let space = Space(try check(H5Aget_space(attr.id), "reading the shape of attribute \(name)", file: file), file: file, closer: H5Sclose)
+        return (Self.typeName(type.id), try space.shape(of: "attribute \(name)", file: file), type)
+    }
+
+    /// Reads a scalar string attribute (nil when absent). Anything but a
+    /// scalar variable-length string, or one over `maxBytes`, is an error.
+    public func stringAttribute(_ name: String, maxBytes: Int = 1 << 16) throws -> String? {
         guard hasAttribute(name) else { return nil }
-        let attr = AttributeHandle(try check(H5Aopen(id, name, zoo_H5P_DEFAULT()), "opening attribute \(name)", file: file),
-                                   file: file, closer: H5Aclose)
-        let stored = Datatype(try check(H5Aget_type(attr.id), "reading attribute \(name)", file: file), file: file, closer: H5Tclose)
-        guard H5Tget_class(stored.id) == H5T_STRING, H5Tis_variable_str(stored.id) > 0 else {
-            throw HDF5Error(operation: "reading attribute \(name): it is not a variable-length string", file: file, stack: [])
+        return try stringAttribute(name, of: ".", maxBytes: maxBytes)
+    }
+
+    private func stringAttribute(_ name: String, of object: String, maxBytes: Int) throws -> String {
+        let attr = try openAttribute(name, of: object)
+        let (typeName, shape, _) = try describe(attr, name)
+        guard typeName == "string", shape.isEmpty else {
+            throw HDF5ContentError.wrongType(file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
+                                             expected: "a scalar variable-length string")
         }
         let type = try Self.utf8StringType(file: file)
         var pointer: UnsafeMutablePointer<CChar>?
         try check(H5Aread(attr.id, type.id, &pointer), "reading attribute \(name)", file: file)
         defer { if let pointer { H5free_memory(pointer) } }
-        return pointer.map { String(cString: $0) }
+        guard let pointer else { return "" }
+        let length = strnlen(pointer, maxBytes + 1)
+        guard length <= maxBytes else {
+            throw HDF5ContentError.tooLarge(file: file, object: "attribute \(name)", found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
+        }
+        return String(cString: pointer)
     }
 
-    /// Reads a scalar numeric attribute (nil when absent).
+    /// Reads a scalar numeric attribute of exactly type `T` (nil when
+    /// absent). An array, a string or another numeric type is an error, never
+    /// converted: HDF5 would write an array's elements past the one scalar.
     public func attribute<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> T? {
         guard hasAttribute(name) else { return nil }
-        let attr = AttributeHandle(try check(H5Aopen(id, name, zoo_H5P_DEFAULT()), "opening attribute \(name)", file: file),
-                                   file: file, closer: H5Aclose)
+        let attr = try openAttribute(name)
+        let (typeName, shape, _) = try describe(attr, name)
+        guard typeName == T.typeName, shape.isEmpty else {
+            throw HDF5ContentError.wrongType(file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
+                                             expected: "a scalar \(T.typeName)")
+        }
         var v = T()
         try check(H5Aread(attr.id, T.memoryType, &v), "reading attribute \(name)", file: file)
         return v
+    }
+
+    /// Names of the attributes of this object, or of its child `object` (a hard link), in name order.
+    public func attributeNames(of object: String = ".") throws -> [String] {
+        var info = H5O_info_t()
+        try check(H5Oget_info_by_name2(id, object, &info, UInt32(H5O_INFO_NUM_ATTRS), zoo_H5P_DEFAULT()), "reading \(object)", file: file)
+        guard info.num_attrs <= 1000 else {
+            throw HDF5ContentError.tooMany(file: file, what: "attributes on \(object)", found: Int(info.num_attrs), limit: 1000)
+        }
+        var names: [String] = []
+        for i in 0..<hsize_t(info.num_attrs) {
+            let n = try check(H5Aget_name_by_idx(id, object, H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, zoo_H5P_DEFAULT()),
+                              "reading an attribute name", file: file)
+            guard n <= 4096 else { throw HDF5ContentError.tooMany(file: file, what: "bytes in an attribute name", found: Int(n), limit: 4096) }
+            var buf = [CChar](repeating: 0, count: Int(n) + 1)
+            try check(H5Aget_name_by_idx(id, object, H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, zoo_H5P_DEFAULT()),
+                      "reading an attribute name", file: file)
+            names.append(String(cString: buf))
+        }
+        return names
+    }
+
+    /// An attribute's type and exact value as text, for digests: "string:VALUE"
+    /// or "TYPE:HEX" of a scalar number's bytes. Other kinds (arrays,
+    /// compound types) are errors: zoo writes none.
+    public func attributeText(_ name: String, of object: String = ".") throws -> String {
+        let attr = try openAttribute(name, of: object)
+        let (typeName, shape, type) = try describe(attr, name)
+        if typeName == "string", shape.isEmpty { return "string:" + (try stringAttribute(name, of: object, maxBytes: 1 << 16)) }
+        let native: [String: hid_t] = [
+            "float32": zoo_H5T_NATIVE_FLOAT(), "float64": zoo_H5T_NATIVE_DOUBLE(), "int8": zoo_H5T_NATIVE_INT8(),
+            "int16": zoo_H5T_NATIVE_INT16(), "int32": zoo_H5T_NATIVE_INT32(), "int64": zoo_H5T_NATIVE_INT64(),
+            "uint8": zoo_H5T_NATIVE_UINT8(), "uint16": zoo_H5T_NATIVE_UINT16(), "uint32": zoo_H5T_NATIVE_UINT32(),
+            "uint64": zoo_H5T_NATIVE_UINT64(),
+        ]
+        guard shape.isEmpty, let memoryType = native[typeName], H5Tget_size(type.id) <= 8 else {
+            throw HDF5ContentError.wrongType(file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
+                                             expected: "a scalar string or number")
+        }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        try check(H5Aread(attr.id, memoryType, &bytes), "reading attribute \(name)", file: file)
+        return typeName + ":" + bytes.prefix(H5Tget_size(type.id)).map { String($0, radix: 16) }.joined(separator: ".")
     }
 }

@@ -53,3 +53,42 @@ func check<T: BinaryInteger>(_ status: T, _ operation: @autoclosure () -> String
     if status < 0 { throw HDF5Error(operation: operation(), file: file, stack: HDF5Library.errorStack()) }
     return status
 }
+
+/// A file whose content is not what the reader expects: a link it will not
+/// follow, an object of another type, rank or size than it reads into, or
+/// more of something than any file zoo writes holds. Raised before any data
+/// is read or any memory sized by the file is allocated.
+public enum HDF5ContentError: Error, CustomStringConvertible, Sendable {
+    case notARegularFile(file: String, reason: String)
+    case link(file: String?, object: String, kind: LinkKind)
+    case wrongKind(file: String?, object: String, found: String, expected: String)
+    case wrongType(file: String?, object: String, found: String, expected: String)
+    case tooLarge(file: String?, object: String, found: String, limit: String)
+    case tooMany(file: String?, what: String, found: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .notARegularFile(let f, _): return "\(f) " + detail
+        case .link(let f, _, _), .wrongKind(let f, _, _, _), .wrongType(let f, _, _, _), .tooLarge(let f, _, _, _), .tooMany(let f, _, _, _):
+            return (f.map { "\($0): " } ?? "") + detail
+        }
+    }
+
+    /// The problem without the file's path.
+    public var detail: String {
+        switch self {
+        case .notARegularFile(_, let why):
+            return "cannot be opened: \(why); zoo reads only regular files"
+        case .link(_, let o, let kind):
+            return "\(o) is a\(kind == .external ? "n" : "") \(kind.rawValue) link; zoo follows no links (store the object itself)"
+        case .wrongKind(_, let o, let found, let expected):
+            return "\(o) is \(found), expected \(expected)"
+        case .wrongType(_, let o, let found, let expected):
+            return "\(o) is \(found), expected \(expected)"
+        case .tooLarge(_, let o, let found, let limit):
+            return "\(o) is too large: \(found), at most \(limit)"
+        case .tooMany(_, let what, let found, let limit):
+            return "the file has \(found) \(what), more than the \(limit) zoo accepts"
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import CZlib
+import SafeFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

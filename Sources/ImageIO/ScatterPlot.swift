@@ -50,9 +50,12 @@ public struct ScatterPlot {
         let radius = x.count > 20_000 ? 1 : (x.count > 2_000 ? 2 : 3)
         let alpha: Float = x.count > 20_000 ? 0.35 : 0.6
         for i in order where x[i].isFinite && y[i].isFinite {
-            let px = left + Int((x[i] - x0) / (x1 - x0) * Float(right - left))
-            let py = bottom - Int((y[i] - y0) / (y1 - y0) * Float(bottom - top))
-            guard px >= left, px <= right, py >= top, py <= bottom else { continue }
+            // Clip in floating point first: a far outlier (or a range so wide
+            // its width overflows) must not reach the conversion to Int.
+            let fx = (x[i] - x0) / (x1 - x0), fy = (y[i] - y0) / (y1 - y0)
+            guard fx >= 0, fx <= 1, fy >= 0, fy <= 1 else { continue }
+            let px = left + Int(fx * Float(right - left))
+            let py = bottom - Int(fy * Float(bottom - top))
             canvas.disc(px, py, radius: radius, color: Self.palette[Int(labels[i]) % Self.palette.count], alpha: alpha)
         }
         // Frame, ticks with the range ends, labels.
@@ -80,6 +83,7 @@ public struct ScatterPlot {
 
     /// A range end with two decimals (no Foundation in this module).
     private func tick(_ v: Float) -> String {
+        guard v.isFinite, abs(v) < 1e12 else { return v.isFinite ? "\(v)" : (v > 0 ? "inf" : v < 0 ? "-inf" : "nan") }
         let hundredths = Int((abs(v) * 100).rounded())
         let frac = hundredths % 100
         return (v < 0 && hundredths > 0 ? "-" : "") + "\(hundredths / 100)." + (frac < 10 ? "0" : "") + "\(frac)"

@@ -30,10 +30,10 @@ public final class Adam {
     public let firstMoment: Tensor
     public let secondMoment: Tensor
 
-    public init(parameterCount: Int, _ hyperparameters: Hyperparameters = .init()) {
+    public init(parameterCount: Int, _ hyperparameters: Hyperparameters = .init()) throws {
         self.hyperparameters = hyperparameters
-        firstMoment = Tensor(shape: [parameterCount])
-        secondMoment = Tensor(shape: [parameterCount])
+        firstMoment = try Tensor(shape: [parameterCount])
+        secondMoment = try Tensor(shape: [parameterCount])
     }
 
     /// One update of every parameter from its gradient.

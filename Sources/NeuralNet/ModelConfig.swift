@@ -92,15 +92,46 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] }
     }
 
+    /// Limits that keep every size and product of sizes far from overflow
+    /// and every allocation plausible (`RunConfig` bounds the total memory).
+    public static let maximumInputDim = 1 << 24
+    public static let maximumWidth = 1 << 16
+    public static let maximumLatentDim = 1 << 14
+    public static let maximumHiddenLayers = 16
+    public static let maximumParameters = 1 << 28
+
+    /// Number of parameters (weights and biases of every layer).
+    public var parameterCount: Int { layerShapes.reduce(0) { $0 + $1.1[0] * ($1.1[1] + 1) } }
+
+    /// Bytes training needs: parameters, gradients and Adam's two moments,
+    /// plus the forward and backward buffers of `rows` images with `samples`
+    /// latent draws each (an estimate within a small factor of the real use).
+    public func trainingBytes(rows: Int, samples: Int) -> Int {
+        let widths = hidden.reduce(0, +)
+        let perDraw = 4 * inputDim + 4 * widths + 8 * latentDim + 2 * labelClasses
+        let perImage = 2 * (inputDim + labelClasses) + 4 * widths + 8 * latentDim
+        return 4 * (4 * parameterCount + rows * (samples * perDraw + perImage))
+    }
+
     /// Problems with this configuration, in words a user can act on (empty if valid).
     public var problems: [String] {
         var out: [String] = []
-        if inputDim < 1 { out.append("input dimension must be at least 1, got \(inputDim)") }
-        if latentDim < 1 { out.append("latent dimension must be at least 1, got \(latentDim)") }
+        if !(1...Self.maximumInputDim).contains(inputDim) {
+            out.append("input dimension must be between 1 and \(Self.maximumInputDim), got \(inputDim)")
+        }
+        if !(1...Self.maximumLatentDim).contains(latentDim) {
+            out.append("latent dimension must be between 1 and \(Self.maximumLatentDim), got \(latentDim)")
+        }
         if hidden.isEmpty { out.append("at least one hidden layer is needed") }
-        for h in hidden where h < 1 { out.append("hidden layer sizes must be at least 1, got \(h)") }
+        if hidden.count > Self.maximumHiddenLayers { out.append("at most \(Self.maximumHiddenLayers) hidden layers, got \(hidden.count)") }
+        for h in hidden where !(1...Self.maximumWidth).contains(h) {
+            out.append("hidden layer sizes must be between 1 and \(Self.maximumWidth), got \(h)")
+        }
         if !(sigma > 0) || !sigma.isFinite { out.append("sigma must be a positive number, got \(sigma)") }
         if labelClasses < 0 || labelClasses > 1000 { out.append("label classes must be between 0 and 1000, got \(labelClasses)") }
+        if out.isEmpty, parameterCount > Self.maximumParameters {
+            out.append("the model would have \(parameterCount) parameters, more than the \(Self.maximumParameters) zoo allows")
+        }
         return out
     }
 }

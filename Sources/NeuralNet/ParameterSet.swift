@@ -26,7 +26,7 @@ public final class ParameterSet {
     /// - Parameters:
     ///   - layout: (name, shape) in the order the flat buffer stores them.
     ///   - stateDictOrder: the same names in the order PyTorch lists them.
-    public init(layout: [(String, [Int])], stateDictOrder: [String]) {
+    public init(layout: [(String, [Int])], stateDictOrder: [String]) throws {
         var offset = 0
         var entries: [Entry] = []
         for (name, shape) in layout {
@@ -36,8 +36,8 @@ public final class ParameterSet {
         precondition(Set(stateDictOrder) == Set(entries.map(\.name)), "state_dict order must name every parameter once")
         self.entries = entries
         self.stateDictOrder = stateDictOrder
-        self.values = Tensor(shape: [offset])
-        self.gradients = Tensor(shape: [offset])
+        self.values = try Tensor(shape: [offset])
+        self.gradients = try Tensor(shape: [offset])
         self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
     }
 

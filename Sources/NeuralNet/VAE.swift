@@ -85,9 +85,13 @@ public final class VAE {
     var klWeight: Float = 1
     var samples = 1
 
-    public init(config: ModelConfig, maxRows: Int, maxSamples: Int = 1) {
-        precondition(config.problems.isEmpty, config.problems.joined(separator: "; "))
-        precondition(maxRows >= 1 && maxSamples >= 1)
+    /// - Throws: `ModelError` for an invalid configuration or workspace size,
+    ///   `TensorError` when the memory cannot be had.
+    public init(config: ModelConfig, maxRows: Int, maxSamples: Int = 1) throws {
+        guard config.problems.isEmpty else { throw ModelError.invalid(config.problems.joined(separator: "; ")) }
+        guard maxRows >= 1, maxSamples >= 1, maxRows <= 1 << 24, maxSamples <= 1 << 16 else {
+            throw ModelError.invalid("a workspace of \(maxRows) rows × \(maxSamples) samples is out of range")
+        }
         self.config = config
         self.maxRows = maxRows
         self.maxSamples = maxSamples
@@ -104,7 +108,7 @@ public final class VAE {
         names.decoder.forEach(add)
         add(names.output)
         let order = config.parameterShapes.map(\.0)
-        let p = ParameterSet(layout: layout, stateDictOrder: order)
+        let p = try ParameterSet(layout: layout, stateDictOrder: order)
         parameters = p
 
         encoder = names.encoder.map { Dense($0, in: p) }
@@ -120,27 +124,27 @@ public final class VAE {
         output = Dense(names.output, in: p)
 
         let D = config.inputDim, S = maxRows * maxSamples
-        input = Tensor(shape: [maxRows, D])
+        input = try Tensor(shape: [maxRows, D])
         labels = .allocate(capacity: maxRows)
         labels.initialize(repeating: 0)
         latentLabels = .allocate(capacity: S)
         latentLabels.initialize(repeating: 0)
-        epsilon = Tensor(shape: [S, L])
-        posterior = Tensor(shape: [maxRows, 2 * L])
-        sigma = Tensor(shape: [maxRows, L])
-        z = Tensor(shape: [S, L])
-        logits = Tensor(shape: [S, D])
-        conditionedInput = C > 0 ? Tensor(shape: [maxRows, D + C]) : nil
-        conditionedZ = C > 0 ? Tensor(shape: [S, L + C]) : nil
-        gradConditionedZ = C > 0 ? Tensor(shape: [S, L + C]) : nil
-        encoderActivations = config.hidden.map { Tensor(shape: [maxRows, $0]) }
-        decoderActivations = config.hidden.reversed().map { Tensor(shape: [S, $0]) }
-        gradLogits = Tensor(shape: [S, D])
-        gradDecoder = config.hidden.reversed().map { Tensor(shape: [S, $0]) }
-        gradZ = Tensor(shape: [S, L])
-        gradPosterior = Tensor(shape: [maxRows, 2 * L])
-        gradEncoder = config.hidden.map { Tensor(shape: [maxRows, $0]) }
-        repeatedInput = maxSamples > 1 ? Tensor(shape: [S, D]) : nil
+        epsilon = try Tensor(shape: [S, L])
+        posterior = try Tensor(shape: [maxRows, 2 * L])
+        sigma = try Tensor(shape: [maxRows, L])
+        z = try Tensor(shape: [S, L])
+        logits = try Tensor(shape: [S, D])
+        conditionedInput = C > 0 ? try Tensor(shape: [maxRows, D + C]) : nil
+        conditionedZ = C > 0 ? try Tensor(shape: [S, L + C]) : nil
+        gradConditionedZ = C > 0 ? try Tensor(shape: [S, L + C]) : nil
+        encoderActivations = try config.hidden.map { try Tensor(shape: [maxRows, $0]) }
+        decoderActivations = try config.hidden.reversed().map { try Tensor(shape: [S, $0]) }
+        gradLogits = try Tensor(shape: [S, D])
+        gradDecoder = try config.hidden.reversed().map { try Tensor(shape: [S, $0]) }
+        gradZ = try Tensor(shape: [S, L])
+        gradPosterior = try Tensor(shape: [maxRows, 2 * L])
+        gradEncoder = try config.hidden.map { try Tensor(shape: [maxRows, $0]) }
+        repeatedInput = maxSamples > 1 ? try Tensor(shape: [S, D]) : nil
         reconstruction = .allocate(capacity: maxRows)
         reconstruction.initialize(repeating: 0)
         kl = .allocate(capacity: maxRows)
@@ -167,8 +171,8 @@ public final class VAE {
 
     /// A model with the same configuration and parameters and its own
     /// workspace for `maxRows` rows (for running copies on several threads).
-    public func copy(maxRows rows: Int, maxSamples: Int = 1) -> VAE {
-        let m = VAE(config: config, maxRows: rows, maxSamples: maxSamples)
+    public func copy(maxRows rows: Int, maxSamples: Int = 1) throws -> VAE {
+        let m = try VAE(config: config, maxRows: rows, maxSamples: maxSamples)
         m.parameters.values.pointer.update(from: parameters.values.pointer, count: parameters.count)
         return m
     }
@@ -491,5 +495,15 @@ public final class VAE {
     /// Bernoulli means / Gaussian means sigmoid(logits) of the last decode, into `out` ([rows, inputDim]).
     public func means(rows: Int, into out: UnsafeMutablePointer<Float>) {
         Kernels.sigmoid(logits.pointer, into: out, count: rows * config.inputDim)
+    }
+}
+
+/// A model that cannot be built as asked.
+public enum ModelError: Error, CustomStringConvertible, Sendable {
+    case invalid(String)
+    public var description: String {
+        switch self {
+        case .invalid(let why): return "invalid model: \(why)"
+        }
     }
 }

@@ -15,24 +15,29 @@ public final class Tensor {
     public let pointer: UnsafeMutablePointer<Float>
 
     /// A zero-filled tensor of the given shape.
-    public init(shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape must be non-negative: \(shape)")
+    /// - Throws: `TensorError` for a negative or overflowing shape, or when
+    ///   the memory cannot be had.
+    public init(shape: [Int]) throws {
+        var count = 1
+        for d in shape {
+            guard d >= 0, case let (p, false) = count.multipliedReportingOverflow(by: d), p <= Int.max / 8 else {
+                throw TensorError.badShape(shape)
+            }
+            count = p
+        }
         self.shape = shape
-        self.count = shape.reduce(1, *)
+        self.count = count
         var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            // Allocation failure of a model-sized buffer is not recoverable.
-            preconditionFailure("out of memory allocating \(bytes) bytes")
-        }
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else { throw TensorError.outOfMemory(bytes: bytes, shape: shape) }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
     /// A tensor holding a copy of `values`, with `shape` (default: one dimension).
-    public convenience init(_ values: [Float], shape: [Int]? = nil) {
-        self.init(shape: shape ?? [values.count])
-        precondition(count == values.count, "shape \(self.shape) does not hold \(values.count) values")
+    public convenience init(_ values: [Float], shape: [Int]? = nil) throws {
+        try self.init(shape: shape ?? [values.count])
+        guard count == values.count else { throw TensorError.badShape(self.shape) }
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
@@ -80,4 +85,18 @@ public struct View {
         UnsafeMutableBufferPointer(start: pointer, count: count)
     }
     public var array: [Float] { Array(buffer) }
+}
+
+/// A tensor that cannot be made.
+public enum TensorError: Error, CustomStringConvertible, Sendable {
+    case badShape([Int])
+    case outOfMemory(bytes: Int, shape: [Int])
+
+    public var description: String {
+        switch self {
+        case .badShape(let s): return "a tensor of shape \(s) cannot exist (negative or overflowing size, or a size that does not fit its values)"
+        case .outOfMemory(let bytes, let s):
+            return "out of memory: a tensor of shape \(s) needs \(bytes >> 20) MiB that the system would not give; use a smaller model, batch or chunk"
+        }
+    }
 }

@@ -81,6 +81,16 @@ public struct DataConfig: Codable, Equatable, Sendable {
 
 /// Everything that defines a training run: model, optimization, data.
 public struct RunConfig: Codable, Equatable, Sendable {
+    /// Limits on the run's sizes, so that any configuration that passes
+    /// `problems` can be trained without overflow or an absurd allocation.
+    public static let maximumEpochs = 1_000_000
+    public static let maximumBatchSize = 65_536
+    public static let maximumThreads = 256
+    public static let maximumImages = 1 << 31
+    /// Memory the model, its gradients, Adam's moments and one batch's
+    /// workspace may take: 8 GiB.
+    public static let maximumTrainingBytes = 8 << 30
+
     public var model: ModelConfig = .init()
     public var training: TrainingConfig = .init()
     public var data: DataConfig = .init()
@@ -94,25 +104,33 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var problems: [String] {
         var out = model.problems
         let t = training
-        if t.epochs < 1 { out.append("epochs must be at least 1, got \(t.epochs)") }
-        if t.batchSize < 1 { out.append("batch size must be at least 1, got \(t.batchSize)") }
-        if t.threads < 1 { out.append("threads must be at least 1, got \(t.threads)") }
+        func bound(_ name: String, _ value: Int, _ range: ClosedRange<Int>) {
+            if !range.contains(value) { out.append("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)") }
+        }
+        bound("epochs", t.epochs, 1...Self.maximumEpochs)
+        bound("batch size", t.batchSize, 1...Self.maximumBatchSize)
+        bound("threads", t.threads, 1...Self.maximumThreads)
         let o = t.optimizer
         if o.type != "adam" { out.append("optimizer must be \"adam\", got \"\(o.type)\"") }
         if !(o.lr > 0) || !o.lr.isFinite { out.append("learning rate must be a positive number, got \(o.lr)") }
         if !(o.beta1 >= 0 && o.beta1 < 1) { out.append("beta1 must be in [0, 1), got \(o.beta1)") }
         if !(o.beta2 >= 0 && o.beta2 < 1) { out.append("beta2 must be in [0, 1), got \(o.beta2)") }
         if !(o.eps > 0) || !o.eps.isFinite { out.append("eps must be a positive number, got \(o.eps)") }
-        if let l = data.limit, l < 1 { out.append("limit must be at least 1, got \(l)") }
-        if !(t.beta >= 0) || !t.beta.isFinite { out.append("beta must be a number ≥ 0, got \(t.beta)") }
-        if t.klWarmup < 0 { out.append("KL warm-up must be 0 or more epochs, got \(t.klWarmup)") }
-        if t.importanceSamples < 1 || t.importanceSamples > 1000 {
-            out.append("importance samples must be between 1 and 1000, got \(t.importanceSamples)")
-        }
-        if t.validation < 0 { out.append("the validation split must be 0 or more images, got \(t.validation)") }
+        if let l = data.limit { bound("limit", l, 1...Self.maximumImages) }
+        if !(t.beta >= 0) || !t.beta.isFinite || t.beta > 1e6 { out.append("beta must be a number in [0, 1e6], got \(t.beta)") }
+        bound("KL warm-up (epochs)", t.klWarmup, 0...Self.maximumEpochs)
+        bound("importance samples", t.importanceSamples, 1...1000)
+        bound("the validation split (images)", t.validation, 0...Self.maximumImages)
         if let p = t.patience {
-            if p < 1 { out.append("patience must be at least 1 epoch, got \(p)") }
+            bound("patience (epochs)", p, 1...Self.maximumEpochs)
             if t.validation == 0 { out.append("early stopping (patience \(p)) needs a validation split (--val-split N)") }
+        }
+        if model.problems.isEmpty, (1...Self.maximumBatchSize).contains(t.batchSize), (1...1000).contains(t.importanceSamples) {
+            let bytes = model.trainingBytes(rows: t.batchSize, samples: t.importanceSamples)
+            if bytes > Self.maximumTrainingBytes {
+                out.append("the model and one batch need about \(bytes >> 20) MiB, more than the \(Self.maximumTrainingBytes >> 30) GiB zoo allows; "
+                    + "use smaller layers, a smaller batch or fewer importance samples")
+            }
         }
         return out
     }

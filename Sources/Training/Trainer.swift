@@ -16,9 +16,11 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     case labelOutOfRange(label: Int, classes: Int, path: String)
     /// The validation split would leave no training images.
     case validationTooLarge(requested: Int, available: Int, path: String)
+    case invalidConfig(String)
 
     public var description: String {
         switch self {
+        case .invalidConfig(let why): return "invalid run configuration: \(why)"
         case .nonFiniteLoss(let e, let s, let r, let k):
             return "the loss became non-finite at epoch \(e), step \(s) (reconstruction \(r), KL \(k)); "
                 + "training stopped and nothing from this epoch was written. Lower the learning rate (--lr) "
@@ -137,7 +139,7 @@ public final class Trainer {
 
     /// Builds a fresh model from `config`; applies static binarization to the data.
     public init(config: RunConfig, train: ImageSet, test: ImageSet?) throws {
-        precondition(config.problems.isEmpty, config.problems.joined(separator: "; "))
+        guard config.problems.isEmpty else { throw TrainingError.invalidConfig(config.problems.joined(separator: "; ")) }
         if train.dimension != config.model.inputDim {
             throw TrainingError.inputSizeMismatch(model: config.model.inputDim, data: train.dimension, path: train.imagesPath)
         }
@@ -178,15 +180,16 @@ public final class Trainer {
         self.train = train
         self.test = test
         self.validation = validation
-        BLAS.setThreads(config.training.threads)
+        // OpenBLAS's thread count is process-wide: the command sets it
+        // (`config.training.threads`), never a constructor that tests call in parallel.
         Kernels.flushDenormals()
         let largest = max(train.count, test?.count ?? 0, validation?.count ?? 0)
-        model = VAE(config: config.model, maxRows: min(config.training.batchSize, largest),
+        model = try VAE(config: config.model, maxRows: min(config.training.batchSize, largest),
                     maxSamples: config.training.importanceSamples)
         var initStream = RandomStream(seed: seed, purpose: .initialization)
         model.initialize(using: &initStream)
         initializationStream = initStream
-        optimizer = Adam(parameterCount: model.parameters.count, config.training.optimizer.adam)
+        optimizer = try Adam(parameterCount: model.parameters.count, config.training.optimizer.adam)
         shuffleStream = RandomStream(seed: seed, purpose: .shuffle)
         epochShuffleStart = shuffleStream
         noiseStream = RandomStream(seed: seed, purpose: .noise)

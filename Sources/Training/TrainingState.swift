@@ -4,6 +4,10 @@ import NumericCore
 /// Where a training run stands, besides its parameters and optimizer moments:
 /// what a checkpoint must hold for a resumed run to continue bit for bit.
 public struct TrainingState: Equatable, Sendable {
+    /// The largest step count (global, in an epoch, or Adam's) a checkpoint may
+    /// record: 2^40, beyond any run zoo's limits allow, and far from overflow.
+    public static let maximumSteps: Int64 = 1 << 40
+
     /// Completed epochs, steps taken in the unfinished one, steps in all.
     public var epoch: Int
     public var stepInEpoch: Int

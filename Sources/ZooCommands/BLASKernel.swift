@@ -21,12 +21,26 @@ extension Zoo {
     ///
     /// Call first thing in `main`; returns normally when nothing is to be done
     /// (or when re-executing fails, which only costs speed).
+    /// OpenBLAS's core types whose kernels use AVX-512: on a CPU without it
+    /// they die with an illegal instruction.
+    static let avx512CoreTypes: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+
+    /// Why `core` cannot be used on this CPU, or nil when it can.
+    static func coreTypeProblem(_ core: String, cpuHasAVX512: Bool) -> String? {
+        guard avx512CoreTypes.contains(core.lowercased()), !cpuHasAVX512 else { return nil }
+        return "ZOO_BLAS_CORETYPE=\(core) needs AVX-512, which this CPU lacks; keeping OpenBLAS's own kernel (\(BLAS.coreName))"
+    }
+
     public static func selectBLASKernel(arguments: [String] = CommandLine.arguments) {
         guard arguments.count > 1, arguments[1] == "eval", getenv("ZOO_BLAS_REEXEC") == nil else { return }
         let requested = getenv("ZOO_BLAS_CORETYPE").map { String(cString: $0) }
         if requested == "keep" { return }
         if requested == nil && !BLAS.cpuSupportsAVX512Kernels { return }
         let core = requested ?? "SkylakeX"
+        if let problem = coreTypeProblem(core, cpuHasAVX512: BLAS.cpuSupportsAVX512Kernels) {
+            writeStderr("note: \(problem)\n")
+            return
+        }
         if BLAS.coreName.lowercased() == core.lowercased() { return }
         let previous = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
         setenv("OPENBLAS_CORETYPE", core, 1)

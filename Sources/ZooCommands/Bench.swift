@@ -28,9 +28,9 @@ public struct Bench: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkRange("--epochs", epochs, 1...1000)
+        try checkRange("--batch-size", batchSize, 1...RunConfig.maximumBatchSize)
+        try validateThreads(threads)
     }
 
     public func run() throws {
@@ -44,7 +44,7 @@ public struct Bench: ParsableCommand {
         let (trainer, _, _) = try makeTrainer(&config)
         let train = trainer.train
 
-        let gflops = sgemmCalibration()
+        let gflops = try sgemmCalibration()
         var firstBatch: Double?
         var times: [Double] = []
         for e in 0..<epochs {
@@ -127,8 +127,8 @@ func epochFlops(_ m: ModelConfig, images: Int) -> Double {
 
 /// OpenBLAS throughput on the tutorial's largest product shape right now,
 /// GFLOP/s (best of 5 rounds of 50), to put the epoch time in context.
-func sgemmCalibration() -> Double {
-    let a = Tensor(shape: [128, 784]), b = Tensor(shape: [400, 784]), c = Tensor(shape: [128, 400])
+func sgemmCalibration() throws -> Double {
+    let a = try Tensor(shape: [128, 784]), b = try Tensor(shape: [400, 784]), c = try Tensor(shape: [128, 400])
     a.fill(0.5); b.fill(0.25)
     var best = Double.infinity
     for _ in 0..<5 {

@@ -6,6 +6,7 @@ import Foundation
 import ImageIO
 import NeuralNet
 import NumericCore
+import SafeFiles
 import Training
 
 /// `zoo embed`: where the encoder puts each image.
@@ -63,11 +64,18 @@ public struct Embed: ParsableCommand {
 
     public func validate() throws {
         if csv == nil && tsv == nil && plot == nil { throw ValidationError("nothing to write: give --csv, --tsv or --plot") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
-        if samples < 0 { throw ValidationError("--samples must be 0 or more, got \(samples)") }
+        try checkRange("--limit", limit, 1...RunConfig.maximumImages)
+        if samples < 0 || samples > Self.maximumSamples {
+            throw ValidationError("--samples must be between 0 and \(Self.maximumSamples), got \(samples)")
+        }
+        if tsv == "-" { throw ValidationError("--tsv takes a directory (it writes vectors.tsv and metadata.tsv); '-' (standard output) is for --csv") }
+        if plot == "-" { throw ValidationError("--plot takes a file path; '-' (standard output) is for --csv") }
         if (logvar || samples > 0) && csv == nil { throw ValidationError("--logvar and --samples add CSV columns; add --csv") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateThreads(threads)
     }
+
+    /// The most sampled latents per image (each adds latent-dimension columns to every row).
+    public static let maximumSamples = 1000
 
     public func run() throws {
         let start = monotonicSeconds()
@@ -156,9 +164,8 @@ public struct Embed: ParsableCommand {
         if let plot {
             try PNG.write(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames), to: plot)
         }
-        try csvFile?.commit()
-        try vectors?.commit()
-        try metadata?.commit()
+        // One commit: the CSV and the TSV pair all appear, or none changes.
+        try OutputFile.commit([csvFile, vectors, metadata].compactMap { $0 })
         let outputs = [csv.map { "CSV \($0)" }, tsv.map { "TSV \($0)/" }, plot.map { "plot \($0)" }].compactMap { $0 }
         writeStderr("embedded \(total) images (\(splits.map(\.rawValue).joined(separator: " + "))) in "
             + "\(fmt(monotonicSeconds() - start, 2)) s: \(outputs.joined(separator: ", "))\n")

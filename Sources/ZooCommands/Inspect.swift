@@ -2,6 +2,8 @@ import ArgumentParser
 import Checkpoint
 import Foundation
 import HDF5
+import NeuralNet
+import SafeFiles
 import Training
 
 /// `zoo inspect`: what a checkpoint holds.
@@ -33,7 +35,7 @@ public struct Inspect: ParsableCommand {
         let c = try Checkpoint.read(from: checkpoint)
         let shapes = c.config.model.parameterShapes
         let stats = shapes.map { name, shape -> ParameterStats in
-            let v = c.parameters[name]!.map(Double.init)
+            let v = (c.parameters[name] ?? []).map(Double.init)
             let mean = v.reduce(0, +) / Double(v.count)
             let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)
             return ParameterStats(name: name, shape: shape, mean: mean, std: variance.squareRoot(),
@@ -43,33 +45,38 @@ public struct Inspect: ParsableCommand {
         if json { try printJSON(c, stats, verified) } else { printTables(c, stats, verified) }
     }
 
-    /// Reads every dataset in the file; returns how many were read.
+    /// The most elements `--verify` reads from one dataset: more than any
+    /// checkpoint of a model within zoo's limits holds in one array.
+    static let maximumVerifiedElements = ModelConfig.maximumParameters
+
+    /// Reads every dataset in the file (each object once, hard links only);
+    /// returns how many were read.
     func verifyAllDatasets() throws -> Int {
-        let f = try HDF5File.open(checkpoint)
         var count = 0
-        func walk(_ g: Group, _ prefix: String) throws {
-            for name in try g.memberNames() {
-                if g.isGroup(name) {
-                    try walk(try g.openGroup(name), prefix + name + "/")
-                } else {
-                    do {
-                        let info = try g.info(name)
-                        switch info.typeName {
-                        case "string": _ = try g.readString(name)
-                        case "uint64": _ = try g.read(name, as: UInt64.self)
-                        case "int64": _ = try g.read(name, as: Int64.self)
-                        case "float64": _ = try g.read(name, as: Double.self)
-                        default: _ = try g.read(name, as: Float.self)
-                        }
-                    } catch {
-                        throw CheckpointError.notACheckpoint(path: checkpoint, reason: "/\(prefix)\(name) cannot be read (\(error)); the file is damaged")
+        do {
+            let f = try HDF5File.open(checkpoint)
+            try f.walk { g, name, path, kind in
+                guard kind == .dataset else { return }
+                let info = try g.info(name)
+                let limit = Self.maximumVerifiedElements
+                do {
+                    switch info.typeName {
+                    case "string": _ = try g.readString(name)
+                    case "uint64": _ = try g.read(name, as: UInt64.self, maxCount: limit)
+                    case "int64": _ = try g.read(name, as: Int64.self, maxCount: limit)
+                    case "float64": _ = try g.read(name, as: Double.self, maxCount: limit)
+                    case "float32": _ = try g.read(name, as: Float.self, maxCount: limit)
+                    default: throw CheckpointError.invalid(path: checkpoint, reason: "\(path) is \(info.description), a type zoo never writes")
                     }
-                    count += 1
+                } catch let e as HDF5Error {
+                    throw CheckpointError.damaged(path: checkpoint, reason: "\(path) cannot be read (\(e))")
                 }
+                count += 1
             }
+            try f.close()
+        } catch let e as HDF5ContentError {
+            throw CheckpointError.invalid(path: checkpoint, reason: e.detail)
         }
-        try walk(f, "")
-        try f.close()
         return count
     }
 
@@ -116,7 +123,23 @@ public struct Inspect: ParsableCommand {
                 + pad(String(format: "%.4e", p.mean), 12) + pad(String(format: "%.4e", p.std), 12) + pad(String(format: "%.4e", p.norm), 12) + "\n"
         }
         if let verified { out += "\n  verified      \(verified) datasets read, checksums and layout OK\n" }
+        out += notes(c).map { "  note          \($0)\n" }.joined()
         writeStdout(out.trimmingCharacters(in: .newlines))
+    }
+
+    /// What a reader should know beyond the contents: unprotected metadata,
+    /// temporaries left beside the file by killed saves.
+    func notes(_ c: Checkpoint) -> [String] {
+        var out: [String] = []
+        if c.metadataProtected {
+            out.append("seal and metadata digest OK: the file is byte for byte as zoo wrote it")
+        } else {
+            out.append("format \(c.fileFormatVersion) has no metadata digest: its config and attributes are unprotected (a save by this zoo adds one)")
+        }
+        for t in Temporaries.stale(for: checkpoint) {
+            out.append("stale temporary \(t) left by a killed save; the next save to this path removes it")
+        }
+        return out
     }
 
     func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
@@ -134,6 +157,8 @@ public struct Inspect: ParsableCommand {
             let history: [EpochRecord]
             let parameters: [ParameterStats]
             let verifiedDatasets: Int?
+            let metadataProtected: Bool
+            let notes: [String]
             let recipe: String?
             let bestEpoch: Int?
             let bestValidationLoss: Double?
@@ -148,6 +173,7 @@ public struct Inspect: ParsableCommand {
                 case path, format, formatVersion = "format_version", zooVersion = "zoo_version", createdUTC = "created_utc"
                 case config, training, optimizerStep = "optimizer_step", history, parameters, verifiedDatasets = "verified_datasets"
                 case recipe, bestEpoch = "best_epoch", bestValidationLoss = "best_val_loss", latent
+                case metadataProtected = "metadata_protected", notes
             }
         }
         let report = Report(
@@ -156,6 +182,7 @@ public struct Inspect: ParsableCommand {
             training: c.training.map { .init(epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
                                               seconds: $0.seconds, dataFingerprint: c.dataFingerprint) },
             optimizerStep: c.optimizer?.step, history: c.training?.history ?? [], parameters: stats, verifiedDatasets: verified,
+            metadataProtected: c.metadataProtected, notes: notes(c),
             recipe: c.recipe, bestEpoch: c.training?.bestValidationLoss == nil ? nil : c.training?.bestEpoch,
             bestValidationLoss: c.training?.bestValidationLoss, latent: c.training?.latent.map(EvalReport.Latent.init))
         writeStdout(try prettyJSON(report))

@@ -14,7 +14,7 @@ public struct List: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let recipes = RecipeBook.builtin
+        let recipes = try RecipeBook.builtin()
         let width = recipes.map(\.name.count).max() ?? 0
         for r in recipes {
             let config = try r.config(over: RunConfig())

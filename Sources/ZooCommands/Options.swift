@@ -28,11 +28,13 @@ public struct DataOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        try checkRange("--limit", limit, 1...RunConfig.maximumImages)
     }
 
+    /// Sets the fields given; a relative --data path is stored absolute, so
+    /// a checkpoint evaluated from another directory reads the same data.
     public func apply(to c: inout DataConfig) {
-        if let directory { c.directory = directory }
+        if let directory { c.directory = absolutePath(directory) }
         if let binarize { c.binarization = binarize }
         if let limit { c.limit = limit }
     }
@@ -62,7 +64,8 @@ public struct ModelOptions: ParsableArguments {
 
     public var hiddenWidths: [Int]? {
         guard let hidden else { return nil }
-        let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        // Empty parts ("400,,400", a trailing comma) are malformed, not skipped.
+        let parts = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
     }
 
@@ -71,9 +74,12 @@ public struct ModelOptions: ParsableArguments {
             guard let widths = hiddenWidths else {
                 throw ValidationError("--hidden takes comma-separated positive integers (e.g. 400 or 200,200), got '\(hidden)'")
             }
-            if let bad = widths.first(where: { $0 < 1 }) { throw ValidationError("--hidden widths must be at least 1, got \(bad)") }
+            if let bad = widths.first(where: { !(1...ModelConfig.maximumWidth).contains($0) }) {
+                throw ValidationError("--hidden widths must be between 1 and \(ModelConfig.maximumWidth), got \(bad)")
+            }
+            try checkRange("--hidden (number of layers)", widths.count, 1...ModelConfig.maximumHiddenLayers)
         }
-        if let latentDim, latentDim < 1 { throw ValidationError("--latent-dim must be at least 1, got \(latentDim)") }
+        try checkRange("--latent-dim", latentDim, 1...ModelConfig.maximumLatentDim)
         if let sigma, !(sigma > 0) || !sigma.isFinite { throw ValidationError("--sigma must be a positive number, got \(sigma)") }
         if let labelClasses, labelClasses < 0 || labelClasses > 1000 {
             throw ValidationError("--label-classes must be between 0 and 1000, got \(labelClasses)")
@@ -105,4 +111,19 @@ public struct RecipeOption: ParsableArguments {
         defaults.training.threads = ProcessInfo.processInfo.activeProcessorCount
         return (r, try r.config(over: defaults))
     }
+}
+
+/// Refuses a flag's value outside `range`, naming the flag, the range and the value.
+func checkRange(_ flag: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
+    if let value, !range.contains(value) {
+        throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
+}
+
+/// `--threads`: 1 to `RunConfig.maximumThreads` for every command.
+func validateThreads(_ threads: Int?) throws { try checkRange("--threads", threads, 1...RunConfig.maximumThreads) }
+
+/// `path` made absolute against the current directory (not resolving links).
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
 }

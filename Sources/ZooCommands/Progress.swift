@@ -116,9 +116,14 @@ final class TaskProgress: @unchecked Sendable {
         if isTerminal { writeStderr("\r\u{1B}[2K") }
     }
 
-    private func duration(_ s: Double) -> String {
-        s >= 90 ? "\(Int(s) / 60) min \(Int(s) % 60) s" : "\(fmt(s, 0)) s"
-    }
+}
+
+/// "42 s", "3 min 5 s", "7 h 12 min", "11.6 days".
+func duration(_ s: Double) -> String {
+    guard s.isFinite, s < 1e12 else { return "forever" }
+    if s >= 2 * 86_400 { return "\(fmt(s / 86_400, 1)) days" }
+    if s >= 3 * 3600 { return "\(Int(s) / 3600) h \(Int(s) % 3600 / 60) min" }
+    return s >= 90 ? "\(Int(s) / 60) min \(Int(s) % 60) s" : "\(fmt(s, 0)) s"
 }
 
 /// zoo's JSON output: sorted keys, pretty-printed, non-finite numbers as strings.

@@ -36,15 +36,17 @@ public struct Resume: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        try checkRange("--epochs", epochs, 1...RunConfig.maximumEpochs)
     }
 
     public func run() throws {
-        let saved = try Checkpoint.read(from: checkpoint)
         try CheckpointSaver.checkTarget(checkpoint)
+        let lock = try CheckpointSaver.lock(checkpoint)
+        defer { lock.release() }
+        let saved = try Checkpoint.read(from: checkpoint)
         var config = saved.config
         if let epochs { config.training.epochs = epochs }
-        if let directory { config.data.directory = directory }
+        if let directory { config.data.directory = absolutePath(directory) }
         if saved.optimizer == nil || saved.training == nil {
             guard freshOptimizer else { throw CheckpointError.missingOptimizerState(path: checkpoint) }
         }

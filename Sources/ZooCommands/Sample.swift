@@ -70,7 +70,7 @@ public struct Sample: ParsableCommand {
     public func validate() throws {
         if traverse && interpolate != nil { throw ValidationError("--traverse and --interpolate draw different grids; choose one") }
         if n < 1 || n > 10_000 { throw ValidationError("--n must be between 1 and 10000, got \(n)") }
-        if let columns, columns < 1 { throw ValidationError("--columns must be at least 1, got \(columns)") }
+        try checkRange("--columns", columns, 1...max(1, n))
         if let label, label < 0 { throw ValidationError("--label must be 0 or more, got \(label)") }
         if image < 0 { throw ValidationError("--image must be 0 or more, got \(image)") }
         if let steps, steps < 2 || steps > 100 { throw ValidationError("--steps must be between 2 and 100, got \(steps)") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Datasets
 import Foundation
+import SafeFiles
 import Synchronization
 import Training
 
@@ -54,6 +55,21 @@ struct CheckpointSaver {
     /// Fails early, before any training, when `path` cannot be written.
     static func checkTarget(_ path: String) throws {
         if let reason = unwritableReason(path) { throw CheckpointError.cannotWrite(path: path, reason: reason) }
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & 0o222 == 0 {
+            throw CheckpointError.cannotWrite(path: path, reason: "the file is read-only (mode \(String(st.st_mode & 0o777, radix: 8))); "
+                + "make it writable (chmod u+w) for zoo to replace it")
+        }
+    }
+
+    /// Takes the run's lock on `path` (held until the returned lock is
+    /// released or the process ends): a second run on the same path refuses.
+    static func lock(_ path: String) throws -> RunLock {
+        do { return try RunLock(path) } catch let RunLock.Failure.held(p, holder) {
+            throw CheckpointError.locked(path: p, holder: holder)
+        } catch {
+            throw CheckpointError.cannotWrite(path: path, reason: "\(error)")
+        }
     }
 
     /// NAME-best.h5 beside the --save path: the epoch with the best validation loss.
@@ -66,17 +82,22 @@ struct CheckpointSaver {
     func save(_ trainer: Trainer) throws {
         try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version, recipe: recipe).write(to: path)
         guard options.keep > 0, trainer.stepInEpoch == 0 else { return }
+        // The current epoch's link plus the `keep` most recent earlier ones survive.
         // A hard link keeps this epoch's file when the next save renames a new one over `path`.
         let kept = keptName(epoch: trainer.epoch)
         unlink(kept)
         if link(path, kept) != 0 { throw CheckpointError.cannotWrite(path: kept, reason: String(cString: strerror(errno))) }
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        let epochs = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap { name -> Int? in
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+            throw CheckpointError.cannotWrite(path: kept, reason: "listing \(dir) to remove older kept checkpoints: \(error.localizedDescription)")
+        }
+        let epochs = names.compactMap { name -> Int? in
             guard name.hasPrefix(stem + "-epoch-"), name.hasSuffix(".h5") else { return nil }
             return Int(name.dropFirst(stem.count + 7).dropLast(3))
         }.sorted()
-        for e in epochs.dropLast(options.keep) { unlink(keptName(epoch: e)) }
+        for e in epochs.dropLast(options.keep + 1) { unlink(keptName(epoch: e)) }
     }
 
     func keptName(epoch: Int) -> String { sibling("-epoch-\(epoch)") }
@@ -96,23 +117,46 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
     let total = trainer.config.training.epochs
     let signals = saver.map { _ in StopSignals() }
     let progress = ProgressReporter(totalEpochs: total)
+    /// Where the file at the --save path stands: what a failed save loses.
+    var lastSaved = trainer.epoch > 0 || trainer.stepInEpoch > 0
+        ? "epoch \(trainer.epoch)" + (trainer.stepInEpoch > 0 ? ", step \(trainer.stepInEpoch)" : "") : nil as String?
+    /// Saves to the --save path (or, `best`, to NAME-best.h5); when that
+    /// fails, says on standard error what is lost before the error ends the run.
+    func save(_ saver: CheckpointSaver, best: Bool = false) throws {
+        let now = "epoch \(trainer.epoch)" + (trainer.stepInEpoch > 0 ? ", step \(trainer.stepInEpoch)" : "")
+        do { try best ? saver.saveBest(trainer) : saver.save(trainer) } catch {
+            writeStderr("the save of \(now)\(best ? " as the best epoch" : "") failed: training since "
+                + (lastSaved.map { "\($0) (what \(saver.path) still holds)" } ?? "the start (nothing was saved)") + " is lost\n")
+            throw error
+        }
+        if !best { lastSaved = now }
+    }
+    var toldETA = false
     while trainer.epoch < total && !trainer.stoppedEarly {
         let record = try trainer.runEpoch(progress: progress.step, shouldStop: { signals?.requested ?? false })
         progress.endEpoch()
         guard let record else {
             guard let saver else { break }
-            try saver.save(trainer)
+            try save(saver)
             writeStderr("interrupted at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(trainer.stepsPerEpoch); "
                 + "saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
             throw ExitCode(130)
         }
         writeStdout(summaryLine(record, total: total, best: trainer.lastEpochIsBest))
+        if !toldETA {
+            // An honest estimate once, when the rest of the run is long (--epochs can ask for 10^6).
+            toldETA = true
+            let remaining = Double(total - record.epoch) * record.seconds
+            if remaining > 3600 {
+                writeStderr("note: at \(fmt(record.seconds, 2)) s per epoch, the remaining \(total - record.epoch) epochs take about \(duration(remaining))\n")
+            }
+        }
         if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
-        if let saver, trainer.lastEpochIsBest { try saver.saveBest(trainer) }
+        if let saver, trainer.lastEpochIsBest { try save(saver, best: true) }
         let stopping = signals?.requested == true
         let early = trainer.stoppedEarly
         if let saver, stopping || early || record.epoch % saver.options.saveEvery == 0 || record.epoch == total {
-            try saver.save(trainer)
+            try save(saver)
         }
         if early {
             let best = trainer.bestValidationLoss.map { fmt($0, 2) } ?? "?"

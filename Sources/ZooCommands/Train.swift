@@ -51,17 +51,18 @@ public struct Train: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        try checkRange("--epochs", epochs, 1...RunConfig.maximumEpochs)
+        try checkRange("--batch-size", batchSize, 1...RunConfig.maximumBatchSize)
         if let lr, !(lr > 0) || !lr.isFinite { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if let beta, !(beta >= 0) || !beta.isFinite { throw ValidationError("--beta must be a number ≥ 0, got \(beta)") }
-        if let klWarmup, klWarmup < 0 { throw ValidationError("--kl-warmup must be 0 or more epochs, got \(klWarmup)") }
+        try validateThreads(threads)
+        if let beta, !(beta >= 0) || !beta.isFinite || beta > 1e6 { throw ValidationError("--beta must be a number in [0, 1e6], got \(beta)") }
+        try checkRange("--kl-warmup", klWarmup, 0...RunConfig.maximumEpochs)
         if let iwSamples, iwSamples < 1 || iwSamples > 1000 {
             throw ValidationError("--iw-samples must be between 1 and 1000, got \(iwSamples)")
         }
-        if let valSplit, valSplit < 0 { throw ValidationError("--val-split must be 0 or more images, got \(valSplit)") }
-        if let patience, patience < 1 { throw ValidationError("--patience must be at least 1 epoch, got \(patience)") }
+        try checkRange("--val-split", valSplit, 0...RunConfig.maximumImages)
+        try checkRange("--patience", patience, 1...RunConfig.maximumEpochs)
+        if save == "" { throw ValidationError("--save needs a file path, got an empty one") }
     }
 
     /// The recipe and the configuration it gives with every flag applied.
@@ -90,6 +91,8 @@ public struct Train: ParsableCommand {
         var (recipe, config) = try runConfig()
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
         if let save { try CheckpointSaver.checkTarget(save) }
+        let lock = try save.map(CheckpointSaver.lock)
+        defer { lock?.release() }
         let (trainer, directory, fingerprint) = try makeTrainer(&config)
         let train = trainer.train, test = trainer.test
 
@@ -130,6 +133,7 @@ func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws 
     let train = try directory.load(.train, limit: config.data.limit)
     let test = directory.has(.test) ? try directory.load(.test, limit: config.data.limit) : nil
     if fitInputToData { config.model.inputDim = train.dimension }
+    BLAS.setThreads(config.training.threads)   // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
     let fingerprint = { ImageSet.fingerprint(pixels: train.pixels, labels: train.labels) }
     return (try Trainer(config: config, train: train, test: test), directory, fingerprint)

@@ -59,6 +59,7 @@ import Testing
         try f.remove("config")
         try f.writeString("config", text.replacingOccurrences(of: "\"seed\"", with: "\"unexpected\" : 1, \"seed\""))
         try f.close()
+        try Checkpoint.resign(at: path)
         do { _ = try Checkpoint.read(from: path); Issue.record("accepted") } catch {
             #expect("\(error)".contains("fails config.schema.json") && "\(error)".contains("unknown key \"unexpected\""), "\(error)")
         }

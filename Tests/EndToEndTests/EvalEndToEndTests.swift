@@ -80,7 +80,7 @@ func runPython(_ arguments: [String]) throws -> (Int32, String) {
         let ckpt = try #require(smallCheckpoint)
         // K < 1 and friends: refused before any work.
         let k0 = try Zoo.run(["eval", ckpt, "--nll", "--iw-samples", "0"])
-        #expect(k0.status != 0 && k0.stderr.contains("--iw-samples must be at least 1, got 0"), "\(k0.stderr)")
+        #expect(k0.status != 0 && k0.stderr.contains("--iw-samples must be between 1 and 1000000, got 0"), "\(k0.stderr)")
         let kNeg = try Zoo.run(["eval", ckpt, "--nll", "--iw-samples", "-5"])
         #expect(kNeg.status != 0 && kNeg.stderr.contains("got -5"), "\(kNeg.stderr)")
         let ks = try Zoo.run(["eval", ckpt, "--nll", "--iw-samples", "10", "--ks", "1,50"])
@@ -128,12 +128,11 @@ func runPython(_ arguments: [String]) throws -> (Int32, String) {
         let ckpt = try #require(smallCheckpoint)
         let dir = Fixtures.temporaryDirectory("eval")
         let (p, errPath) = try Zoo.start(["eval", ckpt, "--nll", "--iw-samples", "20000", "--report", dir + "/r.json"])
-        // Once the data is loaded (the header line), the importance sampling starts.
-        let deadline = monotonic() + 60
-        while monotonic() < deadline, !((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").contains("test images") {
-            Thread.sleep(forTimeInterval: 0.05)
+        // Handshake: the sampler's first progress line says it is under way.
+        let deadline = monotonic() + 120
+        while monotonic() < deadline, p.isRunning, !((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").contains("nll K=") {
+            usleep(1000)
         }
-        Thread.sleep(forTimeInterval: 1.0)
         let sent = monotonic()
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
@@ -214,10 +213,13 @@ func monotonic() -> Double {
         let ckpt = try #require(smallCheckpoint)
         let dir = Fixtures.temporaryDirectory("embed")
         let (p, _) = try Zoo.start(["embed", ckpt, "--split", "all", "--csv", dir + "/z.csv", "--samples", "300"])
-        Thread.sleep(forTimeInterval: 1.0)
+        // Handshake: the CSV's temporary exists, so writing has begun.
+        let temporary = dir + "/.z.csv.tmp-\(p.processIdentifier)"
+        let deadline = monotonic() + 120
+        while monotonic() < deadline, p.isRunning, access(temporary, F_OK) != 0 { usleep(1000) }
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
-        #expect(p.terminationStatus == 130, "the run was still writing after 1 s (status \(p.terminationStatus))")
+        #expect(p.terminationStatus == 130, "the run was still writing when interrupted (status \(p.terminationStatus))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
     }
 }

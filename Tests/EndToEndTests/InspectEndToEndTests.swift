@@ -38,7 +38,7 @@ import TestSupport
         #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", dir + "/m.h5"]).status == 0)
         let r = try Zoo.run(["inspect", dir + "/m.h5"])
         #expect(r.status == 0)
-        for part in ["zoo-vae-checkpoint v2", "epoch 1 done", "fc1.weight", "400×784", "fc5.bias", "sha256:"] {
+        for part in ["zoo-vae-checkpoint v3", "seal and metadata digest OK", "epoch 1 done", "fc1.weight", "400×784", "fc5.bias", "sha256:"] {
             #expect(r.stdout.contains(part), "\(part) in \(r.stdout)")
         }
     }

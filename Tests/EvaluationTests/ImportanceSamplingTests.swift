@@ -80,14 +80,14 @@ import TestSupport
     /// on average over all 16 images it lies below.
     @Test func twoDimensionalLatentAgreesWithQuadratureWithinATenthOfANat() throws {
         let (trainer, test) = try trainedModel(latent: 2, hidden: [256], epochs: 4)
-        let model = trainer.model.copy(maxRows: 2000)
+        let model = try trainer.model.copy(maxRows: 2000)
         let count = 16
         let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(count * 784)]),
                                              labels: Array(test.labels[0..<count])),
                                     model: trainer.config.model, binarization: .none, trainingSeed: 1)
         let post = posteriors(model, set)
         let K = 5000
-        let sampler = ImportanceSampler(model: model, options: .init(samples: K, seed: 7, threads: 2))
+        let sampler = try ImportanceSampler(model: model, options: .init(samples: K, seed: 7, threads: 2))
         let result = try #require(post.withUnsafeBufferPointer { sampler.run(set, posteriors: $0.baseAddress!) })
         var checked = 0
         var meanError = 0.0
@@ -114,9 +114,9 @@ import TestSupport
     @Test func boundIsNonIncreasingInKAndBelowTheNegativeELBO() throws {
         let (trainer, test) = try trainedModel(latent: 8, hidden: [128], epochs: 3)
         let set = try EvaluationSet(test, model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let model = trainer.model.copy(maxRows: 200)
+        let model = try trainer.model.copy(maxRows: 200)
         let post = posteriors(model, set)
-        let sampler = ImportanceSampler(model: model, options: .init(samples: 1000, ks: [1, 10, 100], seed: 3, threads: 2, chunk: 200))
+        let sampler = try ImportanceSampler(model: model, options: .init(samples: 1000, ks: [1, 10, 100], seed: 3, threads: 2, chunk: 200))
         let r = try #require(post.withUnsafeBufferPointer { sampler.run(set, posteriors: $0.baseAddress!) })
         #expect(r.ks == [1, 10, 100, 1000])
         let nll = r.logLikelihood.map { v in -v.reduce(0, +) / Double(v.count) }
@@ -134,9 +134,9 @@ import TestSupport
         let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(50 * 784)]),
                                              labels: Array(test.labels[0..<50])),
                                     model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let model = trainer.model.copy(maxRows: 100)
+        let model = try trainer.model.copy(maxRows: 100)
         let post = posteriors(model, set)
-        let sampler = ImportanceSampler(model: model, options: .init(samples: 1, seed: 11, threads: 2))
+        let sampler = try ImportanceSampler(model: model, options: .init(samples: 1, seed: 11, threads: 2))
         var w = RunningMean(), e = RunningMean()
         for rep in 0..<40 {
             let r = try #require(post.withUnsafeBufferPointer { sampler.run(set, posteriors: $0.baseAddress!, repeatIndex: rep) })
@@ -158,9 +158,9 @@ import TestSupport
         let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(40 * 784)]),
                                              labels: Array(test.labels[0..<40])),
                                     model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let post = posteriors(trainer.model.copy(maxRows: 50), set)
+        let post = posteriors(try trainer.model.copy(maxRows: 50), set)
         func run(threads: Int, chunk: Int) throws -> [[Double]] {
-            let s = ImportanceSampler(model: trainer.model, options: .init(samples: 300, ks: [7, 100], seed: 5, threads: threads, chunk: chunk))
+            let s = try ImportanceSampler(model: trainer.model, options: .init(samples: 300, ks: [7, 100], seed: 5, threads: threads, chunk: chunk))
             return try #require(post.withUnsafeBufferPointer { s.run(set, posteriors: $0.baseAddress!) }).logLikelihood
         }
         let a = try run(threads: 1, chunk: 64), b = try run(threads: 2, chunk: 64), c = try run(threads: 2, chunk: 300)
@@ -169,7 +169,7 @@ import TestSupport
             for i in 0..<set.count { #expect(abs(a[j][i] - c[j][i]) < 1e-4, "chunk size changes image \(i) by \(a[j][i] - c[j][i])") }
         }
         // A different seed draws differently.
-        let d = ImportanceSampler(model: trainer.model, options: .init(samples: 300, seed: 6, threads: 2))
+        let d = try ImportanceSampler(model: trainer.model, options: .init(samples: 300, seed: 6, threads: 2))
         let other = try #require(post.withUnsafeBufferPointer { d.run(set, posteriors: $0.baseAddress!) })
         #expect(other.logLikelihood[0] != a[2])
     }
@@ -177,8 +177,8 @@ import TestSupport
     @Test func stopsWhenAsked() throws {
         let (trainer, test) = try trainedModel(latent: 4, hidden: [32], epochs: 1)
         let set = try EvaluationSet(test, model: trainer.config.model, binarization: .none, trainingSeed: 1)
-        let post = posteriors(trainer.model.copy(maxRows: 100), set)
-        let s = ImportanceSampler(model: trainer.model, options: .init(samples: 50, seed: 5, threads: 2))
+        let post = posteriors(try trainer.model.copy(maxRows: 100), set)
+        let s = try ImportanceSampler(model: trainer.model, options: .init(samples: 50, seed: 5, threads: 2))
         let r = post.withUnsafeBufferPointer { s.run(set, posteriors: $0.baseAddress!, shouldStop: { true }) }
         #expect(r == nil)
     }

@@ -2,6 +2,8 @@ import CZlib
 import Foundation
 import Testing
 @testable import ImageIO
+import SafeFiles
+import TestSupport
 
 /// Decodes what `PNG.encode` writes (8-bit, filter 0, one IDAT) and checks every CRC.
 func decode(_ png: [UInt8]) throws -> Image {
@@ -47,13 +49,12 @@ func decode(_ png: [UInt8]) throws -> Image {
     }
 
     @Test func writeIsAtomicAndReadable() throws {
-        let dir = NSTemporaryDirectory() + "png-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = Fixtures.temporaryDirectory("png")
         let image = Image(width: 3, height: 1, pixels: [1, 2, 3])
         try PNG.write(image, to: dir + "/a.png")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.png"], "no temporary file is left")
         #expect(try decode([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/a.png")))) == image)
-        #expect(throws: ImageIOError.self) { try PNG.write(image, to: dir + "/missing/b.png") }
+        #expect(throws: FileWriteError.self) { try PNG.write(image, to: dir + "/missing/b.png") }
     }
 
     @Test func gridPlacesImagesLikeMakeGrid() {
@@ -66,5 +67,21 @@ func decode(_ png: [UInt8]) throws -> Image {
         #expect(grid.pixels[4 * 7 + 1] == 0 && grid.pixels[4 * 7 + 2] == 51)   // third: 0, 0.2
         #expect(grid.pixels[5 * 7 + 1] == 255 && grid.pixels[5 * 7 + 2] == 0)  // clamped 2 → 255, −1 → 0
         #expect(grid.pixels[0] == 0 && grid.pixels[4 * 7 + 4] == 0)            // padding and the empty cell
+    }
+}
+
+@Suite struct ScatterPlotTests {
+    /// One far outlier (and an infinite one) used to trap when its pixel
+    /// position was converted to Int before clipping.
+    @Test func farOutliersAreClippedNotTrapped() {
+        let n = 500
+        var x = (0..<n).map { Float($0) / Float(n) }, y = x
+        x[0] = 3e38
+        y[1] = -3e38
+        x[2] = .infinity
+        let image = ScatterPlot(title: "T", xLabel: "X", yLabel: "Y", labelNames: []).render(x: x, y: y, labels: [UInt8](repeating: 1, count: n))
+        #expect(image.pixels.count == image.width * image.height * 3)
+        let extreme = ScatterPlot(title: "T", xLabel: "X", yLabel: "Y", labelNames: []).render(x: [-3e38, 3e38], y: [3e38, -3e38], labels: [0, 1])
+        #expect(extreme.pixels.count > 0)
     }
 }

@@ -35,10 +35,10 @@ import NumericCore
         (p: [0.467071533203125, -1.245892882347107, 2.9801344871520996, 0.017835350707173347, -0.026984166353940964, -0.012497845105826855, 7.478160858154297, -0.2823418080806732], m: [0.2205120027065277, 0.01129599567502737, 0.19385600090026855, -0.11180799454450607, 0.04816000163555145, 0.001974400132894516, 2.1267198917485075e-06, -0.35823991894721985], v: [0.011018327437341213, 0.01567036658525467, 0.012037806212902069, 0.01338943187147379, 0.00799623690545559, 1.0195039976679254e-06, 1.0583178213993683e-12, 0.6099199652671814]),
     ]
 
-    func run(_ h: Adam.Hyperparameters, expected: [Step]) {
-        let params = ParameterSet(layout: [("w", [8])], stateDictOrder: ["w"])
+    func run(_ h: Adam.Hyperparameters, expected: [Step]) throws {
+        let params = try ParameterSet(layout: [("w", [8])], stateDictOrder: ["w"])
         for i in 0..<8 { params.values[i] = Self.initial[i] }
-        let adam = Adam(parameterCount: 8, h)
+        let adam = try Adam(parameterCount: 8, h)
         for (t, step) in expected.enumerated() {
             for i in 0..<8 { params.gradients[i] = Self.gradients[t][i] }
             adam.update(params)
@@ -52,9 +52,9 @@ import NumericCore
         #expect(adam.step == expected.count)
     }
 
-    @Test func matchesPyTorchWithDefaults() { run(.init(), expected: Self.defaults) }
+    @Test func matchesPyTorchWithDefaults() throws { try run(.init(), expected: Self.defaults) }
 
-    @Test func matchesPyTorchWithCustomHyperparameters() {
-        run(.init(lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6), expected: Self.custom)
+    @Test func matchesPyTorchWithCustomHyperparameters() throws {
+        try run(.init(lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6), expected: Self.custom)
     }
 }

@@ -4,8 +4,8 @@ import TestSupport
 import NumericCore
 
 @Suite struct AdamTests {
-    func model() -> VAE {
-        let vae = VAE(config: ModelConfig(inputDim: 8, hidden: [6], latentDim: 2), maxRows: 4)
+    func model() throws -> VAE {
+        let vae = try VAE(config: ModelConfig(inputDim: 8, hidden: [6], latentDim: 2), maxRows: 4)
         var r = RandomStream(seed: 1, stream: 9)
         vae.initialize(using: &r)
         for i in 0..<32 { vae.input[i] = r.nextFloat() }
@@ -14,9 +14,9 @@ import NumericCore
     }
 
     /// Updating layer by layer during backward is bit-identical to one update after it.
-    @Test func layerwiseUpdateIsBitIdenticalToWholeUpdate() {
-        let a = model(), b = model()
-        let oa = Adam(parameterCount: a.parameters.count), ob = Adam(parameterCount: b.parameters.count)
+    @Test func layerwiseUpdateIsBitIdenticalToWholeUpdate() throws {
+        let a = try model(), b = try model()
+        let oa = try Adam(parameterCount: a.parameters.count), ob = try Adam(parameterCount: b.parameters.count)
         for _ in 0..<5 {
             a.forward(rows: 4, computeGradients: true)
             a.backward(rows: 4)

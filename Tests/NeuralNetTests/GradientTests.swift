@@ -11,22 +11,22 @@ let fdStep: Float = 5e-3
 func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) <= 3e-3 + 1e-2 * abs(analytic) }
 
 @Suite struct GradientTests {
-    @Test func denseBackwardMatchesFiniteDifferences() {
+    @Test func denseBackwardMatchesFiniteDifferences() throws {
         let rows = 3, inF = 5, outF = 4
-        let params = ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
+        let params = try ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
         let layer = Dense("l", in: params)
         var r = RandomStream(seed: 1, stream: 1)
         layer.initialize(using: &r)
-        let x = Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
+        let x = try Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
         // Scalar loss L = Σ c ⊙ y with fixed random c, so dL/dy = c.
-        let c = Tensor((0..<(rows * outF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, outF])
-        let y = Tensor(shape: [rows, outF])
+        let c = try Tensor((0..<(rows * outF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, outF])
+        let y = try Tensor(shape: [rows, outF])
         func loss() -> Double {
             layer.forward(x.pointer, rows: rows, into: y.pointer)
             return (0..<y.count).reduce(0.0) { $0 + Double(y[$1]) * Double(c[$1]) }
         }
         _ = loss()
-        let dx = Tensor(shape: [rows, inF])
+        let dx = try Tensor(shape: [rows, inF])
         layer.backward(input: x.pointer, gradOutput: c.pointer, rows: rows, gradInput: dx.pointer)
         let analytic = params.gradients.array
         for i in 0..<params.count {
@@ -48,8 +48,8 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
     /// The whole VAE: every parameter of every layer (encoder, both heads,
     /// decoder, output), through ReLU, the reparameterization, KL and the likelihood.
     @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian], [Float(1), 0.5])
-    func vaeBackwardMatchesFiniteDifferences(likelihood: ModelConfig.Likelihood, beta: Float) {
-        checkVAEGradients(ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, likelihood: likelihood, sigma: 0.8), beta: beta)
+    func vaeBackwardMatchesFiniteDifferences(likelihood: ModelConfig.Likelihood, beta: Float) throws {
+        try checkVAEGradients(ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, likelihood: likelihood, sigma: 0.8), beta: beta)
     }
 
     /// The variants: tanh hidden layers (the IWAE paper's), a conditional
@@ -58,15 +58,15 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
     @Test(arguments: [
         (ModelConfig.Activation.tanh, 0, 1), (.relu, 4, 1), (.relu, 0, 3), (.tanh, 4, 3),
     ] as [(ModelConfig.Activation, Int, Int)], [Float(1), 0.5])
-    func variantBackwardMatchesFiniteDifferences(variant: (ModelConfig.Activation, Int, Int), beta: Float) {
+    func variantBackwardMatchesFiniteDifferences(variant: (ModelConfig.Activation, Int, Int), beta: Float) throws {
         let (activation, classes, samples) = variant
-        checkVAEGradients(ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, activation: activation, labelClasses: classes),
+        try checkVAEGradients(ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, activation: activation, labelClasses: classes),
                           beta: beta, samples: samples)
     }
 
-    func checkVAEGradients(_ config: ModelConfig, beta: Float, samples: Int = 1) {
+    func checkVAEGradients(_ config: ModelConfig, beta: Float, samples: Int = 1) throws {
         let rows = 4, L = config.latentDim
-        let vae = VAE(config: config, maxRows: rows, maxSamples: samples)
+        let vae = try VAE(config: config, maxRows: rows, maxSamples: samples)
         var r = RandomStream(seed: 3, stream: 0)
         vae.initialize(using: &r)
         for i in 0..<rows { vae.labels[i] = Int32(config.isConditional ? (i * 3) % config.labelClasses : 0) }
@@ -106,10 +106,10 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
     /// With K draws per image the objective is −log (1/K) Σ_k w_k, computed
     /// here from the per-sample terms in double precision; it lies below the
     /// average negative ELBO of the same draws (Jensen).
-    @Test func importanceWeightedObjectiveIsTheLogMeanOfTheWeights() {
+    @Test func importanceWeightedObjectiveIsTheLogMeanOfTheWeights() throws {
         let config = ModelConfig(inputDim: 5, hidden: [4], latentDim: 2)
         let K = 4, rows = 2
-        let vae = VAE(config: config, maxRows: rows, maxSamples: K)
+        let vae = try VAE(config: config, maxRows: rows, maxSamples: K)
         var r = RandomStream(seed: 8, stream: 0)
         vae.initialize(using: &r)
         for i in 0..<(rows * 5) { vae.input[i] = r.nextFloat() }
@@ -126,7 +126,7 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
                     lw += -0.5 * z * z + 0.5 * e * e + 0.5 * lv[j]   // log p(z) − log q(z|x)
                 }
                 // log p(x|z) from a one-row ELBO pass at this z (ε fixed).
-                let single = VAE(config: config, maxRows: 1)
+                let single = try VAE(config: config, maxRows: 1)
                 single.parameters.values.pointer.update(from: vae.parameters.values.pointer, count: vae.parameters.count)
                 for c in 0..<5 { single.input[c] = vae.input[row * 5 + c] }
                 for j in 0..<2 { single.epsilon[j] = vae.epsilon[(row * K + k) * 2 + j] }
@@ -167,9 +167,9 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
 }
 
 @Suite struct LossTests {
-    @Test func klMatchesClosedFormAndQuadrature() {
+    @Test func klMatchesClosedFormAndQuadrature() throws {
         let config = ModelConfig(inputDim: 4, hidden: [3], latentDim: 2)
-        let vae = VAE(config: config, maxRows: 2)
+        let vae = try VAE(config: config, maxRows: 2)
         var r = RandomStream(seed: 5, stream: 0)
         vae.initialize(using: &r)
         for i in 0..<8 { vae.input[i] = r.nextFloat() }
@@ -194,10 +194,10 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
         }
     }
 
-    @Test func gaussianDecoderIsATrueLogDensityWithConstants() {
+    @Test func gaussianDecoderIsATrueLogDensityWithConstants() throws {
         let sigma: Float = 0.3
         let config = ModelConfig(inputDim: 5, hidden: [4], latentDim: 2, likelihood: .gaussian, sigma: sigma)
-        let vae = VAE(config: config, maxRows: 3)
+        let vae = try VAE(config: config, maxRows: 3)
         var r = RandomStream(seed: 6, stream: 0)
         vae.initialize(using: &r)
         for i in 0..<15 { vae.input[i] = r.nextFloat() }
@@ -214,8 +214,8 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
         }
     }
 
-    @Test func bernoulliReconstructionIsBinaryCrossEntropyOfTheLogits() {
-        let vae = VAE(config: ModelConfig(inputDim: 5, hidden: [4], latentDim: 2), maxRows: 2)
+    @Test func bernoulliReconstructionIsBinaryCrossEntropyOfTheLogits() throws {
+        let vae = try VAE(config: ModelConfig(inputDim: 5, hidden: [4], latentDim: 2), maxRows: 2)
         var r = RandomStream(seed: 7, stream: 0)
         vae.initialize(using: &r)
         for i in 0..<10 { vae.input[i] = r.nextFloat() < 0.5 ? 0 : 1 }

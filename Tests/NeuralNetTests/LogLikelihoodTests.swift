@@ -6,9 +6,9 @@ import NumericCore
 /// `VAE.logLikelihood`, the decoder density used for importance sampling,
 /// against a direct evaluation of the density in double precision.
 @Suite struct LogLikelihoodTests {
-    func model(_ likelihood: ModelConfig.Likelihood, sigma: Float = 0.1) -> VAE {
+    func model(_ likelihood: ModelConfig.Likelihood, sigma: Float = 0.1) throws -> VAE {
         let config = ModelConfig(inputDim: 784, hidden: [50], latentDim: 3, likelihood: likelihood, sigma: sigma)
-        let m = VAE(config: config, maxRows: 6)
+        let m = try VAE(config: config, maxRows: 6)
         var r = RandomStream(seed: 2, purpose: .initialization)
         m.initialize(using: &r)
         var z = RandomStream(seed: 2, purpose: .sampling)
@@ -28,8 +28,8 @@ import NumericCore
     }
 
     @Test(arguments: [Float(0.1), 0.5, 1])
-    func gaussianDecoderIsTheNormalDensityWithItsConstants(sigma: Float) {
-        let m = model(.gaussian, sigma: sigma)
+    func gaussianDecoderIsTheNormalDensityWithItsConstants(sigma: Float) throws {
+        let m = try model(.gaussian, sigma: sigma)
         let x = image()
         let l = logits(m, rows: 6)
         var out = [Double](repeating: 0, count: 6)
@@ -46,8 +46,8 @@ import NumericCore
         }
     }
 
-    @Test func bernoulliDecoderIsTheBernoulliLogProbability() {
-        let m = model(.bernoulli)
+    @Test func bernoulliDecoderIsTheBernoulliLogProbability() throws {
+        let m = try model(.bernoulli)
         // Binary and continuous targets.
         for x in [image().map { $0 < 0.5 ? Float(0) : 1 }, image()] {
             let l = logits(m, rows: 6)
@@ -66,8 +66,8 @@ import NumericCore
 
     /// The training loss path (forward with ε) and this path agree on −log p(x|z).
     @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian])
-    func agreesWithTheTrainingReconstructionTerm(likelihood: ModelConfig.Likelihood) {
-        let m = model(likelihood)
+    func agreesWithTheTrainingReconstructionTerm(likelihood: ModelConfig.Likelihood) throws {
+        let m = try model(likelihood)
         let x = image()
         for r in 0..<6 { for c in 0..<784 { m.input.pointer[r * 784 + c] = x[c] } }
         var eps = RandomStream(seed: 4, stream: 4)

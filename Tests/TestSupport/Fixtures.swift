@@ -6,18 +6,58 @@ public enum Fixtures {
     /// Debian's Fashion-MNIST (dataset-fashion-mnist).
     public static let fashionMNIST = "/usr/share/datasets/fashion-mnist"
 
-    /// The real MNIST test set shipped beside the project (../shared/datasets/mnist-t10k).
+    /// The real MNIST test set (10,000 digits, the published t10k files), kept in the repository.
     public static var mnistTestSet: String {
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { dir.deleteLastPathComponent() }   // Tests/TestSupport/Fixtures.swift → repo
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/datasets/mnist-t10k").path
+        for _ in 0..<2 { dir.deleteLastPathComponent() }   // Tests/TestSupport/Fixtures.swift → Tests
+        return dir.appendingPathComponent("Data/mnist-t10k").path
     }
 
+    /// One directory per test process for every temporary file the tests
+    /// make: removed when the process exits (and, should a run be killed,
+    /// by the next run, which removes the roots of processes that are gone).
+    public static let root: String = {
+        let base = NSTemporaryDirectory() + "zoo-tests-"
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [] where name.hasPrefix("zoo-tests-") {
+            if let pid = Int32(name.dropFirst("zoo-tests-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                removeTree(NSTemporaryDirectory() + name)
+            }
+        }
+        let path = base + "\(getpid())"
+        do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            fatalError("cannot create the tests' temporary root \(path): \(error)")
+        }
+        atexit { Fixtures.removeTree(Fixtures.root) }
+        return path
+    }()
+
+    /// Removes a tree, first clearing the immutable attribute a test may have left on a directory.
+    static func removeTree(_ path: String) {
+        if getuid() == 0 { runQuietly("/usr/bin/chattr", ["-R", "-i", path]) }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func runQuietly(_ tool: String, _ arguments: [String]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        if (try? p.run()) != nil { p.waitUntilExit() }
+    }
+
+    /// A new empty directory under `root`.
     public static func temporaryDirectory(_ tag: String = "zoo") -> String {
-        let path = NSTemporaryDirectory() + "\(tag)-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let path = root + "/\(tag)-\(UUID().uuidString)"
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            fatalError("cannot create \(path): \(error)")
+        }
         return path
     }
+
+    /// A path for a temporary file under `root` (not created).
+    public static func temporaryPath(_ tag: String) -> String { root + "/\(tag)-\(UUID().uuidString)" }
 
     /// Makes `dir` unwritable even for root (chmod for other users, the immutable attribute for root); returns a closure that undoes it.
     public static func makeUnwritable(_ dir: String) -> (() -> Void)? {
@@ -52,7 +92,7 @@ public enum Fixtures {
     }
 
     public static func gzip(_ bytes: [UInt8]) -> [UInt8] {
-        let path = NSTemporaryDirectory() + "gz-\(UUID().uuidString)"
+        let path = temporaryPath("gz")
         let f = gzopen(path, "wb")!
         _ = bytes.withUnsafeBytes { gzwrite(f, $0.baseAddress, UInt32($0.count)) }
         gzclose(f)
@@ -108,7 +148,7 @@ public enum Zoo {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
-        let errPath = NSTemporaryDirectory() + "zoo-err-\(UUID().uuidString)"
+        let errPath = Fixtures.temporaryPath("zoo-err")
         FileManager.default.createFile(atPath: errPath, contents: nil)
         p.standardError = FileHandle(forWritingAtPath: errPath)
         p.standardOutput = FileHandle.nullDevice
@@ -117,15 +157,18 @@ public enum Zoo {
         return (p, errPath)
     }
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs `zoo` (through `wrapper`, a command and its arguments, when given) and collects its output.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+                           wrapper: [String] = []) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
+        p.executableURL = URL(fileURLWithPath: wrapper.first ?? executable)
+        p.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [executable] + arguments
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         p.environment = env
         // Output goes to files, so neither stream can fill a pipe and block.
-        let base = NSTemporaryDirectory() + "zoo-run-\(UUID().uuidString)"
+        let base = Fixtures.temporaryPath("zoo-run")
         FileManager.default.createFile(atPath: base + ".out", contents: nil)
         FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer {

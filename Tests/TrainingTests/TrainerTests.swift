@@ -109,9 +109,9 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
         c.training.optimizer.lr = -1
         c.model.latentDim = 0
         let text = c.problems.joined(separator: "; ")
-        #expect(text.contains("epochs must be at least 1, got 0"))
+        #expect(text.contains("epochs must be between 1 and 1000000, got 0"))
         #expect(text.contains("learning rate must be a positive number, got -1"))
-        #expect(text.contains("latent dimension must be at least 1, got 0"))
+        #expect(text.contains("latent dimension must be between 1 and 16384, got 0"))
     }
 
     @Test func configRoundTripsThroughJSONWithSnakeCaseKeys() throws {

@@ -19,15 +19,15 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--nll", "--iw-samples", "0"], "--iw-samples must be at least 1, got 0"),
+        (["--nll", "--iw-samples", "0"], "--iw-samples must be between 1 and 1000000, got 0"),
         (["--nll", "--iw-samples", "-3"], "got -3"),
         (["--nll", "--ks", "1,x"], "--ks takes comma-separated positive integers"),
         (["--nll", "--iw-samples", "10", "--ks", "0,5"], "between 1 and --iw-samples (10), got 0"),
-        (["--nll", "--repeats", "0"], "--repeats must be at least 1"),
+        (["--nll", "--repeats", "0"], "--repeats must be between 1 and 1000"),
         (["--ks", "1,5"], "add --nll"),
-        (["--limit", "0"], "--limit must be at least 1"),
-        (["--threads", "0"], "--threads must be at least 1"),
-        (["--chunk", "0"], "--chunk must be at least 1"),
+        (["--limit", "0"], "--limit must be between 1 and 2147483648"),
+        (["--threads", "0"], "--threads must be between 1 and 256"),
+        (["--chunk", "0"], "--chunk must be between 1 and 10000"),
     ])
     func rejectsBadValues(arguments: [String], message: String) {
         do {
@@ -53,9 +53,9 @@ import Testing
 
     @Test(arguments: [
         ([String](), "nothing to write"),
-        (["--csv", "z.csv", "--samples", "-1"], "--samples must be 0 or more"),
+        (["--csv", "z.csv", "--samples", "-1"], "--samples must be between 0 and 1000"),
         (["--plot", "p.png", "--logvar"], "add --csv"),
-        (["--csv", "z.csv", "--limit", "0"], "--limit must be at least 1"),
+        (["--csv", "z.csv", "--limit", "0"], "--limit must be between 1 and 2147483648"),
     ])
     func rejectsBadValues(arguments: [String], message: String) {
         do {

@@ -34,22 +34,22 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
-        (["--epochs", "-2"], "--epochs must be at least 1, got -2"),
-        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--epochs", "0"], "--epochs must be between 1 and 1000000, got 0"),
+        (["--epochs", "-2"], "--epochs must be between 1 and 1000000, got -2"),
+        (["--batch-size", "0"], "--batch-size must be between 1 and 65536, got 0"),
         (["--lr", "0"], "--lr must be a positive number, got 0.0"),
         (["--lr", "-0.1"], "--lr must be a positive number, got -0.1"),
-        (["--latent-dim", "0"], "--latent-dim must be at least 1, got 0"),
-        (["--hidden", "0"], "--hidden widths must be at least 1, got 0"),
+        (["--latent-dim", "0"], "--latent-dim must be between 1 and 16384, got 0"),
+        (["--hidden", "0"], "--hidden widths must be between 1 and 65536, got 0"),
         (["--hidden", "400,abc"], "--hidden takes comma-separated positive integers"),
         (["--sigma", "-1"], "--sigma must be a positive number, got -1.0"),
-        (["--limit", "0"], "--limit must be at least 1, got 0"),
-        (["--threads", "0"], "--threads must be at least 1, got 0"),
-        (["--beta", "-1"], "--beta must be a number ≥ 0, got -1.0"),
-        (["--kl-warmup", "-1"], "--kl-warmup must be 0 or more epochs, got -1"),
+        (["--limit", "0"], "--limit must be between 1 and 2147483648, got 0"),
+        (["--threads", "0"], "--threads must be between 1 and 256, got 0"),
+        (["--beta", "-1"], "--beta must be a number in [0, 1e6], got -1.0"),
+        (["--kl-warmup", "-1"], "--kl-warmup must be between 0 and 1000000, got -1"),
         (["--iw-samples", "0"], "--iw-samples must be between 1 and 1000, got 0"),
-        (["--val-split", "-5"], "--val-split must be 0 or more images, got -5"),
-        (["--patience", "0"], "--patience must be at least 1 epoch, got 0"),
+        (["--val-split", "-5"], "--val-split must be between 0 and 2147483648, got -5"),
+        (["--patience", "0"], "--patience must be between 1 and 1000000, got 0"),
         (["--label-classes", "-1"], "--label-classes must be between 0 and 1000, got -1"),
     ])
     func badValuesAreRejectedWithTheFlagAndValue(arguments: [String], message: String) {
@@ -114,7 +114,7 @@ import Testing
     @Test func resumeNeedsACheckpointAndAPositiveTotal() {
         #expect(throws: (any Error).self) { try Resume.parse([]) }
         do { _ = try Resume.parse(["m.h5", "--epochs", "0"]); Issue.record("accepted") } catch {
-            #expect(Resume.message(for: error).contains("--epochs must be at least 1, got 0"))
+            #expect(Resume.message(for: error).contains("--epochs must be between 1 and 1000000, got 0"))
         }
     }
 }
@@ -138,7 +138,7 @@ import Testing
         (["--interpolate", "-1,2"], "--interpolate takes two test-image indices"),
         (["--steps", "1"], "--steps must be between 2 and 100, got 1"),
         (["--label", "-2"], "--label must be 0 or more, got -2"),
-        (["--columns", "0"], "--columns must be at least 1, got 0"),
+        (["--columns", "0"], "--columns must be between 1 and 64, got 0"),
     ])
     func badValues(arguments: [String], message: String) {
         do { _ = try Sample.parse(["m.h5", "--out", "g.png"] + arguments); Issue.record("accepted \(arguments)") } catch {
@@ -148,5 +148,16 @@ import Testing
 
     @Test func outIsRequired() {
         #expect(throws: (any Error).self) { try Sample.parse(["m.h5"]) }
+    }
+}
+
+@Suite struct BLASKernelChoiceTests {
+    /// An AVX-512 OpenBLAS core asked for on a CPU without AVX-512 is
+    /// ignored with a note (it would die with an illegal instruction).
+    @Test func avx512CoreNeedsAVX512() {
+        #expect(Zoo.coreTypeProblem("SkylakeX", cpuHasAVX512: false)?.contains("needs AVX-512, which this CPU lacks") == true)
+        #expect(Zoo.coreTypeProblem("cooperlake", cpuHasAVX512: false) != nil)
+        #expect(Zoo.coreTypeProblem("SkylakeX", cpuHasAVX512: true) == nil)
+        #expect(Zoo.coreTypeProblem("Haswell", cpuHasAVX512: false) == nil)
     }
 }

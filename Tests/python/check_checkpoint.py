@@ -15,9 +15,16 @@ import numpy as np
 path, stats_path = sys.argv[1], sys.argv[2]
 report = json.load(open(stats_path))
 expected = {p["name"]: p for p in report["parameters"]}
+import zlib
+
+raw = open(path, "rb").read()
+seal = raw[:512].rstrip(b"\0").decode()
+assert seal == "zoo-checkpoint-crc32 %08x\n" % zlib.crc32(raw[512:]), seal[:90]
 with h5py.File(path, "r") as f:
+    assert f.userblock_size == 512, f.userblock_size
     assert f.attrs["format"] == "zoo-vae-checkpoint", f.attrs["format"]
-    assert int(f.attrs["format_version"]) == 2
+    assert int(f.attrs["format_version"]) == 3
+    assert len(f.attrs["metadata_sha256"]) == 64, f.attrs["metadata_sha256"]
     for key in ("zoo_version", "created_utc"):
         assert isinstance(f.attrs[key], str), (key, type(f.attrs[key]))
     config_text = f["config"][()]

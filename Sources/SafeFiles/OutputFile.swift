@@ -23,17 +23,16 @@ public final class OutputFile {
             temporary = nil
             fd = STDOUT_FILENO
         } else {
-            let slash = path.lastIndex(of: "/")
-            let dir = slash.map { String(path[..<$0]) } ?? "."
-            let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-            if name.isEmpty { throw ImageIOError.cannotWrite(path: path, reason: "the path names a directory") }
+            let name = Temporaries.split(path).name
+            if name.isEmpty { throw FileWriteError(path: path, reason: "the path names a directory") }
             var st = stat()
             if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-                throw ImageIOError.cannotWrite(path: path, reason: "it is a directory")
+                throw FileWriteError(path: path, reason: "it is a directory")
             }
-            let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(name).tmp-\(getpid())"
+            Temporaries.removeStale(for: path)
+            let tmp = Temporaries.name(for: path)
             fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw ImageIOError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw FileWriteError(path: path, reason: errorText(errno)) }
             temporary = tmp
         }
         buffer.reserveCapacity(capacity)
@@ -64,32 +63,62 @@ public final class OutputFile {
             return nil
         }
         buffer.removeAll(keepingCapacity: true)
-        if let failure { throw ImageIOError.cannotWrite(path: path, reason: String(cString: strerror(failure))) }
+        if let failure { throw FileWriteError(path: path, reason: errorText(failure)) }
     }
 
     /// Flushes, closes and renames the temporary over the target.
-    public func commit() throws {
+    public func commit() throws { try Self.commit([self]) }
+
+    /// Commits several files as one: all are complete or none changes. Every
+    /// temporary is flushed and closed first; then each is renamed over its
+    /// target, and if one rename fails the targets already replaced are put
+    /// back as they were (from hard-linked backups) before the error is thrown.
+    public static func commit(_ files: [OutputFile]) throws {
+        do {
+            for f in files { try f.finishTemporary() }
+        } catch {
+            for f in files { f.abort() }
+            throw error
+        }
+        var published: [(file: OutputFile, backup: String?)] = []
+        for f in files {
+            guard let temporary = f.temporary else { continue }
+            var backup: String? = temporary + ".old"
+            if link(f.path, backup!) != 0 { backup = nil }
+            if rename(temporary, f.path) != 0 {
+                let reason = errorText(errno)
+                unlink(temporary)
+                if let backup { unlink(backup) }
+                for (done, saved) in published.reversed() {
+                    if let saved { rename(saved, done.path) } else { unlink(done.path) }
+                }
+                for other in files { if let t = other.temporary { unlink(t) } }
+                throw FileWriteError(path: f.path, reason: reason + (files.count > 1 ? "; none of the \(files.count) files was changed" : ""))
+            }
+            published.append((f, backup))
+        }
+        for (_, backup) in published { if let backup { unlink(backup) } }
+    }
+
+    /// Flushes and closes the temporary (nothing is renamed yet).
+    private func finishTemporary() throws {
         try flush()
         finished = true
         guard let temporary else { return }
         if close(fd) != 0 {
-            let reason = String(cString: strerror(errno))
+            let reason = errorText(errno)
             unlink(temporary)
-            throw ImageIOError.cannotWrite(path: path, reason: reason)
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ImageIOError.cannotWrite(path: path, reason: reason)
+            throw FileWriteError(path: path, reason: reason)
         }
     }
 
     /// Discards everything written; the target is left as it was.
     public func abort() {
+        let wasOpen = !finished
         finished = true
         buffer.removeAll()
         guard let temporary else { return }
-        close(fd)
+        if wasOpen { close(fd) }
         unlink(temporary)
     }
 }
