@@ -71,6 +71,16 @@ public enum RecipeBook {
     /// .json or containing a slash).
     public static func recipe(_ nameOrPath: String) throws -> Recipe {
         if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") {
+            // A regular file of plausible size only: /dev/zero or a FIFO would never end.
+            let attributes = try? FileManager.default.attributesOfItem(atPath: nameOrPath)
+            if let attributes {
+                guard attributes[.type] as? FileAttributeType == .typeRegular else {
+                    throw RecipeError.unreadable(path: nameOrPath, reason: "it is not a regular file")
+                }
+                if let size = attributes[.size] as? Int, size > 1 << 20 {
+                    throw RecipeError.unreadable(path: nameOrPath, reason: "it holds \(size) bytes; a recipe is at most 1 MiB")
+                }
+            }
             let text: String
             do { text = try String(contentsOfFile: nameOrPath, encoding: .utf8) } catch {
                 throw RecipeError.unreadable(path: nameOrPath, reason: FileManager.default.fileExists(atPath: nameOrPath)

@@ -41,7 +41,7 @@ public struct Bench: ParsableCommand {
         config.training.batchSize = batchSize
         config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         if !config.problems.isEmpty { throw ValidationError(config.problems.joined(separator: "; ")) }
-        let (trainer, _, _) = try makeTrainer(&config)
+        let (trainer, _, fingerprint) = try makeTrainer(&config)
         let train = trainer.train
 
         let gflops = try sgemmCalibration()
@@ -59,7 +59,7 @@ public struct Bench: ParsableCommand {
         let median = Self.median(times)
         // Training's peak, before the checkpoint round trips add their copies.
         let peakMiB = peakResidentMiB()
-        let (saveSeconds, loadSeconds, checkpointBytes) = try checkpointTiming(trainer)
+        let (saveSeconds, loadSeconds, checkpointBytes) = try checkpointTiming(trainer, fingerprint: fingerprint())
         let imagesPerSecond = Double(train.count) / median
         if json {
             let obj: [String: Any] = [
@@ -98,7 +98,7 @@ extension Bench {
 
     /// Median seconds to save (atomically, fsync included) and to load the
     /// trainer's checkpoint, and its size, over 5 rounds in a temporary directory.
-    func checkpointTiming(_ trainer: Trainer) throws -> (Double, Double, Int) {
+    func checkpointTiming(_ trainer: Trainer, fingerprint: String) throws -> (Double, Double, Int) {
         let dir = NSTemporaryDirectory() + "zoo-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -106,7 +106,7 @@ extension Bench {
         var saves: [Double] = [], loads: [Double] = []
         for _ in 0..<5 {
             let t0 = monotonicSeconds()
-            try Checkpoint(trainer: trainer, dataFingerprint: "bench", zooVersion: Zoo.version).write(to: path)
+            try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version).write(to: path)
             let t1 = monotonicSeconds()
             _ = try Checkpoint.read(from: path)
             loads.append(monotonicSeconds() - t1)

@@ -89,6 +89,7 @@ import TestSupport
         (["train", "--hidden", "4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000"], "--hidden (number of layers) must be between 1 and 16"),
         (["train", "--hidden", "65536,65536,65536"], "more than the 268435456 zoo allows"),
         (["train", "--save", ""], "--save needs a file path"),
+        (["train", "--recipe", "/dev/zero"], "cannot read the recipe /dev/zero: it is not a regular file"),
         (["bench", "--threads", "100000"], "--threads must be between 1 and 256"),
         (["eval", "x.h5", "--threads", "100000"], "--threads must be between 1 and 256"),
         (["eval", "x.h5", "--nll", "--iw-samples", "1000000000"], "--iw-samples must be between 1 and 1000000"),
