@@ -69,13 +69,13 @@ enum FileSeal {
             return .broken("its seal (the first bytes of the file) is damaged")
         }
         var running: UInt = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var buffer = [UInt8](repeating: 0, count: 1 << 22)
         var offset = size
         while offset < fileSize {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, fileSize - offset), off_t(offset)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return .broken("it could not be read to its end (\(n < 0 ? String(cString: strerror(errno)) : "it shrank"))") }
-            running = crc(Array(buffer[0..<n]), running)
+            running = buffer.withUnsafeBufferPointer { UInt(crc32_z(uLong(running), $0.baseAddress, z_size_t(n))) }
             offset += n
         }
         let computed = hex(running)
