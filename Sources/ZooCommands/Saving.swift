@@ -117,13 +117,14 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
     let total = trainer.config.training.epochs
     let signals = saver.map { _ in StopSignals() }
     let progress = ProgressReporter(totalEpochs: total)
+    /// "epoch 3" or "epoch 3, step 17": where the trainer stands.
+    func position() -> String { "epoch \(trainer.epoch)" + (trainer.stepInEpoch > 0 ? ", step \(trainer.stepInEpoch)" : "") }
     /// Where the file at the --save path stands: what a failed save loses.
-    var lastSaved = trainer.epoch > 0 || trainer.stepInEpoch > 0
-        ? "epoch \(trainer.epoch)" + (trainer.stepInEpoch > 0 ? ", step \(trainer.stepInEpoch)" : "") : nil as String?
+    var lastSaved = trainer.epoch > 0 || trainer.stepInEpoch > 0 ? position() : nil
     /// Saves to the --save path (or, `best`, to NAME-best.h5); when that
     /// fails, says on standard error what is lost before the error ends the run.
     func save(_ saver: CheckpointSaver, best: Bool = false) throws {
-        let now = "epoch \(trainer.epoch)" + (trainer.stepInEpoch > 0 ? ", step \(trainer.stepInEpoch)" : "")
+        let now = position()
         do { try best ? saver.saveBest(trainer) : saver.save(trainer) } catch {
             writeStderr("the save of \(now)\(best ? " as the best epoch" : "") failed: training since "
                 + (lastSaved.map { "\($0) (what \(saver.path) still holds)" } ?? "the start (nothing was saved)") + " is lost\n")

@@ -57,9 +57,7 @@ public struct Train: ParsableCommand {
         try validateThreads(threads)
         if let beta, !(beta >= 0) || !beta.isFinite || beta > 1e6 { throw ValidationError("--beta must be a number in [0, 1e6], got \(beta)") }
         try checkRange("--kl-warmup", klWarmup, 0...RunConfig.maximumEpochs)
-        if let iwSamples, iwSamples < 1 || iwSamples > 1000 {
-            throw ValidationError("--iw-samples must be between 1 and 1000, got \(iwSamples)")
-        }
+        try checkRange("--iw-samples", iwSamples, 1...1000)
         try checkRange("--val-split", valSplit, 0...RunConfig.maximumImages)
         try checkRange("--patience", patience, 1...RunConfig.maximumEpochs)
         if save == "" { throw ValidationError("--save needs a file path, got an empty one") }
