@@ -42,3 +42,13 @@ import Testing
         }
     }
 }
+
+@Suite struct TensorAllocationTests {
+    /// Memory that cannot be had, or a shape whose size overflows, is a thrown error, never a trap.
+    @Test func impossibleTensorsThrow() {
+        #expect(throws: TensorError.self) { try Tensor(shape: [1 << 40, 1 << 30]) }   // overflows Int
+        #expect(throws: TensorError.self) { try Tensor(shape: [-1, 4]) }
+        #expect(throws: TensorError.self) { try Tensor(shape: [1 << 44]) }   // 64 TiB: posix_memalign refuses
+        #expect(throws: TensorError.self) { try Tensor([1, 2, 3], shape: [2]) }
+    }
+}
