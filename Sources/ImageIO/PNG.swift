@@ -80,11 +80,3 @@ public enum PNG {
         out += bigEndian(UInt32(crc))
     }
 }
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and
-/// a rename (`OutputFile`), so `path` never holds a partial file.
-public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let file = try OutputFile(path)
-    try bytes.withUnsafeBufferPointer { try file.write(bytes: $0) }
-    try file.commit()
-}

@@ -47,23 +47,34 @@ public final class OutputFile {
     }
 
     public func write(bytes: UnsafeBufferPointer<UInt8>) throws {
+        if bytes.count >= capacity {
+            // Large blocks go straight to the file, without a copy into the buffer.
+            try flush()
+            try writeAll(UnsafeRawBufferPointer(bytes))
+            return
+        }
         buffer.append(contentsOf: bytes)
         if buffer.count >= capacity { try flush() }
     }
 
+    public func write(bytes: [UInt8]) throws {
+        try bytes.withUnsafeBufferPointer { try write(bytes: $0) }
+    }
+
     public func flush() throws {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        try buffer.withUnsafeBytes { try writeAll($0) }
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) throws {
         var done = 0
-        let failure: Int32? = buffer.withUnsafeBytes { raw in
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return errno }
-                done += n
-            }
-            return nil
+        while done < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw FileWriteError(path: path, reason: errorText(errno)) }
+            if n == 0 { throw FileWriteError(path: path, reason: errorText(EIO)) }
+            done += n
         }
-        buffer.removeAll(keepingCapacity: true)
-        if let failure { throw FileWriteError(path: path, reason: errorText(failure)) }
     }
 
     /// Flushes, closes and renames the temporary over the target.
@@ -98,13 +109,26 @@ public final class OutputFile {
             published.append((f, backup))
         }
         for (_, backup) in published { if let backup { unlink(backup) } }
+        // The renames themselves are durable once each directory is synced.
+        for dir in Set(published.map { Temporaries.split($0.file.path).directory }) {
+            let dirfd = open(dir, O_RDONLY | O_CLOEXEC)
+            if dirfd >= 0 {
+                fsync(dirfd)
+                close(dirfd)
+            }
+        }
     }
 
-    /// Flushes and closes the temporary (nothing is renamed yet).
+    /// Flushes, fsyncs and closes the temporary (nothing is renamed yet), so
+    /// that after the rename the target holds the new bytes even after a crash.
     private func finishTemporary() throws {
         try flush()
+        guard let temporary else {
+            finished = true
+            return
+        }
+        if fsync(fd) != 0 { throw FileWriteError(path: path, reason: "fsync: " + errorText(errno)) }
         finished = true
-        guard let temporary else { return }
         if close(fd) != 0 {
             let reason = errorText(errno)
             unlink(temporary)
@@ -121,4 +145,15 @@ public final class OutputFile {
         if wasOpen { close(fd) }
         unlink(temporary)
     }
+}
+
+/// Writes `bytes` to `path` crash-safely through an `OutputFile`: a temporary
+/// file in the same directory, written, fsynced and closed, renamed over
+/// `path`, then the directory fsynced. At any instant `path` holds the
+/// previous file or the new one; on any failure (a full disk among them) the
+/// temporary is removed and the error names the path and the cause.
+public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let file = try OutputFile(path)
+    try file.write(bytes: bytes)
+    try file.commit()
 }

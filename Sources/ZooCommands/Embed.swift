@@ -161,11 +161,12 @@ public struct Embed: ParsableCommand {
                 first += rows
             }
         }
-        if let plot {
-            try PNG.write(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames), to: plot)
+        let plotFile = try plot.map { try OutputFile($0) }
+        if let plotFile {
+            try plotFile.write(bytes: try PNG.encode(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames)))
         }
-        // One commit: the CSV and the TSV pair all appear, or none changes.
-        try OutputFile.commit([csvFile, vectors, metadata].compactMap { $0 })
+        // One commit: the CSV, the TSV pair and the plot all appear, or none changes.
+        try OutputFile.commit([csvFile, vectors, metadata, plotFile].compactMap { $0 })
         let outputs = [csv.map { "CSV \($0)" }, tsv.map { "TSV \($0)/" }, plot.map { "plot \($0)" }].compactMap { $0 }
         writeStderr("embedded \(total) images (\(splits.map(\.rawValue).joined(separator: " + "))) in "
             + "\(fmt(monotonicSeconds() - start, 2)) s: \(outputs.joined(separator: ", "))\n")

@@ -6,6 +6,7 @@ import Foundation
 import ImageIO
 import NeuralNet
 import NumericCore
+import SafeFiles
 import Synchronization
 import Training
 
