@@ -57,7 +57,7 @@ public struct Dense {
 
     /// Flat offsets of this layer's weight and bias in their `ParameterSet`
     /// (they are adjacent for every layer the VAE builds).
-    public var parameterRange: Range<Int> {
+    public var flatRange: Range<Int> {
         let lo = min(weight.offset, bias.offset)
         return lo..<(lo + weight.count + bias.count)
     }

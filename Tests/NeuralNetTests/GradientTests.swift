@@ -147,22 +147,23 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
 /// The smallest |pre-activation| of any ReLU unit in the last forward pass.
 func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
     var smallest = Double.infinity
-    func scan(_ layers: [Dense], first: Tensor, _ outputs: [Tensor], rows: Int) {
-        var input = first
-        for (layer, out) in zip(layers, outputs) {
+    /// Every Dense layer followed by an activation: recompute its pre-activations from its input.
+    func scan(_ stack: Sequential, first: Tensor, rows: Int) {
+        for i in stack.layers.indices.dropLast() {
+            guard let layer = stack.layers[i] as? Dense, !(stack.layers[i + 1] is Dense) else { continue }
+            let input = i == 0 ? UnsafePointer(first.pointer) : UnsafePointer(stack.output(ofLayer: i - 1))
             let w = layer.weight.array, b = layer.bias.array
             for r in 0..<rows {
                 for o in 0..<layer.outFeatures {
                     var pre = Double(b[o])
-                    for i in 0..<layer.inFeatures { pre += Double(w[o * layer.inFeatures + i]) * Double(input[r * layer.inFeatures + i]) }
+                    for j in 0..<layer.inFeatures { pre += Double(w[o * layer.inFeatures + j]) * Double(input[r * layer.inFeatures + j]) }
                     smallest = min(smallest, abs(pre))
                 }
             }
-            input = out
         }
     }
-    scan(vae.encoder, first: vae.conditionedInput ?? vae.input, vae.encoderActivations, rows: rows)
-    scan(vae.decoder, first: vae.conditionedZ ?? vae.z, vae.decoderActivations, rows: rows * samples)
+    scan(vae.encoder, first: vae.conditionedInput ?? vae.input, rows: rows)
+    scan(vae.decoder, first: vae.conditionedZ ?? vae.z, rows: rows * samples)
     return smallest
 }
 
@@ -266,5 +267,84 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
         }
         #expect(summary.activeUnits == 2)
         #expect(summary.klPerDimension.indices.max { summary.klPerDimension[$0] < summary.klPerDimension[$1] } == 1)
+    }
+}
+
+/// Each layer type of `Layer.swift`, and a `Sequential` of them, against
+/// central finite differences (same step and tolerance as above).
+@Suite struct LayerGradientTests {
+    /// L = Σ c ⊙ stack(x): checks dL/dx and every parameter's gradient.
+    func checkStack(_ makeLayers: (ParameterSet) -> [any Layer], layout: [(String, [Int])], inputSize: Int, rows: Int,
+                    awayFromKinks: Bool) throws {
+        let params = try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0))
+        let layers = makeLayers(params)
+        let stack = try Sequential(layers, maxRows: rows)
+        var r = RandomStream(seed: 3, stream: 9)
+        for i in 0..<params.count { params.values[i] = r.nextFloat() * 2 - 1 }
+        let x = try Tensor(shape: [rows, inputSize])
+        let c = try Tensor((0..<(rows * stack.outputSize)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, stack.outputSize])
+        func loss() -> Double {
+            let y = stack.forward(x.pointer, rows: rows)
+            return (0..<(rows * stack.outputSize)).reduce(0.0) { $0 + Double(y[$1]) * Double(c[$1]) }
+        }
+        /// The smallest |input| of any ReLU in the last forward pass.
+        func smallestReLUInput() -> Float {
+            var smallest = Float.infinity
+            for i in stack.layers.indices where stack.layers[i] is ReLU {
+                if i == 0 { for k in 0..<x.count { smallest = min(smallest, abs(x[k])) } }
+                // In place: recompute the input from the layer before (a Dense).
+                guard i > 0, let dense = stack.layers[i - 1] as? Dense else { continue }
+                let input = i - 1 == 0 ? UnsafePointer(x.pointer) : UnsafePointer(stack.output(ofLayer: i - 2))
+                let pre = try? Tensor(shape: [rows, dense.outFeatures])
+                guard let pre else { continue }
+                dense.forward(input, rows: rows, into: pre.pointer)
+                for k in 0..<pre.count { smallest = min(smallest, abs(pre[k])) }
+            }
+            return smallest
+        }
+        repeat {
+            for i in 0..<x.count { x[i] = r.nextFloat() * 2 - 1 }
+            _ = loss()
+        } while awayFromKinks && smallestReLUInput() < 3 * fdStep
+        let gradOutput = try Tensor(c.array, shape: c.shape)
+        let dx = try Tensor(shape: [rows, inputSize])
+        var done: [Range<Int>] = []
+        stack.backward(input: x.pointer, gradOutput: gradOutput.pointer, rows: rows, gradInput: dx.pointer) { done.append($0) }
+        #expect(done.reduce(0) { $0 + $1.count } == params.count, "every parameter's range is reported once")
+        let analytic = params.gradients.array
+        for i in 0..<params.count {
+            let old = params.values[i]
+            params.values[i] = old + fdStep; let up = loss()
+            params.values[i] = old - fdStep; let down = loss()
+            params.values[i] = old
+            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "parameter \(i)")
+        }
+        for i in 0..<x.count {
+            let old = x[i]
+            x[i] = old + fdStep; let up = loss()
+            x[i] = old - fdStep; let down = loss()
+            x[i] = old
+            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(dx[i])), "input \(i)")
+        }
+    }
+
+    @Test func reluAlone() throws {
+        try checkStack({ _ in [ReLU(size: 6)] }, layout: [], inputSize: 6, rows: 3, awayFromKinks: true)
+    }
+
+    @Test func tanhAlone() throws {
+        try checkStack({ _ in [Tanh(size: 6)] }, layout: [], inputSize: 6, rows: 3, awayFromKinks: false)
+    }
+
+    @Test func denseTanhDenseReLUDense() throws {
+        try checkStack({ p in [Dense("a", in: p), Tanh(size: 5), Dense("b", in: p), ReLU(size: 4), Dense("c", in: p)] },
+                       layout: [("a.weight", [5, 3]), ("a.bias", [5]), ("b.weight", [4, 5]), ("b.bias", [4]),
+                                ("c.weight", [2, 4]), ("c.bias", [2])],
+                       inputSize: 3, rows: 4, awayFromKinks: true)
+    }
+
+    @Test func mismatchedSizesAreRefused() throws {
+        #expect(throws: ModelError.self) { try Sequential([ReLU(size: 3), Tanh(size: 4)], maxRows: 2) }
+        #expect(throws: ModelError.self) { try Sequential([], maxRows: 2) }
     }
 }

@@ -1,0 +1,180 @@
+import NumericCore
+
+/// A layer of a network, working on caller-owned row-major buffers of
+/// `rows` rows, so that nothing is allocated per batch (karpathy/llm.c's
+/// style). A `Sequential` stack owns the buffers and runs the loops.
+///
+/// Element-wise layers (`inPlace`) overwrite their input with their output
+/// and, in `backward`, their output gradient with their input gradient: the
+/// stack gives them one buffer for both.
+public protocol Layer {
+    /// Values per row in and out.
+    var inputSize: Int { get }
+    var outputSize: Int { get }
+    /// Whether `forward` is element-wise and writes over its input.
+    var inPlace: Bool { get }
+    /// The layer's parameters as a contiguous range of its `ParameterSet`'s
+    /// flat storage (nil for a layer without parameters).
+    var parameterRange: Range<Int>? { get }
+
+    /// y[rows, outputSize] from x[rows, inputSize] (the same buffer when `inPlace`).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>)
+
+    /// Given x and y of the last forward and dL/dy: writes the parameter
+    /// gradients (if any) into the `ParameterSet`'s gradients and, when
+    /// `gradInput` is given, dL/dx into it (the same buffer as `gradOutput`
+    /// when `inPlace`).
+    func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+                  rows: Int, gradInput dx: UnsafeMutablePointer<Float>?)
+}
+
+extension Dense: Layer {
+    public var inputSize: Int { inFeatures }
+    public var outputSize: Int { outFeatures }
+    public var inPlace: Bool { false }
+    public var parameterRange: Range<Int>? { flatRange }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+                         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?) {
+        backward(input: x, gradOutput: UnsafePointer(dy), rows: rows, gradInput: dx)
+    }
+}
+
+/// max(0, x), element-wise, in place.
+public struct ReLU: Layer {
+    public let inputSize: Int
+    public var outputSize: Int { inputSize }
+    public var inPlace: Bool { true }
+    public var parameterRange: Range<Int>? { nil }
+    public init(size: Int) { inputSize = size }
+
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        if UnsafePointer(y) != x { y.update(from: x, count: rows * inputSize) }
+        Kernels.relu(y, count: rows * inputSize)
+    }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+                         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?) {
+        guard let dx else { return }
+        if dx != dy { dx.update(from: dy, count: rows * inputSize) }
+        Kernels.reluBackward(dx, output: y, count: rows * inputSize)
+    }
+}
+
+/// tanh(x), element-wise, in place (relative error < 3e-7).
+public struct Tanh: Layer {
+    public let inputSize: Int
+    public var outputSize: Int { inputSize }
+    public var inPlace: Bool { true }
+    public var parameterRange: Range<Int>? { nil }
+    public init(size: Int) { inputSize = size }
+
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        if UnsafePointer(y) != x { y.update(from: x, count: rows * inputSize) }
+        Kernels.tanh(y, count: rows * inputSize)
+    }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+                         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?) {
+        guard let dx else { return }
+        if dx != dy { dx.update(from: dy, count: rows * inputSize) }
+        Kernels.tanhBackward(dx, output: y, count: rows * inputSize)
+    }
+}
+
+extension ModelConfig.Activation {
+    /// The element-wise layer of this nonlinearity for rows of `size` values.
+    public func layer(size: Int) -> any Layer {
+        switch self {
+        case .relu: return ReLU(size: size)
+        case .tanh: return Tanh(size: size)
+        }
+    }
+}
+
+/// Layers run one after the other (mlx-swift's `Sequential`), with the
+/// buffers they need for up to `maxRows` rows allocated once: one value
+/// buffer per layer that is not in place (element-wise layers share their
+/// input's) and a gradient buffer for each of those but the last (whose
+/// gradient the caller supplies).
+public final class Sequential {
+    public let layers: [any Layer]
+    public let maxRows: Int
+    /// values[slot[i]]: the output of layer i.
+    let values: [Tensor]
+    let gradients: [Tensor?]
+    let slot: [Int]
+
+    /// - Parameter output: the buffer the last layer writes (allocated here when nil).
+    /// - Throws: `ModelError` when consecutive layers' sizes do not match,
+    ///   `TensorError` when a buffer cannot be allocated.
+    public init(_ layers: [any Layer], maxRows: Int, output: Tensor? = nil) throws {
+        guard let last = layers.last else { throw ModelError.invalid("a sequential stack needs at least one layer") }
+        var slot: [Int] = [], sizes: [Int] = []
+        for (i, layer) in layers.enumerated() {
+            if i > 0, layers[i - 1].outputSize != layer.inputSize {
+                throw ModelError.invalid("layer \(i) takes \(layer.inputSize) values per row, but layer \(i - 1) gives \(layers[i - 1].outputSize)")
+            }
+            if layer.inPlace, i > 0 {
+                slot.append(slot[i - 1])
+            } else {
+                slot.append(sizes.count)
+                sizes.append(layer.outputSize)
+            }
+        }
+        if let output, output.count < maxRows * last.outputSize {
+            throw ModelError.invalid("the output buffer holds \(output.count) values, not \(maxRows) rows of \(last.outputSize)")
+        }
+        let lastSlot = slot[layers.count - 1]
+        values = try sizes.indices.map { s in
+            if s == lastSlot, let output { return output }
+            return try Tensor(shape: [maxRows, sizes[s]])
+        }
+        gradients = try sizes.indices.map { s in s == lastSlot ? nil : try Tensor(shape: [maxRows, sizes[s]]) }
+        self.layers = layers
+        self.maxRows = maxRows
+        self.slot = slot
+    }
+
+    public var inputSize: Int { layers[0].inputSize }
+    public var outputSize: Int { layers[layers.count - 1].outputSize }
+
+    /// The output buffer of layer `i` (valid after `forward`).
+    public func output(ofLayer i: Int) -> UnsafeMutablePointer<Float> { values[slot[i]].pointer }
+
+    /// Runs every layer on the first `rows` rows of `x`; returns the last layer's output.
+    @discardableResult
+    public func forward(_ x: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutablePointer(mutating: forward(x, rows: rows, layers: layers.count))
+    }
+
+    /// Runs the first `count` layers; returns the last of their outputs (`x` for none).
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, layers count: Int) -> UnsafePointer<Float> {
+        var input = x
+        for i in 0..<count {
+            let out = output(ofLayer: i)
+            layers[i].forward(input, rows: rows, into: out)
+            input = UnsafePointer(out)
+        }
+        return input
+    }
+
+    /// Backpropagates dL/d(output) `gradOutput` through the layers of the
+    /// last `forward` (from `x`), last layer first; writes dL/dx into
+    /// `gradInput` when given. `layerDone` gets each layer's parameter range
+    /// as soon as its gradient is final (an optimizer may update it then).
+    public func backward(input x: UnsafePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, rows: Int,
+                         gradInput: UnsafeMutablePointer<Float>?, layerDone: (Range<Int>) -> Void = { _ in }) {
+        var dy = gradOutput
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[i]
+            let input = i == 0 ? x : UnsafePointer(output(ofLayer: i - 1))
+            let dx: UnsafeMutablePointer<Float>?
+            if i == 0 { dx = gradInput } else if layer.inPlace { dx = dy } else { dx = gradients[slot[i - 1]]?.pointer }
+            layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
+            if let range = layer.parameterRange { layerDone(range) }
+            guard let dx else { continue }
+            dy = dx
+        }
+    }
+}
