@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependencies point one way:
 //   zoo (thin @main) → ZooCommands → Recipes → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims;
-//   SafeFiles (atomic writes, stale temporaries, run locks) is used by Checkpoint, ImageIO and the commands.
+//   Support (JSON Schema validation, atomic writes, stale temporaries, run locks, a monotonic clock) is used by every module that needs them.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -37,17 +37,18 @@ let package = Package(
         .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
         .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
-        .target(name: "SafeFiles"),
-        .target(name: "ImageIO", dependencies: ["CZlib", "SafeFiles"]),
+        .target(name: "Support"),
+        .target(name: "ImageIO", dependencies: ["CZlib", "Support"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "Evaluation", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
-        .target(name: "Checkpoint", dependencies: ["CZlib", "HDF5", "SafeFiles", "Training", "Datasets", "NeuralNet", "NumericCore"]),
-        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
-        .target(name: "Recipes", dependencies: ["Training", "Checkpoint"]),
+        .target(name: "Checkpoint", dependencies: ["CZlib", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore"]),
+        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore", "Support"],
+                resources: [.embedInCode("Resources")]),
+        .target(name: "Recipes", dependencies: ["Training", "Checkpoint", "Support"], resources: [.embedInCode("Resources")]),
         .target(
             name: "ZooCommands",
             dependencies: [
-                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "SafeFiles", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
+                "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Support", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,18 +57,18 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5", "TestSupport"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "HDF5", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "SafeFiles", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
-        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint", "TestSupport"]),
-        .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Training"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint", "Support", "TestSupport"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Support", "Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

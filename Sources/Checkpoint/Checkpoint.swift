@@ -1,6 +1,6 @@
 import Foundation
 import HDF5
-import SafeFiles
+import Support
 import NeuralNet
 import NumericCore
 import Training

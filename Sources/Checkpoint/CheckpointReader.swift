@@ -3,6 +3,7 @@ import Foundation
 import HDF5
 import NeuralNet
 import NumericCore
+import Support
 import Training
 
 extension Checkpoint {
@@ -68,7 +69,7 @@ extension Checkpoint {
         guard try f.objectKind("config") == .dataset else { throw CheckpointError.badConfig(path: path, reason: "/config is missing") }
         let json = try f.readString("config", maxBytes: maximumConfigBytes)
         let violations: [String]
-        do { violations = try JSONSchema(json: configSchemaJSON).violations(of: json) } catch {
+        do { violations = try JSONSchema(json: RunConfig.schemaJSON).violations(of: json) } catch {
             throw CheckpointError.badConfig(path: path, reason: "zoo's embedded config schema cannot be read (\(error)); this build is broken")
         }
         if !violations.isEmpty {

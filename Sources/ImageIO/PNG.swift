@@ -1,5 +1,5 @@
 import CZlib
-import SafeFiles
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

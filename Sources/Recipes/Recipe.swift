@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Support
 import Training
 
 /// A named model recipe: a description and the fields of the run
@@ -56,7 +57,7 @@ public struct Recipe: Sendable {
     }
 }
 
-/// The built-in recipes (zoo/*.json, embedded in the binary) and recipe files.
+/// The built-in recipes (package resources, embedded in the binary) and recipe files.
 public enum RecipeBook {
     /// The recipe `zoo train` uses without --recipe.
     public static let defaultName = "vae"

@@ -135,3 +135,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         return out
     }
 }
+
+extension RunConfig {
+    /// schemas/config.schema.json (a package resource, embedded in the binary):
+    /// the JSON Schema of a checkpoint's /config.
+    public static let schemaJSON = String(decoding: PackageResources.config_schema_json, as: UTF8.self)
+}

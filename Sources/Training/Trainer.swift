@@ -1,6 +1,7 @@
 import Datasets
 import NeuralNet
 import NumericCore
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -418,11 +419,4 @@ public final class Trainer {
         }
         return out
     }
-}
-
-/// Seconds on a monotonic clock.
-public func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Datasets
 import Foundation
+import Support
 import NeuralNet
 import NumericCore
 import Recipes

@@ -6,7 +6,7 @@ import Foundation
 import ImageIO
 import NeuralNet
 import NumericCore
-import SafeFiles
+import Support
 import Synchronization
 import Training
 

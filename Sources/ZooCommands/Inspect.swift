@@ -3,7 +3,7 @@ import Checkpoint
 import Foundation
 import HDF5
 import NeuralNet
-import SafeFiles
+import Support
 import Training
 
 /// `zoo inspect`: what a checkpoint holds.

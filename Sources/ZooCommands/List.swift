@@ -6,7 +6,7 @@ import Training
 public struct List: ParsableCommand {
     public static let configuration = CommandConfiguration(
         abstract: "List the recipes `zoo train --recipe NAME` accepts, one line each.",
-        discussion: "The recipes are zoo/*.json in the repository, built into the binary; --recipe also takes a recipe file.")
+        discussion: "The recipes are the files in zoo/ of the repository, built into the binary; --recipe also takes a recipe file.")
 
     @Flag(help: "Also print each recipe's full configuration (its fields over zoo's defaults) as JSON.")
     public var verbose = false

@@ -3,6 +3,7 @@ import Checkpoint
 import Datasets
 import Evaluation
 import Foundation
+import Support
 import ImageIO
 import NeuralNet
 import NumericCore

@@ -2,7 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Datasets
 import Foundation
-import SafeFiles
+import Support
 import Synchronization
 import Training
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Support
 import ImageIO
 import NeuralNet
 import NumericCore

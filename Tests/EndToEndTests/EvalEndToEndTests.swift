@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Support
 import Testing
 import TestSupport
 

@@ -2,7 +2,7 @@ import CZlib
 import Foundation
 import Testing
 @testable import ImageIO
-import SafeFiles
+import Support
 import TestSupport
 
 /// Decodes what `PNG.encode` writes (8-bit, filter 0, one IDAT) and checks every CRC.

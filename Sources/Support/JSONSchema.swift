@@ -9,7 +9,7 @@ public struct JSONSchema {
 
     public init(json: String) throws {
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
-            throw CheckpointError.badConfig(path: "schema", reason: "the schema is not a JSON object")
+            throw JSONSchemaError.notAnObject
         }
         root = object
     }
@@ -93,70 +93,8 @@ public struct JSONSchema {
     }
 }
 
-/// schemas/config.schema.json, embedded so the binary validates without the
-/// repository at hand (a test keeps the two identical).
-public let configSchemaJSON = #"""
-{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "$id": "https://zoo.invalid/schemas/config.schema.json",
-  "title": "zoo run configuration",
-  "description": "Everything that defines a training run: model architecture, optimization, data. Stored in checkpoints and used by recipes (zoo/*.json).",
-  "type": "object",
-  "required": ["model", "training", "data"],
-  "additionalProperties": false,
-  "properties": {
-    "model": {
-      "type": "object",
-      "required": ["input_dim", "hidden", "latent_dim", "likelihood", "sigma"],
-      "additionalProperties": false,
-      "properties": {
-        "input_dim": { "type": "integer", "minimum": 1, "description": "Pixels per image (784 for 28×28)." },
-        "hidden": { "type": "array", "minItems": 1, "items": { "type": "integer", "minimum": 1 }, "description": "Encoder hidden widths; the decoder mirrors them." },
-        "latent_dim": { "type": "integer", "minimum": 1 },
-        "likelihood": { "enum": ["bernoulli", "gaussian"], "description": "Decoder p(x|z)." },
-        "sigma": { "type": "number", "exclusiveMinimum": 0, "description": "σ of the Gaussian decoder (unused for Bernoulli)." },
-        "activation": { "enum": ["relu", "tanh"], "description": "Nonlinearity after every hidden layer (absent: relu)." },
-        "label_classes": { "type": "integer", "minimum": 0, "maximum": 1000, "description": "Classes of a conditional VAE: the one-hot label joins the encoder input and z (absent or 0: unconditional)." }
-      }
-    },
-    "training": {
-      "type": "object",
-      "required": ["epochs", "batch_size", "optimizer", "seed", "threads"],
-      "additionalProperties": false,
-      "properties": {
-        "epochs": { "type": "integer", "minimum": 1 },
-        "batch_size": { "type": "integer", "minimum": 1 },
-        "optimizer": {
-          "type": "object",
-          "required": ["type", "lr", "beta1", "beta2", "eps"],
-          "additionalProperties": false,
-          "properties": {
-            "type": { "const": "adam" },
-            "lr": { "type": "number", "exclusiveMinimum": 0 },
-            "beta1": { "type": "number", "minimum": 0, "exclusiveMaximum": 1 },
-            "beta2": { "type": "number", "minimum": 0, "exclusiveMaximum": 1 },
-            "eps": { "type": "number", "exclusiveMinimum": 0 }
-          }
-        },
-        "seed": { "type": "integer", "minimum": 0, "maximum": 18446744073709551615 },
-        "threads": { "type": "integer", "minimum": 1, "description": "BLAS threads; same seed and threads give bit-identical runs." },
-        "beta": { "type": "number", "minimum": 0, "description": "Weight of the KL term (absent: 1)." },
-        "kl_warmup": { "type": "integer", "minimum": 0, "description": "Epochs over which β ramps linearly from 0 (absent: 0)." },
-        "iw_samples": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "Draws per image: 1 trains on the ELBO, K > 1 on the IWAE bound (absent: 1)." },
-        "val_split": { "type": "integer", "minimum": 0, "description": "Training images held out for validation (absent: 0)." },
-        "patience": { "type": ["integer", "null"], "minimum": 1, "description": "Early stopping: epochs without a better validation loss (absent or null: never)." }
-      }
-    },
-    "data": {
-      "type": "object",
-      "required": ["binarization"],
-      "additionalProperties": false,
-      "properties": {
-        "directory": { "type": ["string", "null"], "description": "MNIST-layout directory; absent or null means Debian's Fashion-MNIST." },
-        "binarization": { "enum": ["none", "dynamic", "static"] },
-        "limit": { "type": ["integer", "null"], "minimum": 1, "description": "Only the first N images of each split." }
-      }
-    }
-  }
+/// A schema that cannot be used.
+public enum JSONSchemaError: Error, CustomStringConvertible, Sendable {
+    case notAnObject
+    public var description: String { "the schema is not a JSON object" }
 }
-"""#

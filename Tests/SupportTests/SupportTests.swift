@@ -1,9 +1,9 @@
 import Foundation
-import SafeFiles
+import Support
 import Testing
 import TestSupport
 
-@Suite struct SafeFilesTests {
+@Suite struct SupportTests {
     /// Several files commit as one: when the second rename fails, the first
     /// target is put back as it was and no temporary is left.
     @Test func multiFileCommitIsAllOrNothing() throws {
