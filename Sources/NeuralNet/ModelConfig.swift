@@ -114,24 +114,38 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     }
 
     /// Problems with this configuration, in words a user can act on (empty if valid).
-    public var problems: [String] {
-        var out: [String] = []
-        if !(1...Self.maximumInputDim).contains(inputDim) {
-            out.append("input dimension must be between 1 and \(Self.maximumInputDim), got \(inputDim)")
+    public var problems: [String] { issues.map(\.message) }
+
+    /// The same problems with the configuration key each concerns ("model.latent_dim").
+    public var issues: [ConfigProblem] {
+        var out: [ConfigProblem] = []
+        func bound(_ key: String, _ name: String, _ value: Int, _ range: ClosedRange<Int>) {
+            if !range.contains(value) { out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")) }
         }
-        if !(1...Self.maximumLatentDim).contains(latentDim) {
-            out.append("latent dimension must be between 1 and \(Self.maximumLatentDim), got \(latentDim)")
+        bound("model.input_dim", "input dimension", inputDim, 1...Self.maximumInputDim)
+        bound("model.latent_dim", "latent dimension", latentDim, 1...Self.maximumLatentDim)
+        if hidden.isEmpty { out.append(.init("model.hidden", "at least one hidden layer is needed")) }
+        if hidden.count > Self.maximumHiddenLayers {
+            out.append(.init("model.hidden", "at most \(Self.maximumHiddenLayers) hidden layers, got \(hidden.count)"))
         }
-        if hidden.isEmpty { out.append("at least one hidden layer is needed") }
-        if hidden.count > Self.maximumHiddenLayers { out.append("at most \(Self.maximumHiddenLayers) hidden layers, got \(hidden.count)") }
-        for h in hidden where !(1...Self.maximumWidth).contains(h) {
-            out.append("hidden layer sizes must be between 1 and \(Self.maximumWidth), got \(h)")
-        }
-        if !(sigma > 0) || !sigma.isFinite { out.append("sigma must be a positive number, got \(sigma)") }
-        if labelClasses < 0 || labelClasses > 1000 { out.append("label classes must be between 0 and 1000, got \(labelClasses)") }
+        for h in hidden { bound("model.hidden", "hidden layer sizes", h, 1...Self.maximumWidth) }
+        if !(sigma > 0) || !sigma.isFinite { out.append(.init("model.sigma", "sigma must be a positive number, got \(sigma)")) }
+        bound("model.label_classes", "label classes", labelClasses, 0...1000)
         if out.isEmpty, parameterCount > Self.maximumParameters {
-            out.append("the model would have \(parameterCount) parameters, more than the \(Self.maximumParameters) zoo allows")
+            out.append(.init("model.hidden", "the model would have \(parameterCount) parameters, more than the \(Self.maximumParameters) zoo allows"))
         }
         return out
     }
+}
+
+/// One thing wrong with a configuration: the JSON key it concerns (as in
+/// config.schema.json, "training.batch_size") and a sentence naming the value.
+public struct ConfigProblem: Equatable, Sendable, CustomStringConvertible {
+    public let key: String
+    public let message: String
+    public init(_ key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { message }
 }

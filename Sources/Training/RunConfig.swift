@@ -100,35 +100,41 @@ public struct RunConfig: Codable, Equatable, Sendable {
         self.data = data
     }
 
-    /// Problems with the configuration, each a sentence naming the value (empty if valid).
-    public var problems: [String] {
-        var out = model.problems
+    /// Problems with the configuration, each a sentence naming the value
+    /// (empty if valid): the one validation that the command line, recipe
+    /// files and the checkpoint reader all use.
+    public var problems: [String] { issues.map(\.message) }
+
+    /// The same problems with the configuration key each concerns.
+    public var issues: [ConfigProblem] {
+        var out = model.issues
         let t = training
-        func bound(_ name: String, _ value: Int, _ range: ClosedRange<Int>) {
-            if !range.contains(value) { out.append("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)") }
+        func bound(_ key: String, _ name: String, _ value: Int, _ range: ClosedRange<Int>) {
+            if !range.contains(value) { out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")) }
         }
-        bound("epochs", t.epochs, 1...Self.maximumEpochs)
-        bound("batch size", t.batchSize, 1...Self.maximumBatchSize)
-        bound("threads", t.threads, 1...Self.maximumThreads)
+        func add(_ key: String, _ message: String) { out.append(.init(key, message)) }
+        bound("training.epochs", "epochs", t.epochs, 1...Self.maximumEpochs)
+        bound("training.batch_size", "batch size", t.batchSize, 1...Self.maximumBatchSize)
+        bound("training.threads", "threads", t.threads, 1...Self.maximumThreads)
         let o = t.optimizer
-        if o.type != "adam" { out.append("optimizer must be \"adam\", got \"\(o.type)\"") }
-        if !(o.lr > 0) || !o.lr.isFinite { out.append("learning rate must be a positive number, got \(o.lr)") }
-        if !(o.beta1 >= 0 && o.beta1 < 1) { out.append("beta1 must be in [0, 1), got \(o.beta1)") }
-        if !(o.beta2 >= 0 && o.beta2 < 1) { out.append("beta2 must be in [0, 1), got \(o.beta2)") }
-        if !(o.eps > 0) || !o.eps.isFinite { out.append("eps must be a positive number, got \(o.eps)") }
-        if let l = data.limit { bound("limit", l, 1...Self.maximumImages) }
-        if !(t.beta >= 0) || !t.beta.isFinite || t.beta > 1e6 { out.append("beta must be a number in [0, 1e6], got \(t.beta)") }
-        bound("KL warm-up (epochs)", t.klWarmup, 0...Self.maximumEpochs)
-        bound("importance samples", t.importanceSamples, 1...1000)
-        bound("the validation split (images)", t.validation, 0...Self.maximumImages)
+        if o.type != "adam" { add("training.optimizer.type", "optimizer must be \"adam\", got \"\(o.type)\"") }
+        if !(o.lr > 0) || !o.lr.isFinite { add("training.optimizer.lr", "learning rate must be a positive number, got \(o.lr)") }
+        if !(o.beta1 >= 0 && o.beta1 < 1) { add("training.optimizer.beta1", "beta1 must be in [0, 1), got \(o.beta1)") }
+        if !(o.beta2 >= 0 && o.beta2 < 1) { add("training.optimizer.beta2", "beta2 must be in [0, 1), got \(o.beta2)") }
+        if !(o.eps > 0) || !o.eps.isFinite { add("training.optimizer.eps", "eps must be a positive number, got \(o.eps)") }
+        if let l = data.limit { bound("data.limit", "limit", l, 1...Self.maximumImages) }
+        if !(t.beta >= 0) || !t.beta.isFinite || t.beta > 1e6 { add("training.beta", "beta must be a number in [0, 1e6], got \(t.beta)") }
+        bound("training.kl_warmup", "KL warm-up (epochs)", t.klWarmup, 0...Self.maximumEpochs)
+        bound("training.iw_samples", "importance samples", t.importanceSamples, 1...1000)
+        bound("training.val_split", "the validation split (images)", t.validation, 0...Self.maximumImages)
         if let p = t.patience {
-            bound("patience (epochs)", p, 1...Self.maximumEpochs)
-            if t.validation == 0 { out.append("early stopping (patience \(p)) needs a validation split (--val-split N)") }
+            bound("training.patience", "patience (epochs)", p, 1...Self.maximumEpochs)
+            if t.validation == 0 { add("training.patience", "early stopping (patience \(p)) needs a validation split (--val-split N)") }
         }
-        if model.problems.isEmpty, (1...Self.maximumBatchSize).contains(t.batchSize), (1...1000).contains(t.importanceSamples) {
+        if out.isEmpty {
             let bytes = model.trainingBytes(rows: t.batchSize, samples: t.importanceSamples)
             if bytes > Self.maximumTrainingBytes {
-                out.append("the model and one batch need about \(bytes >> 20) MiB, more than the \(Self.maximumTrainingBytes >> 30) GiB zoo allows; "
+                add("training.batch_size", "the model and one batch need about \(bytes >> 20) MiB, more than the \(Self.maximumTrainingBytes >> 30) GiB zoo allows; "
                     + "use smaller layers, a smaller batch or fewer importance samples")
             }
         }

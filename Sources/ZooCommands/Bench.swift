@@ -29,9 +29,7 @@ public struct Bench: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        try checkRange("--epochs", epochs, 1...1000)
-        try checkRange("--batch-size", batchSize, 1...RunConfig.maximumBatchSize)
-        try validateThreads(threads)
+        try checkRange("--epochs", epochs, 1...1000)   // timed epochs; the rest is the configuration's to check
     }
 
     public func run() throws {
@@ -41,7 +39,7 @@ public struct Bench: ParsableCommand {
         config.training.epochs = epochs
         config.training.batchSize = batchSize
         config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        if !config.problems.isEmpty { throw ValidationError(config.problems.joined(separator: "; ")) }
+        try checkConfig(config)
         let (trainer, _, fingerprint) = try makeTrainer(&config)
         let train = trainer.train
 

@@ -27,10 +27,6 @@ public struct DataOptions: ParsableArguments {
 
     public init() {}
 
-    public func validate() throws {
-        try checkRange("--limit", limit, 1...RunConfig.maximumImages)
-    }
-
     /// Sets the fields given; a relative --data path is stored absolute, so
     /// a checkpoint evaluated from another directory reads the same data.
     public func apply(to c: inout DataConfig) {
@@ -69,20 +65,10 @@ public struct ModelOptions: ParsableArguments {
         return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
     }
 
+    /// The syntax of --hidden; every size is the configuration's to check (RunConfig.issues).
     public func validate() throws {
-        if let hidden {
-            guard let widths = hiddenWidths else {
-                throw ValidationError("--hidden takes comma-separated positive integers (e.g. 400 or 200,200), got '\(hidden)'")
-            }
-            if let bad = widths.first(where: { !(1...ModelConfig.maximumWidth).contains($0) }) {
-                throw ValidationError("--hidden widths must be between 1 and \(ModelConfig.maximumWidth), got \(bad)")
-            }
-            try checkRange("--hidden (number of layers)", widths.count, 1...ModelConfig.maximumHiddenLayers)
-        }
-        try checkRange("--latent-dim", latentDim, 1...ModelConfig.maximumLatentDim)
-        if let sigma, !(sigma > 0) || !sigma.isFinite { throw ValidationError("--sigma must be a positive number, got \(sigma)") }
-        if let labelClasses, labelClasses < 0 || labelClasses > 1000 {
-            throw ValidationError("--label-classes must be between 0 and 1000, got \(labelClasses)")
+        if let hidden, hiddenWidths == nil {
+            throw ValidationError("--hidden takes comma-separated positive integers (e.g. 400 or 200,200), got '\(hidden)'")
         }
     }
 
@@ -126,4 +112,21 @@ func validateThreads(_ threads: Int?) throws { try checkRange("--threads", threa
 /// `path` made absolute against the current directory (not resolving links).
 func absolutePath(_ path: String) -> String {
     path.hasPrefix("/") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
+/// The flag that sets each configuration key, to name it in messages.
+let configFlags: [String: String] = [
+    "training.epochs": "--epochs", "training.batch_size": "--batch-size", "training.optimizer.lr": "--lr",
+    "training.threads": "--threads", "training.beta": "--beta", "training.kl_warmup": "--kl-warmup",
+    "training.iw_samples": "--iw-samples", "training.val_split": "--val-split", "training.patience": "--patience",
+    "model.latent_dim": "--latent-dim", "model.hidden": "--hidden", "model.sigma": "--sigma",
+    "model.label_classes": "--label-classes", "data.limit": "--limit",
+]
+
+/// Refuses a configuration with problems (its one validation,
+/// `RunConfig.issues`), each prefixed by the flag that sets its field.
+func checkConfig(_ c: RunConfig) throws {
+    let issues = c.issues
+    guard !issues.isEmpty else { return }
+    throw ValidationError(issues.map { p in configFlags[p.key].map { "\($0): \(p.message)" } ?? p.message }.joined(separator: "; "))
 }

@@ -35,9 +35,7 @@ public struct Resume: ParsableCommand {
 
     public init() {}
 
-    public func validate() throws {
-        try checkRange("--epochs", epochs, 1...RunConfig.maximumEpochs)
-    }
+
 
     public func run() throws {
         try CheckpointSaver.checkTarget(checkpoint)
@@ -46,6 +44,7 @@ public struct Resume: ParsableCommand {
         let saved = try Checkpoint.read(from: checkpoint)
         var config = saved.config
         if let epochs { config.training.epochs = epochs }
+        try checkConfig(config)
         if let directory { config.data.directory = absolutePath(directory) }
         if saved.optimizer == nil || saved.training == nil {
             guard freshOptimizer else { throw CheckpointError.missingOptimizerState(path: checkpoint) }

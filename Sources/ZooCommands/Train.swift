@@ -52,15 +52,7 @@ public struct Train: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        try checkRange("--epochs", epochs, 1...RunConfig.maximumEpochs)
-        try checkRange("--batch-size", batchSize, 1...RunConfig.maximumBatchSize)
-        if let lr, !(lr > 0) || !lr.isFinite { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        try validateThreads(threads)
-        if let beta, !(beta >= 0) || !beta.isFinite || beta > 1e6 { throw ValidationError("--beta must be a number in [0, 1e6], got \(beta)") }
-        try checkRange("--kl-warmup", klWarmup, 0...RunConfig.maximumEpochs)
-        try checkRange("--iw-samples", iwSamples, 1...1000)
-        try checkRange("--val-split", valSplit, 0...RunConfig.maximumImages)
-        try checkRange("--patience", patience, 1...RunConfig.maximumEpochs)
+        // Values are the configuration's to check (`runConfig`, RunConfig.issues).
         if save == "" { throw ValidationError("--save needs a file path, got an empty one") }
     }
 
@@ -81,7 +73,7 @@ public struct Train: ParsableCommand {
         if let iwSamples { c.training.importanceSamples = iwSamples }
         if let valSplit { c.training.validation = valSplit }
         if let patience { c.training.patience = patience }
-        if !c.problems.isEmpty { throw ValidationError(c.problems.joined(separator: "; ")) }
+        try checkConfig(c)
         return (r, c)
     }
 
