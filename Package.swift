@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["CZlib", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore", "Support"],
                 resources: [.embedInCode("Resources")]),
-        .target(name: "Recipes", dependencies: ["Training", "Checkpoint", "Support"], resources: [.embedInCode("Resources")]),
+        .target(name: "Recipes", dependencies: ["Training", "Support"], resources: [.embedInCode("Resources")]),
         .target(
             name: "ZooCommands",
             dependencies: [

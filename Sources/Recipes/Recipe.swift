@@ -1,4 +1,3 @@
-import Checkpoint
 import Foundation
 import Support
 import Training
