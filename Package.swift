@@ -1,9 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way:
-//   zoo (thin @main) → ZooCommands → Recipes → Checkpoint → HDF5, Evaluation, Training → NeuralNet, Datasets, ImageIO → NumericCore → C shims;
-//   Support (JSON Schema validation, atomic writes, stale temporaries, run locks, a monotonic clock) is used by every module that needs them.
+// Dependencies point one way (commands → format/models → numeric core → C shims);
+// ARCHITECTURE.md has the module graph, which a test checks against the imports.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
