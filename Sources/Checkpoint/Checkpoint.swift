@@ -1,8 +1,8 @@
 import Foundation
 import HDF5
-import Support
 import NeuralNet
 import NumericCore
+import Support
 import Training
 
 /// The contents of a zoo checkpoint (layout: schemas/checkpoint-layout.md).
@@ -46,8 +46,10 @@ public struct Checkpoint {
     /// The format version of the file it was read from (`formatVersion` for a new one).
     public var fileFormatVersion: Int64 = Checkpoint.formatVersion
 
-    public init(config: RunConfig, parameters: [String: [Float]], optimizer: OptimizerState?, training: TrainingState?,
-                initializationStream: RandomStream?, dataFingerprint: String?, zooVersion: String, createdUTC: String) {
+    public init(
+        config: RunConfig, parameters: [String: [Float]], optimizer: OptimizerState?, training: TrainingState?,
+        initializationStream: RandomStream?, dataFingerprint: String?, zooVersion: String, createdUTC: String
+    ) {
         self.config = config
         self.parameters = parameters
         self.optimizer = optimizer
@@ -67,9 +69,10 @@ public struct Checkpoint {
         func moments(_ t: Tensor) -> [String: [Float]] {
             Dictionary(uniqueKeysWithValues: p.entries.map { ($0.name, View(t, offset: $0.offset, shape: $0.shape).array) })
         }
-        optimizer = OptimizerState(hyperparameters: trainer.optimizer.hyperparameters, step: trainer.optimizer.step,
-                                   firstMoment: moments(trainer.optimizer.firstMoment),
-                                   secondMoment: moments(trainer.optimizer.secondMoment))
+        optimizer = OptimizerState(
+            hyperparameters: trainer.optimizer.hyperparameters, step: trainer.optimizer.step,
+            firstMoment: moments(trainer.optimizer.firstMoment),
+            secondMoment: moments(trainer.optimizer.secondMoment))
         training = trainer.state
         initializationStream = trainer.initializationStream
         self.dataFingerprint = dataFingerprint

@@ -26,8 +26,10 @@ extension Checkpoint {
             }
             throw CheckpointError.notACheckpoint(path: path, reason: e.detail)
         } catch {
-            throw CheckpointError.notACheckpoint(path: path, reason: FileManager.default.fileExists(atPath: path)
-                ? "it is not an HDF5 file, or it is empty or truncated" : "the file does not exist")
+            throw CheckpointError.notACheckpoint(
+                path: path,
+                reason: FileManager.default.fileExists(atPath: path)
+                    ? "it is not an HDF5 file, or it is empty or truncated" : "the file does not exist")
         }
         do {
             var c = try read(f, path: path, sealed: seal == .sealed)
@@ -45,21 +47,26 @@ extension Checkpoint {
 
     private static func read(_ f: HDF5File, path: String, sealed: Bool) throws -> Checkpoint {
         guard let format = try f.stringAttribute("format"), format == Self.format else {
-            throw CheckpointError.notACheckpoint(path: path, reason: "no root attribute format = \"\(Self.format)\" (an HDF5 file zoo did not write?)")
+            throw CheckpointError.notACheckpoint(
+                path: path, reason: "no root attribute format = \"\(Self.format)\" (an HDF5 file zoo did not write?)")
         }
         guard let version = try f.attribute("format_version", as: Int64.self) else {
             throw CheckpointError.notACheckpoint(path: path, reason: "no format_version attribute")
         }
         if version > Self.formatVersion { throw CheckpointError.newerFormat(path: path, found: version, supported: Self.formatVersion) }
-        guard version >= 1 else { throw CheckpointError.invalid(path: path, reason: "format_version \(version) is not a version zoo ever wrote") }
+        guard version >= 1 else {
+            throw CheckpointError.invalid(path: path, reason: "format_version \(version) is not a version zoo ever wrote")
+        }
 
         // The digest first: nothing the metadata says is trusted before it matches.
         if version >= 3 {
             guard sealed else {
-                throw CheckpointError.damaged(path: path, reason: "format \(version) files carry zoo's seal in their user block, and this one has none")
+                throw CheckpointError.damaged(
+                    path: path, reason: "format \(version) files carry zoo's seal in their user block, and this one has none")
             }
             guard let stored = try f.stringAttribute(MetadataDigest.attribute) else {
-                throw CheckpointError.invalid(path: path, reason: "the root attribute \(MetadataDigest.attribute) is missing (format \(version) files carry one)")
+                throw CheckpointError.invalid(
+                    path: path, reason: "the root attribute \(MetadataDigest.attribute) is missing (format \(version) files carry one)")
             }
             let computed = try MetadataDigest.compute(f)
             guard stored == computed else { throw CheckpointError.digestMismatch(path: path, stored: stored, computed: computed) }
@@ -70,7 +77,8 @@ extension Checkpoint {
         let json = try f.readString("config", maxBytes: maximumConfigBytes)
         let violations: [String]
         do { violations = try JSONSchema(json: RunConfig.schemaJSON).violations(of: json) } catch {
-            throw CheckpointError.badConfig(path: path, reason: "zoo's embedded config schema cannot be read (\(error)); this build is broken")
+            throw CheckpointError.badConfig(
+                path: path, reason: "zoo's embedded config schema cannot be read (\(error)); this build is broken")
         }
         if !violations.isEmpty {
             throw CheckpointError.badConfig(path: path, reason: "it fails config.schema.json: " + violations.joined(separator: "; "))
@@ -86,10 +94,11 @@ extension Checkpoint {
         guard try f.isGroup("model") else { throw CheckpointError.notACheckpoint(path: path, reason: "the /model group is missing") }
         let parameters = try readArrays(try f.openGroup("model"), groupPath: "/model", expected: expected, path: path)
 
-        var checkpoint = Checkpoint(config: config, parameters: parameters, optimizer: nil, training: nil,
-                                    initializationStream: nil, dataFingerprint: nil,
-                                    zooVersion: try f.stringAttribute("zoo_version") ?? "unknown",
-                                    createdUTC: try f.stringAttribute("created_utc") ?? "unknown")
+        var checkpoint = Checkpoint(
+            config: config, parameters: parameters, optimizer: nil, training: nil,
+            initializationStream: nil, dataFingerprint: nil,
+            zooVersion: try f.stringAttribute("zoo_version") ?? "unknown",
+            createdUTC: try f.stringAttribute("created_utc") ?? "unknown")
         checkpoint.recipe = try f.stringAttribute("recipe")
         checkpoint.fileFormatVersion = version
 
@@ -97,8 +106,9 @@ extension Checkpoint {
             checkpoint.optimizer = try readOptimizer(try f.openGroup("optimizer"), config: config, expected: expected, path: path)
         }
         if try f.isGroup("training") {
-            let (state, initStream, fingerprint) = try readTraining(f, optimizerStep: checkpoint.optimizer?.step ?? 0,
-                                                                   config: config, path: path)
+            let (state, initStream, fingerprint) = try readTraining(
+                f, optimizerStep: checkpoint.optimizer?.step ?? 0,
+                config: config, path: path)
             checkpoint.training = state
             checkpoint.initializationStream = initStream
             checkpoint.dataFingerprint = fingerprint
@@ -109,7 +119,8 @@ extension Checkpoint {
     private static func readOptimizer(_ g: Group, config: RunConfig, expected: [String: [Int]], path: String) throws -> OptimizerState {
         let type = try g.stringAttribute("type")
         guard type == "adam" else {
-            throw CheckpointError.wrongType(path: path, name: "/optimizer attribute type", found: type.map { "\"\($0)\"" } ?? "missing", expected: "\"adam\"")
+            throw CheckpointError.wrongType(
+                path: path, name: "/optimizer attribute type", found: type.map { "\"\($0)\"" } ?? "missing", expected: "\"adam\"")
         }
         func number(_ n: String) throws -> Double {
             guard let v = try g.attribute(n, as: Double.self) else {
@@ -127,12 +138,15 @@ extension Checkpoint {
         }
         let c = config.training.optimizer
         guard (h.lr, h.beta1, h.beta2, h.eps) == (c.lr, c.beta1, c.beta2, c.eps) else {
-            throw CheckpointError.invalid(path: path, reason: "/optimizer attributes (lr \(h.lr), betas \(h.beta1), \(h.beta2), eps \(h.eps)) "
-                + "differ from the config's optimizer (lr \(c.lr), betas \(c.beta1), \(c.beta2), eps \(c.eps))")
+            throw CheckpointError.invalid(
+                path: path,
+                reason: "/optimizer attributes (lr \(h.lr), betas \(h.beta1), \(h.beta2), eps \(h.eps)) "
+                    + "differ from the config's optimizer (lr \(c.lr), betas \(c.beta1), \(c.beta2), eps \(c.eps))")
         }
         guard let step = try g.attribute("step", as: Int64.self), step >= 0, step <= TrainingState.maximumSteps else {
-            throw CheckpointError.wrongType(path: path, name: "/optimizer attribute step", found: "missing or out of range",
-                                            expected: "an int64 in 0...\(TrainingState.maximumSteps)")
+            throw CheckpointError.wrongType(
+                path: path, name: "/optimizer attribute step", found: "missing or out of range",
+                expected: "an int64 in 0...\(TrainingState.maximumSteps)")
         }
         guard try g.isGroup("exp_avg"), try g.isGroup("exp_avg_sq") else {
             throw CheckpointError.notACheckpoint(path: path, reason: "/optimizer lacks exp_avg or exp_avg_sq")
@@ -140,12 +154,14 @@ extension Checkpoint {
         let second = try readArrays(try g.openGroup("exp_avg_sq"), groupPath: "/optimizer/exp_avg_sq", expected: expected, path: path)
         for (name, values) in second {
             if let i = values.firstIndex(where: { $0 < 0 }) {
-                throw CheckpointError.invalid(path: path, reason: "/optimizer/exp_avg_sq/\(name)[\(i)] is negative (\(values[i])); a second moment cannot be")
+                throw CheckpointError.invalid(
+                    path: path, reason: "/optimizer/exp_avg_sq/\(name)[\(i)] is negative (\(values[i])); a second moment cannot be")
             }
         }
-        return OptimizerState(hyperparameters: h, step: Int(step),
-                              firstMoment: try readArrays(try g.openGroup("exp_avg"), groupPath: "/optimizer/exp_avg", expected: expected, path: path),
-                              secondMoment: second)
+        return OptimizerState(
+            hyperparameters: h, step: Int(step),
+            firstMoment: try readArrays(try g.openGroup("exp_avg"), groupPath: "/optimizer/exp_avg", expected: expected, path: path),
+            secondMoment: second)
     }
 
     private static func readArrays(_ g: Group, groupPath: String, expected: [String: [Int]], path: String) throws -> [String: [Float]] {
@@ -174,7 +190,9 @@ extension Checkpoint {
         return out
     }
 
-    private static func readTraining(_ f: HDF5File, optimizerStep: Int, config: RunConfig, path: String) throws -> (TrainingState, RandomStream?, String?) {
+    private static func readTraining(_ f: HDF5File, optimizerStep: Int, config: RunConfig, path: String) throws -> (
+        TrainingState, RandomStream?, String?
+    ) {
         let g = try f.openGroup("training")
         func bad(_ why: String) -> CheckpointError { .badTrainingState(path: path, reason: why) }
         func int(_ n: String, _ range: ClosedRange<Int64>) throws -> Int {
@@ -230,10 +248,11 @@ extension Checkpoint {
             throw bad("/history/active_units[\(i)] is \(active[i]), outside -1...\(config.model.latentDim)")
         }
         let history = epochs.indices.map { i in
-            EpochRecord(epoch: Int(epochs[i]), trainLoss: cols[0][i], trainReconstruction: cols[1][i], trainKL: cols[2][i],
-                        testLoss: cols[3][i].isNaN ? nil : cols[3][i],
-                        validationLoss: validation[i].isNaN ? nil : validation[i],
-                        activeUnits: active[i] < 0 ? nil : Int(active[i]), seconds: cols[4][i])
+            EpochRecord(
+                epoch: Int(epochs[i]), trainLoss: cols[0][i], trainReconstruction: cols[1][i], trainKL: cols[2][i],
+                testLoss: cols[3][i].isNaN ? nil : cols[3][i],
+                validationLoss: validation[i].isNaN ? nil : validation[i],
+                activeUnits: active[i] < 0 ? nil : Int(active[i]), seconds: cols[4][i])
         }
         var latent: LatentSummary?
         if try g.isGroup("latent") {
@@ -250,15 +269,18 @@ extension Checkpoint {
             guard let images = try lg.attribute("images", as: Int64.self), images >= 0 else {
                 throw bad("/training/latent lacks its images attribute, or it is negative")
             }
-            latent = LatentSummary(count: Int(images), meanMu: try vector("mu_mean"), muVariance: try vector("mu_variance"),
-                                   klPerDimension: try vector("kl"))
+            latent = LatentSummary(
+                count: Int(images), meanMu: try vector("mu_mean"), muVariance: try vector("mu_variance"),
+                klPerDimension: try vector("kl"))
         }
         let maxSteps = TrainingState.maximumSteps
         let best = try g.attribute("best_val_loss", as: Double.self)
         if let best, !best.isFinite { throw bad("attribute best_val_loss is \(best); it must be finite") }
         let bestEpoch = try g.hasAttribute("best_epoch") ? int("best_epoch", 0...Int64(epoch)) : 0
         let fingerprint = try g.stringAttribute("data_fingerprint")
-        if let fingerprint, !(fingerprint.hasPrefix("sha256:") && fingerprint.count == 71 && fingerprint.dropFirst(7).allSatisfy(\.isHexDigit)) {
+        if let fingerprint,
+            !(fingerprint.hasPrefix("sha256:") && fingerprint.count == 71 && fingerprint.dropFirst(7).allSatisfy(\.isHexDigit))
+        {
             throw bad("attribute data_fingerprint is \"\(fingerprint.prefix(80))\", not sha256: and 64 hexadecimal digits")
         }
         let state = TrainingState(
@@ -276,7 +298,8 @@ extension Checkpoint {
     private static func describe(decodingError error: Error) -> String {
         guard let e = error as? DecodingError else { return "\(error)" }
         func at(_ c: DecodingError.Context) -> String {
-            c.codingPath.map(\.stringValue).joined(separator: ".").isEmpty ? "" : " at " + c.codingPath.map(\.stringValue).joined(separator: ".")
+            c.codingPath.map(\.stringValue).joined(separator: ".").isEmpty
+                ? "" : " at " + c.codingPath.map(\.stringValue).joined(separator: ".")
         }
         switch e {
         case .keyNotFound(let key, let c): return "missing key \(key.stringValue)\(at(c))"

@@ -1,6 +1,7 @@
 import CZlib
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A CRC-32 of the whole file, kept in the HDF5 user block (the first 512
@@ -61,7 +62,7 @@ enum FileSeal {
             if next.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 8, off_t(size)) }) == 8, next == hdf5Signature {
                 return .broken("its seal (the first bytes of the file) is damaged")
             }
-            return .unsealed   // not a zoo file; HDF5 says what it is
+            return .unsealed  // not a zoo file; HDF5 says what it is
         }
         let stored = String(decoding: head[tag.count..<tag.count + 8], as: UTF8.self)
         // The rest of the user block is a newline and zeros: nothing there is unchecked.
@@ -74,12 +75,15 @@ enum FileSeal {
         while offset < fileSize {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, fileSize - offset), off_t(offset)) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return .broken("it could not be read to its end (\(n < 0 ? String(cString: strerror(errno)) : "it shrank"))") }
+            guard n > 0 else {
+                return .broken("it could not be read to its end (\(n < 0 ? String(cString: strerror(errno)) : "it shrank"))")
+            }
             running = buffer.withUnsafeBufferPointer { UInt(crc32_z(uLong(running), $0.baseAddress, z_size_t(n))) }
             offset += n
         }
         let computed = hex(running)
-        return computed == stored ? .sealed
+        return computed == stored
+            ? .sealed
             : .broken("its bytes no longer match the CRC-32 zoo stored in it (stored \(stored), now \(computed))")
     }
 

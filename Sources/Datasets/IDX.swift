@@ -1,8 +1,9 @@
 import CZlib
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An array read from an IDX file (the MNIST family's format): unsigned bytes
@@ -41,7 +42,8 @@ public enum IDXReader {
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw DatasetError.unreadable(path: path, reason: "it is not a regular file (a FIFO, device or directory); zoo reads only regular files")
+            throw DatasetError.unreadable(
+                path: path, reason: "it is not a regular file (a FIFO, device or directory); zoo reads only regular files")
         }
         let fileSize = Int(st.st_size)
         var magic: [UInt8] = [0, 0]
@@ -77,7 +79,7 @@ public enum IDXReader {
         // Each dimension is below 2^32, so the checks below cannot overflow.
         var itemSize = 1
         for d in dims.dropFirst() {
-            guard case let (p, false) = itemSize.multipliedReportingOverflow(by: d), p <= maximumBytes else {
+            guard case (let p, false) = itemSize.multipliedReportingOverflow(by: d), p <= maximumBytes else {
                 throw DatasetError.badShape(path: path, reason: "dimensions \(dims) exceed \(maximumBytes) bytes")
             }
             itemSize = p
@@ -88,7 +90,8 @@ public enum IDXReader {
         let headerBytes = 4 + 4 * rank
         let plausible = isGzip ? fileSize * maximumGzipRatio : fileSize - headerBytes
         if dims[0] * itemSize > plausible {
-            throw DatasetError.truncated(path: path, expectedBytes: dims[0] * itemSize, gotBytes: max(0, isGzip ? plausible : fileSize - headerBytes))
+            throw DatasetError.truncated(
+                path: path, expectedBytes: dims[0] * itemSize, gotBytes: max(0, isGzip ? plausible : fileSize - headerBytes))
         }
         let items = min(dims[0], maxItems ?? dims[0])
         let total = items * itemSize
@@ -139,6 +142,11 @@ public enum IDXReader {
 
 extension String {
     init(format4 b: [UInt8]) {
-        self = "0x" + b.map { let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s }.joined()
+        self =
+            "0x"
+            + b.map {
+                let s = String($0, radix: 16)
+                return s.count == 1 ? "0" + s : s
+            }.joined()
     }
 }

@@ -1,8 +1,9 @@
 import NumericCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A split of an image dataset.
@@ -39,8 +40,10 @@ public struct ImageSet: Sendable {
 
     public var dimension: Int { height * width }
 
-    public init(split: Split, height: Int, width: Int, pixels: [UInt8], labels: [UInt8],
-                imagesPath: String = "", labelsPath: String = "") {
+    public init(
+        split: Split, height: Int, width: Int, pixels: [UInt8], labels: [UInt8],
+        imagesPath: String = "", labelsPath: String = ""
+    ) {
         precondition(pixels.count == labels.count * height * width)
         self.split = split
         self.count = labels.count
@@ -113,19 +116,22 @@ public struct DatasetDirectory: Sendable {
     public func load(_ split: Split, limit: Int? = nil) throws -> ImageSet {
         let imageNames = candidates(split, "images-idx3-ubyte")
         guard let imagesPath = existing(imageNames) else {
-            throw DatasetError.splitMissing(directory: path, split: split, lookedFor: imageNames.map { String($0.split(separator: "/").last!) })
+            throw DatasetError.splitMissing(
+                directory: path, split: split, lookedFor: imageNames.map { String($0.split(separator: "/").last!) })
         }
         let labelNames = candidates(split, "labels-idx1-ubyte")
         guard let labelsPath = existing(labelNames) else { throw DatasetError.fileMissing(path: labelNames[0]) }
         let images = try IDXReader.read(path: imagesPath, rank: 3, maxItems: limit)
         let labels = try IDXReader.read(path: labelsPath, rank: 1, maxItems: limit)
         if images.itemsInFile != labels.itemsInFile {
-            throw DatasetError.countMismatch(images: imagesPath, imageCount: images.itemsInFile,
-                                             labels: labelsPath, labelCount: labels.itemsInFile)
+            throw DatasetError.countMismatch(
+                images: imagesPath, imageCount: images.itemsInFile,
+                labels: labelsPath, labelCount: labels.itemsInFile)
         }
         if images.dimensions[0] == 0 { throw DatasetError.empty(path: imagesPath) }
-        return ImageSet(split: split, height: images.dimensions[1], width: images.dimensions[2],
-                        pixels: images.bytes, labels: labels.bytes, imagesPath: imagesPath, labelsPath: labelsPath)
+        return ImageSet(
+            split: split, height: images.dimensions[1], width: images.dimensions[2],
+            pixels: images.bytes, labels: labels.bytes, imagesPath: imagesPath, labelsPath: labelsPath)
     }
 }
 
@@ -146,8 +152,9 @@ extension ImageSet {
                 }
             }
         }
-        return ImageSet(split: split, height: height, width: width, pixels: px, labels: indices.map { labels[$0] },
-                        imagesPath: imagesPath, labelsPath: labelsPath)
+        return ImageSet(
+            split: split, height: height, width: width, pixels: px, labels: indices.map { labels[$0] },
+            imagesPath: imagesPath, labelsPath: labelsPath)
     }
 
     /// Splits off `count` images for validation: the last `count` entries of a

@@ -24,15 +24,19 @@ public enum ELBOEvaluator {
     /// same figure as the training's test loss).
     ///
     /// - Parameter progress: called after each batch with the images done.
-    public static func evaluate(_ model: VAE, on set: EvaluationSet, batchSize: Int, noise: RandomStream,
-                                progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }) -> ELBOResult? {
+    public static func evaluate(
+        _ model: VAE, on set: EvaluationSet, batchSize: Int, noise: RandomStream,
+        progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) -> ELBOResult? {
         var noise = noise
         let batch = min(batchSize, model.maxRows)
         let L = model.config.latentDim
         let indices = UnsafeMutablePointer<Int64>.allocate(capacity: batch)
         defer { indices.deallocate() }
         var perImage = [Double](repeating: 0, count: set.count)
-        var rec = RunningMean(), kl = RunningMean(), total = RunningMean()
+        var rec = RunningMean()
+        var kl = RunningMean()
+        var total = RunningMean()
         var latent = LatentStatistics(latentDim: L)
         var first = 0
         while first < set.count {
@@ -52,7 +56,8 @@ public enum ELBOEvaluator {
             first += rows
             progress(first)
         }
-        return ELBOResult(count: set.count, negativeELBO: total.mean, reconstruction: rec.mean, kl: kl.mean,
-                          standardError: total.standardError, perImage: perImage, latent: latent.summary)
+        return ELBOResult(
+            count: set.count, negativeELBO: total.mean, reconstruction: rec.mean, kl: kl.mean,
+            standardError: total.standardError, perImage: perImage, latent: latent.summary)
     }
 }

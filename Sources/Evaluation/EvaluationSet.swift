@@ -14,8 +14,9 @@ public struct EvaluationSet: Sendable {
     public init(_ images: ImageSet, model: ModelConfig, binarization: Binarization, trainingSeed: UInt64) throws {
         if images.count == 0 { throw EvaluationError.emptySet(path: images.imagesPath) }
         if images.dimension != model.inputDim {
-            throw EvaluationError.inputSizeMismatch(model: model.inputDim, data: images.dimension,
-                                                     height: images.height, width: images.width, path: images.imagesPath)
+            throw EvaluationError.inputSizeMismatch(
+                model: model.inputDim, data: images.dimension,
+                height: images.height, width: images.width, path: images.imagesPath)
         }
         let classes = model.labelClasses
         if classes > 0, let bad = images.firstLabel(outside: classes) {
@@ -88,12 +89,12 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable, Sendable
 
     public var description: String {
         switch self {
-        case let .inputSizeMismatch(model, data, h, w, path):
+        case .inputSizeMismatch(let model, let data, let h, let w, let path):
             return "the model takes \(model) inputs per image but \(path) holds \(h)×\(w) = \(data)-pixel images; "
                 + "evaluate it on data of the size it was trained on (--data DIR)"
-        case let .emptySet(path):
+        case .emptySet(let path):
             return "\(path) holds no images; choose another split or data directory"
-        case let .labelOutOfRange(label, classes, path):
+        case .labelOutOfRange(let label, let classes, let path):
             return "\(path) has label \(label) but the conditional model knows \(classes) classes (0…\(classes - 1)); "
                 + "use the data it was trained on (--data DIR)"
         }

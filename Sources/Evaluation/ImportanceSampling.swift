@@ -61,7 +61,8 @@ public final class ImportanceSampler: @unchecked Sendable {
     ///   worker's model copy cannot be allocated.
     public init(model: VAE, options: Options) throws {
         guard options.samples >= 1, options.threads >= 1, options.chunk >= 1,
-              options.ks.allSatisfy({ $0 >= 1 && $0 <= options.samples }) else {
+            options.ks.allSatisfy({ $0 >= 1 && $0 <= options.samples })
+        else {
             throw ModelError.invalid("importance sampling needs samples, threads and chunk ≥ 1 and every k in 1...samples")
         }
         self.options = options
@@ -77,9 +78,11 @@ public final class ImportanceSampler: @unchecked Sendable {
     ///   - progress: called on one worker thread with the number of images done.
     ///   - shouldStop: polled before each image; when it returns true the
     ///     workers finish their current image and `nil` is returned.
-    public func run(_ set: EvaluationSet, posteriors: UnsafePointer<Float>, repeatIndex: Int = 0,
-                    progress: @escaping @Sendable (Int) -> Void = { _ in },
-                    shouldStop: @escaping @Sendable () -> Bool = { false }) -> Result? {
+    public func run(
+        _ set: EvaluationSet, posteriors: UnsafePointer<Float>, repeatIndex: Int = 0,
+        progress: @escaping @Sendable (Int) -> Void = { _ in },
+        shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) -> Result? {
         let ks = options.reportedKs
         let n = set.count
         let results = UnsafeMutablePointer<Double>.allocate(capacity: ks.count * n)
@@ -94,11 +97,15 @@ public final class ImportanceSampler: @unchecked Sendable {
             let worker = Worker(model: self.workers[w], options: self.options, ks: ks)
             while true {
                 if state.stopped.load(ordering: .relaxed) { break }
-                if shouldStop() { state.stopped.store(true, ordering: .relaxed); break }
+                if shouldStop() {
+                    state.stopped.store(true, ordering: .relaxed)
+                    break
+                }
                 let i = state.next.add(1, ordering: .relaxed).oldValue
                 if i >= n { break }
-                worker.estimate(image: i, of: set, posterior: shared.posteriors + i * 2 * worker.latent,
-                                repeatIndex: repeatIndex, into: shared.results, stride: n)
+                worker.estimate(
+                    image: i, of: set, posterior: shared.posteriors + i * 2 * worker.latent,
+                    repeatIndex: repeatIndex, into: shared.results, stride: n)
                 let finished = state.done.add(1, ordering: .relaxed).newValue
                 if w == 0 { progress(finished) }
             }
@@ -106,7 +113,10 @@ public final class ImportanceSampler: @unchecked Sendable {
         let group = DispatchGroup()
         for w in 1..<workers.count {
             group.enter()
-            let thread = Thread { body(w); group.leave() }
+            let thread = Thread {
+                body(w)
+                group.leave()
+            }
             thread.start()
         }
         body(0)
@@ -167,12 +177,20 @@ private final class Worker {
     }
 
     deinit {
-        image.deallocate(); index.deallocate(); mu.deallocate(); sigma.deallocate()
-        bits.deallocate(); epsilon.deallocate(); logRatio.deallocate(); logLikelihood.deallocate()
+        image.deallocate()
+        index.deallocate()
+        mu.deallocate()
+        sigma.deallocate()
+        bits.deallocate()
+        epsilon.deallocate()
+        logRatio.deallocate()
+        logLikelihood.deallocate()
     }
 
-    func estimate(image i: Int, of set: EvaluationSet, posterior: UnsafePointer<Float>, repeatIndex: Int,
-                  into results: UnsafeMutablePointer<Double>, stride n: Int) {
+    func estimate(
+        image i: Int, of set: EvaluationSet, posterior: UnsafePointer<Float>, repeatIndex: Int,
+        into results: UnsafeMutablePointer<Double>, stride n: Int
+    ) {
         set.gather(first: i, rows: 1, into: image, indices: index)
         if model.config.isConditional {
             // p(x|z, y) with the image's own label for every draw.
@@ -197,8 +215,9 @@ private final class Worker {
             if latent % 2 == 1 {
                 for r in 0..<rows { for j in 0..<latent { epsilon[r * latent + j] = epsilon[r * 2 * perRow + j] } }
             }
-            Kernels.reparameterize(epsilon: epsilon, mu: mu, sigma: sigma, rows: rows, latent: latent,
-                                   z: model.z.pointer, logRatio: logRatio)
+            Kernels.reparameterize(
+                epsilon: epsilon, mu: mu, sigma: sigma, rows: rows, latent: latent,
+                z: model.z.pointer, logRatio: logRatio)
             model.logLikelihood(of: image, rows: rows, into: logLikelihood)
             for r in 0..<rows {
                 // w = log p(x|z) + log p(z) − log q(z|x); log q includes −Σ log σ.

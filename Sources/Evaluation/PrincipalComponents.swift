@@ -27,7 +27,9 @@ public struct PrincipalComponents: Sendable {
 
     /// Covariance (divided by n), symmetric d×d, row-major.
     public var covariance: [Double] {
-        let d = dimension, m = mean, n = Double(max(count, 1))
+        let d = dimension
+        let m = mean
+        let n = Double(max(count, 1))
         var c = [Double](repeating: 0, count: d * d)
         for i in 0..<d {
             for j in i..<d {
@@ -53,19 +55,23 @@ public struct PrincipalComponents: Sendable {
                 for q in (p + 1)..<max(p + 1, d) where abs(a[p * d + q]) > 1e-300 {
                     let theta = (a[q * d + q] - a[p * d + p]) / (2 * a[p * d + q])
                     let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
+                    let c = 1 / (t * t + 1).squareRoot()
+                    let s = t * c
                     for k in 0..<d {
-                        let akp = a[k * d + p], akq = a[k * d + q]
+                        let akp = a[k * d + p]
+                        let akq = a[k * d + q]
                         a[k * d + p] = c * akp - s * akq
                         a[k * d + q] = s * akp + c * akq
                     }
                     for k in 0..<d {
-                        let apk = a[p * d + k], aqk = a[q * d + k]
+                        let apk = a[p * d + k]
+                        let aqk = a[q * d + k]
                         a[p * d + k] = c * apk - s * aqk
                         a[q * d + k] = s * apk + c * aqk
                     }
                     for k in 0..<d {
-                        let vkp = v[k * d + p], vkq = v[k * d + q]
+                        let vkp = v[k * d + p]
+                        let vkq = v[k * d + q]
                         v[k * d + p] = c * vkp - s * vkq
                         v[k * d + q] = s * vkp + c * vkq
                     }

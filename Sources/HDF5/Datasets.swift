@@ -1,6 +1,7 @@
 import CHDF5
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Element types zoo stores, with their in-memory and on-disk HDF5 types.
@@ -72,14 +73,16 @@ private final class Space: Handle {
     func shape(of name: String, file: String?) throws -> [Int] {
         let kind = H5Sget_simple_extent_type(id)
         if kind == H5S_SCALAR { return [] }
-        guard kind == H5S_SIMPLE else { throw HDF5ContentError.wrongKind(file: file, object: name, found: "an empty (null) dataspace", expected: "an array or scalar") }
+        guard kind == H5S_SIMPLE else {
+            throw HDF5ContentError.wrongKind(file: file, object: name, found: "an empty (null) dataspace", expected: "an array or scalar")
+        }
         let rank = try check(H5Sget_simple_extent_ndims(id), "reading the rank of \(name)", file: file)
         guard rank <= 32 else { throw HDF5ContentError.tooMany(file: file, what: "dimensions in \(name)", found: Int(rank), limit: 32) }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         if rank > 0 { try check(H5Sget_simple_extent_dims(id, &dims, nil), "reading the shape of \(name)", file: file) }
         var count = 1
         for d in dims {
-            guard d <= hsize_t(Int.max), case let (p, false) = count.multipliedReportingOverflow(by: Int(d)) else {
+            guard d <= hsize_t(Int.max), case (let p, false) = count.multipliedReportingOverflow(by: Int(d)) else {
                 throw HDF5ContentError.tooLarge(file: file, object: name, found: "shape \(dims)", limit: "\(Int.max) elements")
             }
             count = p
@@ -107,11 +110,14 @@ extension Group {
 
     /// Writes a numeric array dataset, chunked (one chunk) with shuffle, gzip and
     /// Fletcher-32 checksums.
-    public func write<T: HDF5Element>(_ name: String, _ values: UnsafeBufferPointer<T>, shape: [Int],
-                                      compression: Compression = .init()) throws {
+    public func write<T: HDF5Element>(
+        _ name: String, _ values: UnsafeBufferPointer<T>, shape: [Int],
+        compression: Compression = .init()
+    ) throws {
         precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
         let space = try Space.simple(shape, file: file)
-        let dcpl = PropertyList(try check(H5Pcreate(zoo_H5P_DATASET_CREATE()), "creating properties", file: file), file: file, closer: H5Pclose)
+        let dcpl = PropertyList(
+            try check(H5Pcreate(zoo_H5P_DATASET_CREATE()), "creating properties", file: file), file: file, closer: H5Pclose)
         if !shape.isEmpty && !shape.contains(0) {
             let chunk = shape.map { hsize_t($0) }
             try check(H5Pset_chunk(dcpl.id, Int32(chunk.count), chunk), "setting chunks of \(name)", file: file)
@@ -119,12 +125,14 @@ extension Group {
             try check(H5Pset_deflate(dcpl.id, compression.gzipLevel), "setting gzip on \(name)", file: file)
             try check(H5Pset_fletcher32(dcpl.id), "setting fletcher32 on \(name)", file: file)
         }
-        let did = try check(H5Dcreate2(id, name, T.fileType, space.id, zoo_H5P_DEFAULT(), dcpl.id, zoo_H5P_DEFAULT()),
-                            "creating dataset \(name)", file: file)
+        let did = try check(
+            H5Dcreate2(id, name, T.fileType, space.id, zoo_H5P_DEFAULT(), dcpl.id, zoo_H5P_DEFAULT()),
+            "creating dataset \(name)", file: file)
         let dataset = DatasetHandle(did, file: file, closer: H5Dclose)
         if !values.isEmpty {
-            try check(H5Dwrite(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), values.baseAddress),
-                      "writing dataset \(name)", file: file)
+            try check(
+                H5Dwrite(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), values.baseAddress),
+                "writing dataset \(name)", file: file)
         }
         try dataset.close()
     }
@@ -138,17 +146,22 @@ extension Group {
         guard let kind = try objectKind(name) else {
             throw HDF5ContentError.wrongKind(file: file, object: name, found: "missing", expected: "a dataset")
         }
-        guard kind == .dataset else { throw HDF5ContentError.wrongKind(file: file, object: name, found: "a \(kind.rawValue)", expected: "a dataset") }
+        guard kind == .dataset else {
+            throw HDF5ContentError.wrongKind(file: file, object: name, found: "a \(kind.rawValue)", expected: "a dataset")
+        }
         let dataset = try openDataset(name)
         let space = Space(try check(H5Dget_space(dataset.id), "reading the shape of \(name)", file: file), file: file, closer: H5Sclose)
         let shape = try space.shape(of: name, file: file)
         let type = Datatype(try check(H5Dget_type(dataset.id), "reading the type of \(name)", file: file), file: file, closer: H5Tclose)
         let typeName = Self.typeName(type.id)
-        let dcpl = PropertyList(try check(H5Dget_create_plist(dataset.id), "reading the filters of \(name)", file: file), file: file, closer: H5Pclose)
+        let dcpl = PropertyList(
+            try check(H5Dget_create_plist(dataset.id), "reading the filters of \(name)", file: file), file: file, closer: H5Pclose)
         var filters: [String] = []
         let n = H5Pget_nfilters(dcpl.id)
         for i in 0..<min(max(n, 0), 32) {
-            var flags: UInt32 = 0, cdNelmts = 0, config: UInt32 = 0
+            var flags: UInt32 = 0
+            var cdNelmts = 0
+            var config: UInt32 = 0
             var nameBuf = [CChar](repeating: 0, count: 64)
             let f = H5Pget_filter2(dcpl.id, UInt32(i), &flags, &cdNelmts, nil, 64, &nameBuf, &config)
             switch f {
@@ -195,8 +208,9 @@ extension Group {
         var values = [T](repeating: T(), count: count)
         if count > 0 {
             try values.withUnsafeMutableBufferPointer {
-                try check(H5Dread(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), $0.baseAddress),
-                          "reading dataset \(name)", file: file)
+                try check(
+                    H5Dread(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), $0.baseAddress),
+                    "reading dataset \(name)", file: file)
             }
         }
         try dataset.close()
@@ -207,11 +221,13 @@ extension Group {
     public func read<T: HDF5Element>(_ name: String, into out: UnsafeMutableBufferPointer<T>) throws {
         let info = try info(name)
         guard info.typeName == T.typeName, info.count == out.count else {
-            throw HDF5ContentError.wrongType(file: file, object: name, found: info.description, expected: "\(T.typeName) of \(out.count) elements")
+            throw HDF5ContentError.wrongType(
+                file: file, object: name, found: info.description, expected: "\(T.typeName) of \(out.count) elements")
         }
         let dataset = try openDataset(name)
-        try check(H5Dread(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), out.baseAddress),
-                  "reading dataset \(name)", file: file)
+        try check(
+            H5Dread(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), out.baseAddress),
+            "reading dataset \(name)", file: file)
         try dataset.close()
     }
 
@@ -226,13 +242,15 @@ extension Group {
     public func writeString(_ name: String, _ value: String) throws {
         let type = try Self.utf8StringType(file: file)
         let space = try Space.simple([], file: file)
-        let did = try check(H5Dcreate2(id, name, type.id, space.id, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
-                            "creating dataset \(name)", file: file)
+        let did = try check(
+            H5Dcreate2(id, name, type.id, space.id, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
+            "creating dataset \(name)", file: file)
         let dataset = DatasetHandle(did, file: file, closer: H5Dclose)
         try value.withCString { cs in
             var pointer: UnsafePointer<CChar>? = cs
-            try check(H5Dwrite(dataset.id, type.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), &pointer),
-                      "writing dataset \(name)", file: file)
+            try check(
+                H5Dwrite(dataset.id, type.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), &pointer),
+                "writing dataset \(name)", file: file)
         }
         try dataset.close()
     }
@@ -249,8 +267,9 @@ extension Group {
         let dataset = try openDataset(name)
         let type = try Self.utf8StringType(file: file)
         var pointer: UnsafeMutablePointer<CChar>?
-        try check(H5Dread(dataset.id, type.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), &pointer),
-                  "reading dataset \(name)", file: file)
+        try check(
+            H5Dread(dataset.id, type.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), &pointer),
+            "reading dataset \(name)", file: file)
         defer { if let pointer { H5free_memory(pointer) } }
         guard let pointer else { return "" }
         let length = strnlen(pointer, maxBytes + 1)
@@ -267,8 +286,10 @@ extension Group {
         if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
         let type = try Self.utf8StringType(file: file)
         let space = try Space.simple([], file: file)
-        let attr = AttributeHandle(try check(H5Acreate2(id, name, type.id, space.id, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
-                                             "creating attribute \(name)", file: file), file: file, closer: H5Aclose)
+        let attr = AttributeHandle(
+            try check(
+                H5Acreate2(id, name, type.id, space.id, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
+                "creating attribute \(name)", file: file), file: file, closer: H5Aclose)
         try value.withCString { cs in
             var pointer: UnsafePointer<CChar>? = cs
             try check(H5Awrite(attr.id, type.id, &pointer), "writing attribute \(name)", file: file)
@@ -280,8 +301,10 @@ extension Group {
     public func setAttribute<T: HDF5Element>(_ name: String, _ value: T) throws {
         if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
         let space = try Space.simple([], file: file)
-        let attr = AttributeHandle(try check(H5Acreate2(id, name, T.fileType, space.id, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
-                                             "creating attribute \(name)", file: file), file: file, closer: H5Aclose)
+        let attr = AttributeHandle(
+            try check(
+                H5Acreate2(id, name, T.fileType, space.id, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
+                "creating attribute \(name)", file: file), file: file, closer: H5Aclose)
         var v = value
         try check(H5Awrite(attr.id, T.memoryType, &v), "writing attribute \(name)", file: file)
         try attr.close()
@@ -291,14 +314,18 @@ extension Group {
 
     /// Opens attribute `name` of this object (or of the child `object`, a hard link).
     private func openAttribute(_ name: String, of object: String = ".") throws -> AttributeHandle {
-        AttributeHandle(try check(H5Aopen_by_name(id, object, name, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
-                                  "opening attribute \(name)", file: file), file: file, closer: H5Aclose)
+        AttributeHandle(
+            try check(
+                H5Aopen_by_name(id, object, name, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
+                "opening attribute \(name)", file: file), file: file, closer: H5Aclose)
     }
 
     /// The stored type name and shape of an open attribute.
     private func describe(_ attr: AttributeHandle, _ name: String) throws -> (type: String, shape: [Int], typeID: Datatype) {
-        let type = Datatype(try check(H5Aget_type(attr.id), "reading the type of attribute \(name)", file: file), file: file, closer: H5Tclose)
-        let space = Space(try check(H5Aget_space(attr.id), "reading the shape of attribute \(name)", file: file), file: file, closer: H5Sclose)
+        let type = Datatype(
+            try check(H5Aget_type(attr.id), "reading the type of attribute \(name)", file: file), file: file, closer: H5Tclose)
+        let space = Space(
+            try check(H5Aget_space(attr.id), "reading the shape of attribute \(name)", file: file), file: file, closer: H5Sclose)
         return (Self.typeName(type.id), try space.shape(of: "attribute \(name)", file: file), type)
     }
 
@@ -313,8 +340,9 @@ extension Group {
         let attr = try openAttribute(name, of: object)
         let (typeName, shape, _) = try describe(attr, name)
         guard typeName == "string", shape.isEmpty else {
-            throw HDF5ContentError.wrongType(file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
-                                             expected: "a scalar variable-length string")
+            throw HDF5ContentError.wrongType(
+                file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
+                expected: "a scalar variable-length string")
         }
         let type = try Self.utf8StringType(file: file)
         var pointer: UnsafeMutablePointer<CChar>?
@@ -323,7 +351,8 @@ extension Group {
         guard let pointer else { return "" }
         let length = strnlen(pointer, maxBytes + 1)
         guard length <= maxBytes else {
-            throw HDF5ContentError.tooLarge(file: file, object: "attribute \(name)", found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
+            throw HDF5ContentError.tooLarge(
+                file: file, object: "attribute \(name)", found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
         }
         return String(cString: pointer)
     }
@@ -336,8 +365,9 @@ extension Group {
         let attr = try openAttribute(name)
         let (typeName, shape, _) = try describe(attr, name)
         guard typeName == T.typeName, shape.isEmpty else {
-            throw HDF5ContentError.wrongType(file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
-                                             expected: "a scalar \(T.typeName)")
+            throw HDF5ContentError.wrongType(
+                file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
+                expected: "a scalar \(T.typeName)")
         }
         var v = T()
         try check(H5Aread(attr.id, T.memoryType, &v), "reading attribute \(name)", file: file)
@@ -353,12 +383,16 @@ extension Group {
         }
         var names: [String] = []
         for i in 0..<hsize_t(info.num_attrs) {
-            let n = try check(H5Aget_name_by_idx(id, object, H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, zoo_H5P_DEFAULT()),
-                              "reading an attribute name", file: file)
-            guard n <= 4096 else { throw HDF5ContentError.tooMany(file: file, what: "bytes in an attribute name", found: Int(n), limit: 4096) }
+            let n = try check(
+                H5Aget_name_by_idx(id, object, H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, zoo_H5P_DEFAULT()),
+                "reading an attribute name", file: file)
+            guard n <= 4096 else {
+                throw HDF5ContentError.tooMany(file: file, what: "bytes in an attribute name", found: Int(n), limit: 4096)
+            }
             var buf = [CChar](repeating: 0, count: Int(n) + 1)
-            try check(H5Aget_name_by_idx(id, object, H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, zoo_H5P_DEFAULT()),
-                      "reading an attribute name", file: file)
+            try check(
+                H5Aget_name_by_idx(id, object, H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, zoo_H5P_DEFAULT()),
+                "reading an attribute name", file: file)
             names.append(String(cString: buf))
         }
         return names
@@ -378,8 +412,9 @@ extension Group {
             "uint64": zoo_H5T_NATIVE_UINT64(),
         ]
         guard shape.isEmpty, let memoryType = native[typeName], H5Tget_size(type.id) <= 8 else {
-            throw HDF5ContentError.wrongType(file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
-                                             expected: "a scalar string or number")
+            throw HDF5ContentError.wrongType(
+                file: file, object: "attribute \(name)", found: DatasetInfo.describe(typeName, shape),
+                expected: "a scalar string or number")
         }
         var bytes = [UInt8](repeating: 0, count: 8)
         try check(H5Aread(attr.id, memoryType, &bytes), "reading attribute \(name)", file: file)

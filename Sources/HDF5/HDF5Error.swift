@@ -34,7 +34,8 @@ enum HDF5Library {
             let e = error.pointee
             let function = e.func_name.map { String(cString: $0) } ?? "?"
             let description = e.desc.map { String(cString: $0) } ?? ""
-            var major = "", minor = ""
+            var major = ""
+            var minor = ""
             var buf = [CChar](repeating: 0, count: 256)
             if H5Eget_msg(e.maj_num, nil, &buf, 256) > 0 { major = String(cString: buf) }
             if H5Eget_msg(e.min_num, nil, &buf, 256) > 0 { minor = String(cString: buf) }
@@ -69,7 +70,8 @@ public enum HDF5ContentError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .notARegularFile(let f, _): return "\(f) " + detail
-        case .link(let f, _, _), .wrongKind(let f, _, _, _), .wrongType(let f, _, _, _), .tooLarge(let f, _, _, _), .tooMany(let f, _, _, _):
+        case .link(let f, _, _), .wrongKind(let f, _, _, _), .wrongType(let f, _, _, _), .tooLarge(let f, _, _, _),
+            .tooMany(let f, _, _, _):
             return (f.map { "\($0): " } ?? "") + detail
         }
     }

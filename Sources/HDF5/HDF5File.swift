@@ -1,6 +1,7 @@
 import CHDF5
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An HDF5 object identifier that is closed deterministically: by `close()`
@@ -37,7 +38,8 @@ public class Handle {
 /// link can form cycles and an external link opens another file (possibly a
 /// FIFO, or a file the user never named).
 public enum LinkKind: String, Sendable {
-    case hard, soft, external, userDefined = "user-defined"
+    case hard, soft, external
+    case userDefined = "user-defined"
 }
 
 /// The kind of object a hard link leads to.
@@ -53,15 +55,17 @@ public class Group: Handle {
 
     /// Creates a child group.
     public func createGroup(_ name: String) throws -> Group {
-        let gid = try check(H5Gcreate2(id, name, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
-                            "creating group \(name)", file: file)
+        let gid = try check(
+            H5Gcreate2(id, name, zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT(), zoo_H5P_DEFAULT()),
+            "creating group \(name)", file: file)
         return Group(gid, file: file, closer: H5Gclose)
     }
 
     /// Opens the child group `name` (a hard link; soft and external links are refused).
     public func openGroup(_ name: String) throws -> Group {
         guard try objectKind(name) == .group else {
-            throw HDF5ContentError.wrongKind(file: file, object: name, found: try objectKind(name)?.rawValue ?? "missing", expected: "a group")
+            throw HDF5ContentError.wrongKind(
+                file: file, object: name, found: try objectKind(name)?.rawValue ?? "missing", expected: "a group")
         }
         let gid = try check(H5Gopen2(id, name, zoo_H5P_DEFAULT()), "opening group \(name)", file: file)
         return Group(gid, file: file, closer: H5Gclose)
@@ -104,8 +108,9 @@ public class Group: Handle {
     func objectInfo(_ name: String) throws -> (kind: ObjectKind, address: UInt64, attributes: Int) {
         // HDF5 1.10 API (Debian 12): H5O_info_t and H5Oget_info_by_name2.
         var info = H5O_info_t()
-        try check(H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS), zoo_H5P_DEFAULT()),
-                  "reading object \(name)", file: file)
+        try check(
+            H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS), zoo_H5P_DEFAULT()),
+            "reading object \(name)", file: file)
         let kind: ObjectKind = info.type == H5O_TYPE_GROUP ? .group : info.type == H5O_TYPE_DATASET ? .dataset : .other
         return (kind, UInt64(info.addr), Int(info.num_attrs))
     }
@@ -115,16 +120,19 @@ public class Group: Handle {
         var info = H5G_info_t()
         try check(H5Gget_info(id, &info), "listing group", file: file)
         guard info.nlinks <= UInt64(Self.maximumMembers) else {
-            throw HDF5ContentError.tooMany(file: file, what: "links in one group", found: Int(clamping: info.nlinks), limit: Self.maximumMembers)
+            throw HDF5ContentError.tooMany(
+                file: file, what: "links in one group", found: Int(clamping: info.nlinks), limit: Self.maximumMembers)
         }
         var names: [String] = []
         for i in 0..<info.nlinks {
-            let n = try check(H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, zoo_H5P_DEFAULT()),
-                              "reading a link name", file: file)
+            let n = try check(
+                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, zoo_H5P_DEFAULT()),
+                "reading a link name", file: file)
             guard n <= 4096 else { throw HDF5ContentError.tooMany(file: file, what: "bytes in a link name", found: Int(n), limit: 4096) }
             var buf = [CChar](repeating: 0, count: Int(n) + 1)
-            try check(H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, zoo_H5P_DEFAULT()),
-                      "reading a link name", file: file)
+            try check(
+                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, zoo_H5P_DEFAULT()),
+                "reading a link name", file: file)
             names.append(String(cString: buf))
         }
         return names
@@ -214,8 +222,9 @@ public final class HDF5File: Group {
             _ = HDF5Library.errorStack()
             throw HDF5Error(operation: "opening the file: it is not an HDF5 file (or is truncated or unreadable)", file: path, stack: [])
         }
-        let fid = try check(H5Fopen(path, writable ? zoo_H5F_ACC_RDWR() : zoo_H5F_ACC_RDONLY(), zoo_H5P_DEFAULT()),
-                            "opening the file", file: path)
+        let fid = try check(
+            H5Fopen(path, writable ? zoo_H5F_ACC_RDWR() : zoo_H5F_ACC_RDONLY(), zoo_H5P_DEFAULT()),
+            "opening the file", file: path)
         return HDF5File(fid, path: path)
     }
 

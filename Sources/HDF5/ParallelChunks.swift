@@ -8,13 +8,17 @@ extension Group {
     /// chunks along the first dimension that are filtered on all cores and
     /// stored with direct chunk writes. Compression is most of a checkpoint's
     /// save time; this divides it by the number of cores.
-    public func writeParallel(_ name: String, _ values: UnsafeBufferPointer<Float>, shape: [Int],
-                              chunks requested: Int, compression: Compression = .init()) throws {
+    public func writeParallel(
+        _ name: String, _ values: UnsafeBufferPointer<Float>, shape: [Int],
+        chunks requested: Int, compression: Compression = .init()
+    ) throws {
         precondition(shape.reduce(1, *) == values.count && !shape.isEmpty && !shape.contains(0))
-        let rows = shape[0], rowSize = shape.dropFirst().reduce(1, *)
+        let rows = shape[0]
+        let rowSize = shape.dropFirst().reduce(1, *)
         let chunkRows = (rows + max(1, requested) - 1) / max(1, requested)
         let chunkCount = (rows + chunkRows - 1) / chunkRows
-        let chunkElements = chunkRows * rowSize, chunkBytes = chunkElements * 4
+        let chunkElements = chunkRows * rowSize
+        let chunkBytes = chunkElements * 4
 
         let dims = shape.map { hsize_t($0) }
         let sid = try check(H5Screate_simple(Int32(dims.count), dims, nil), "creating a dataspace", file: file)
@@ -26,8 +30,9 @@ extension Group {
         try check(H5Pset_shuffle(dcpl), "setting shuffle on \(name)", file: file)
         try check(H5Pset_deflate(dcpl, compression.gzipLevel), "setting gzip on \(name)", file: file)
         try check(H5Pset_fletcher32(dcpl), "setting fletcher32 on \(name)", file: file)
-        let did = try check(H5Dcreate2(id, name, Float.fileType, sid, zoo_H5P_DEFAULT(), dcpl, zoo_H5P_DEFAULT()),
-                            "creating dataset \(name)", file: file)
+        let did = try check(
+            H5Dcreate2(id, name, Float.fileType, sid, zoo_H5P_DEFAULT(), dcpl, zoo_H5P_DEFAULT()),
+            "creating dataset \(name)", file: file)
         defer { H5Dclose(did) }
 
         // Filter every chunk on its own core: shuffle → deflate → Fletcher-32, HDF5's pipeline order.
@@ -36,16 +41,18 @@ extension Group {
         defer { out.deallocate() }
         let sizes = UnsafeMutablePointer<Int>.allocate(capacity: chunkCount)
         defer { sizes.deallocate() }
-        let shared = ChunkWork(values: values.baseAddress!, count: values.count, out: out, sizes: sizes,
-                               capacity: capacity, chunkElements: chunkElements, level: Int32(compression.gzipLevel))
+        let shared = ChunkWork(
+            values: values.baseAddress!, count: values.count, out: out, sizes: sizes,
+            capacity: capacity, chunkElements: chunkElements, level: Int32(compression.gzipLevel))
         DispatchQueue.concurrentPerform(iterations: chunkCount) { shared.filter(chunk: $0) }
         for c in 0..<chunkCount {
             guard sizes[c] > 0 else {
                 throw HDF5Error(operation: "compressing chunk \(c) of \(name)", file: file, stack: [])
             }
             let offset = [hsize_t(c * chunkRows)] + shape.dropFirst().map { _ in hsize_t(0) }
-            try check(H5Dwrite_chunk(did, zoo_H5P_DEFAULT(), 0, offset, sizes[c], out + c * capacity),
-                      "writing chunk \(c) of \(name)", file: file)
+            try check(
+                H5Dwrite_chunk(did, zoo_H5P_DEFAULT(), 0, offset, sizes[c], out + c * capacity),
+                "writing chunk \(c) of \(name)", file: file)
         }
     }
 }
@@ -76,7 +83,10 @@ private struct ChunkWork: @unchecked Sendable {
         // Deflate as HDF5's filter does: one zlib stream from compress2.
         let dst = out + c * capacity
         var length = uLong(capacity - 4)
-        guard compress2(dst, &length, shuffled, uLong(4 * n), level) == Z_OK else { sizes[c] = 0; return }
+        guard compress2(dst, &length, shuffled, uLong(4 * n), level) == Z_OK else {
+            sizes[c] = 0
+            return
+        }
         // Fletcher-32 of the compressed bytes, appended little-endian.
         let sum = fletcher32(dst, Int(length))
         for k in 0..<4 { dst[Int(length) + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt32(k))) }
@@ -87,8 +97,10 @@ private struct ChunkWork: @unchecked Sendable {
 /// HDF5's Fletcher-32 (H5_checksum_fletcher32): 16-bit big-endian words,
 /// sums reduced every 360 words, an odd last byte taken as the high byte.
 func fletcher32(_ data: UnsafePointer<UInt8>, _ length: Int) -> UInt32 {
-    var sum1: UInt32 = 0, sum2: UInt32 = 0
-    var words = length / 2, i = 0
+    var sum1: UInt32 = 0
+    var sum2: UInt32 = 0
+    var words = length / 2
+    var i = 0
     while words > 0 {
         let block = min(words, 360)
         words -= block

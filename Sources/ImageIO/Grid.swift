@@ -4,8 +4,10 @@
 public enum ImageGrid {
     /// - Parameters:
     ///   - images: `count` images of height×width floats in [0, 1], row-major, back to back.
-    public static func tile(_ images: UnsafeBufferPointer<Float>, count: Int, height: Int, width: Int,
-                            columns: Int = 8, padding: Int = 2, padValue: UInt8 = 0) -> Image {
+    public static func tile(
+        _ images: UnsafeBufferPointer<Float>, count: Int, height: Int, width: Int,
+        columns: Int = 8, padding: Int = 2, padValue: UInt8 = 0
+    ) -> Image {
         precondition(images.count >= count * height * width && columns >= 1)
         let cols = min(columns, max(count, 1))
         let rows = (count + cols - 1) / cols

@@ -1,9 +1,10 @@
 import CZlib
 import Support
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An 8-bit image, grayscale (1 channel) or RGB (3 channels), row-major.

@@ -30,7 +30,10 @@ public struct ScatterPlot {
     public func render(x: [Float], y: [Float], labels: [UInt8]) -> Image {
         precondition(x.count == y.count && x.count == labels.count)
         var canvas = Canvas(width: width, height: height)
-        let left = 125, right = width - 230, top = 50, bottom = height - 60
+        let left = 125
+        let right = width - 230
+        let top = 50
+        let bottom = height - 60
         func range(_ v: [Float]) -> (Float, Float) {
             let finite = v.filter(\.isFinite).sorted()
             guard let first = finite.first, let last = finite.last else { return (-1, 1) }
@@ -39,12 +42,13 @@ public struct ScatterPlot {
             let pad = max((hi - lo) * 0.05, 1e-3)
             return (lo - pad, hi + pad)
         }
-        let (x0, x1) = range(x), (y0, y1) = range(y)
+        let (x0, x1) = range(x)
+        let (y0, y1) = range(y)
         // Points in a fixed pseudo-random order.
         var order = Array(0..<x.count)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         for i in stride(from: order.count - 1, to: 0, by: -1) {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             order.swapAt(i, Int((state >> 33) % UInt64(i + 1)))
         }
         let radius = x.count > 20_000 ? 1 : (x.count > 2_000 ? 2 : 3)
@@ -52,7 +56,8 @@ public struct ScatterPlot {
         for i in order where x[i].isFinite && y[i].isFinite {
             // Clip in floating point first: a far outlier (or a range so wide
             // its width overflows) must not reach the conversion to Int.
-            let fx = (x[i] - x0) / (x1 - x0), fy = (y[i] - y0) / (y1 - y0)
+            let fx = (x[i] - x0) / (x1 - x0)
+            let fy = (y[i] - y0) / (y1 - y0)
             guard fx >= 0, fx <= 1, fy >= 0, fy <= 1 else { continue }
             let px = left + Int(fx * Float(right - left))
             let py = bottom - Int(fy * Float(bottom - top))
@@ -119,8 +124,14 @@ struct Canvas {
     }
 
     mutating func rectangle(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, color: (UInt8, UInt8, UInt8)) {
-        for x in x0...x1 { blend(x, y0, color, 1); blend(x, y1, color, 1) }
-        for y in y0...y1 { blend(x0, y, color, 1); blend(x1, y, color, 1) }
+        for x in x0...x1 {
+            blend(x, y0, color, 1)
+            blend(x, y1, color, 1)
+        }
+        for y in y0...y1 {
+            blend(x0, y, color, 1)
+            blend(x1, y, color, 1)
+        }
     }
 
     mutating func text(_ s: String, x: Int, y: Int, scale: Int, color: (UInt8, UInt8, UInt8)) {

@@ -1,8 +1,9 @@
 import NumericCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Adam (Kingma & Ba 2015) exactly as `torch.optim.Adam` computes it without
@@ -20,7 +21,10 @@ public final class Adam {
         public var beta2: Double = 0.999
         public var eps: Double = 1e-8
         public init(lr: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8) {
-            self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+            self.lr = lr
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.eps = eps
         }
     }
 
@@ -59,7 +63,8 @@ public final class Adam {
     /// Updates the parameters at flat offsets `range` for the current step.
     public func update(_ parameters: ParameterSet, range: Range<Int>) {
         precondition(parameters.count == firstMoment.count && range.upperBound <= parameters.count && step > 0)
-        let h = hyperparameters, o = range.lowerBound
+        let h = hyperparameters
+        let o = range.lowerBound
         Kernels.adam(
             parameters: parameters.values.pointer + o, gradients: parameters.gradients.pointer + o,
             firstMoment: firstMoment.pointer + o, secondMoment: secondMoment.pointer + o,

@@ -32,9 +32,10 @@ public struct Dense {
     /// y[rows, out] = x[rows, in] · Wᵀ + b.
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         Kernels.fillRows(y, bias: bias.pointer, rows: rows, cols: outFeatures)
-        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-                  a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                  beta: 1, c: y, ldc: outFeatures)
+        BLAS.gemm(
+            transB: true, m: rows, n: outFeatures, k: inFeatures,
+            a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+            beta: 1, c: y, ldc: outFeatures)
     }
 
     /// Given dL/dy for `rows` rows: writes dL/dW = dyᵀ x and dL/db = Σ_rows dy
@@ -44,14 +45,16 @@ public struct Dense {
         input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, rows: Int,
         gradInput dx: UnsafeMutablePointer<Float>? = nil, accumulate: Bool = false
     ) {
-        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows,
-                  a: dy, lda: outFeatures, b: x, ldb: inFeatures,
-                  c: weightGradient.pointer, ldc: inFeatures)
+        BLAS.gemm(
+            transA: true, m: outFeatures, n: inFeatures, k: rows,
+            a: dy, lda: outFeatures, b: x, ldb: inFeatures,
+            c: weightGradient.pointer, ldc: inFeatures)
         Kernels.columnSum(dy, rows: rows, cols: outFeatures, into: biasGradient.pointer)
         if let dx {
-            BLAS.gemm(m: rows, n: inFeatures, k: outFeatures,
-                      a: dy, lda: outFeatures, b: weight.pointer, ldb: inFeatures,
-                      beta: accumulate ? 1 : 0, c: dx, ldc: inFeatures)
+            BLAS.gemm(
+                m: rows, n: inFeatures, k: outFeatures,
+                a: dy, lda: outFeatures, b: weight.pointer, ldb: inFeatures,
+                beta: accumulate ? 1 : 0, c: dx, ldc: inFeatures)
         }
     }
 

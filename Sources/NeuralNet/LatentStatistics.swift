@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Posterior-collapse diagnostics of a data set: the variance over the data
@@ -52,7 +52,8 @@ public struct LatentStatistics: Sendable {
             count += 1
             let n = Double(count)
             for j in 0..<L {
-                let mu = Double(posterior[r * 2 * L + j]), lv = Double(posterior[r * 2 * L + L + j])
+                let mu = Double(posterior[r * 2 * L + j])
+                let lv = Double(posterior[r * 2 * L + L + j])
                 let d = mu - meanMu[j]
                 meanMu[j] += d / n
                 m2[j] += d * (mu - meanMu[j])
@@ -62,7 +63,8 @@ public struct LatentStatistics: Sendable {
     }
 
     public var summary: LatentSummary {
-        LatentSummary(count: count, meanMu: meanMu, muVariance: m2.map { count > 1 ? $0 / Double(count - 1) : 0 },
-                      klPerDimension: klSum.map { count > 0 ? $0 / Double(count) : 0 })
+        LatentSummary(
+            count: count, meanMu: meanMu, muVariance: m2.map { count > 1 ? $0 / Double(count - 1) : 0 },
+            klPerDimension: klSum.map { count > 0 ? $0 / Double(count) : 0 })
     }
 }

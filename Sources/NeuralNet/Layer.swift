@@ -24,8 +24,9 @@ public protocol Layer {
     /// gradients (if any) into the `ParameterSet`'s gradients and, when
     /// `gradInput` is given, dL/dx into it (the same buffer as `gradOutput`
     /// when `inPlace`).
-    func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
-                  rows: Int, gradInput dx: UnsafeMutablePointer<Float>?)
+    func backward(
+        input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+        rows: Int, gradInput dx: UnsafeMutablePointer<Float>?)
 }
 
 extension Dense: Layer {
@@ -34,8 +35,10 @@ extension Dense: Layer {
     public var inPlace: Bool { false }
     public var parameterRange: Range<Int>? { flatRange }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
-                         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?) {
+    public func backward(
+        input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+        rows: Int, gradInput dx: UnsafeMutablePointer<Float>?
+    ) {
         backward(input: x, gradOutput: UnsafePointer(dy), rows: rows, gradInput: dx)
     }
 }
@@ -53,8 +56,10 @@ public struct ReLU: Layer {
         Kernels.relu(y, count: rows * inputSize)
     }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
-                         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?) {
+    public func backward(
+        input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+        rows: Int, gradInput dx: UnsafeMutablePointer<Float>?
+    ) {
         guard let dx else { return }
         if dx != dy { dx.update(from: dy, count: rows * inputSize) }
         Kernels.reluBackward(dx, output: y, count: rows * inputSize)
@@ -74,8 +79,10 @@ public struct Tanh: Layer {
         Kernels.tanh(y, count: rows * inputSize)
     }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
-                         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?) {
+    public func backward(
+        input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
+        rows: Int, gradInput dx: UnsafeMutablePointer<Float>?
+    ) {
         guard let dx else { return }
         if dx != dy { dx.update(from: dy, count: rows * inputSize) }
         Kernels.tanhBackward(dx, output: y, count: rows * inputSize)
@@ -110,10 +117,12 @@ public final class Sequential {
     ///   `TensorError` when a buffer cannot be allocated.
     public init(_ layers: [any Layer], maxRows: Int, output: Tensor? = nil) throws {
         guard let last = layers.last else { throw ModelError.invalid("a sequential stack needs at least one layer") }
-        var slot: [Int] = [], sizes: [Int] = []
+        var slot: [Int] = []
+        var sizes: [Int] = []
         for (i, layer) in layers.enumerated() {
             if i > 0, layers[i - 1].outputSize != layer.inputSize {
-                throw ModelError.invalid("layer \(i) takes \(layer.inputSize) values per row, but layer \(i - 1) gives \(layers[i - 1].outputSize)")
+                throw ModelError.invalid(
+                    "layer \(i) takes \(layer.inputSize) values per row, but layer \(i - 1) gives \(layers[i - 1].outputSize)")
             }
             if layer.inPlace, i > 0 {
                 slot.append(slot[i - 1])
@@ -163,8 +172,10 @@ public final class Sequential {
     /// last `forward` (from `x`), last layer first; writes dL/dx into
     /// `gradInput` when given. `layerDone` gets each layer's parameter range
     /// as soon as its gradient is final (an optimizer may update it then).
-    public func backward(input x: UnsafePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, rows: Int,
-                         gradInput: UnsafeMutablePointer<Float>?, layerDone: (Range<Int>) -> Void = { _ in }) {
+    public func backward(
+        input x: UnsafePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, rows: Int,
+        gradInput: UnsafeMutablePointer<Float>?, layerDone: (Range<Int>) -> Void = { _ in }
+    ) {
         var dy = gradOutput
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[i]

@@ -1,8 +1,9 @@
 import NumericCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The decoder's likelihood p(x | z) given its logits: what training, the
@@ -14,13 +15,15 @@ public protocol DecoderLikelihood: Sendable {
 
     /// −log p(x|z) without the constant for `rows` rows of `cols` values
     /// into `rowLoss`, and dL/dlogits into `grad` when given.
-    func negativeLogLikelihoodKernel(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
-                                     rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>)
+    func negativeLogLikelihoodKernel(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
+        rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>)
 
     /// log p(x | z_r) of one image `x` for each of `rows` rows of logits
     /// without the output bias (the kernel adds `bias`), constants included.
-    func logLikelihood(logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
-                       rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>)
+    func logLikelihood(
+        logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
+        rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>)
 
     /// The mean of p(x | z) (what a sample grid shows), element-wise from the logits.
     func mean(logits: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int)
@@ -29,8 +32,10 @@ public protocol DecoderLikelihood: Sendable {
 extension DecoderLikelihood {
     /// −log p(x|z) per row, constants included, into `rowLoss` (and
     /// dL/dlogits into `grad`); returns the sum over the rows.
-    public func negativeLogLikelihood(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
-                                      rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>) -> Double {
+    public func negativeLogLikelihood(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
+        rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>
+    ) -> Double {
         negativeLogLikelihoodKernel(logits: logits, targets: targets, grad: grad, rows: rows, cols: cols, rowLoss: rowLoss)
         let c = constant(cols: cols)
         var total = 0.0
@@ -52,13 +57,17 @@ public struct BernoulliLikelihood: DecoderLikelihood {
 
     public func constant(cols: Int) -> Double { 0 }
 
-    public func negativeLogLikelihoodKernel(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
-                                            rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>) {
+    public func negativeLogLikelihoodKernel(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
+        rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>
+    ) {
         Kernels.bceWithLogits(logits: logits, targets: targets, grad: grad, rows: rows, cols: cols, rowLoss: rowLoss)
     }
 
-    public func logLikelihood(logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
-                              rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>) {
+    public func logLikelihood(
+        logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
+        rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>
+    ) {
         Kernels.bernoulliLogLikelihood(logits: logits, bias: bias, target: x, rows: rows, cols: cols, into: out)
     }
 }
@@ -71,16 +80,22 @@ public struct GaussianLikelihood: DecoderLikelihood {
 
     public func constant(cols: Int) -> Double { Double(cols) * (log(Double(sigma)) + 0.5 * log(2 * Double.pi)) }
 
-    public func negativeLogLikelihoodKernel(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
-                                            rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>) {
-        Kernels.gaussianSigmoid(logits: logits, targets: targets, inverseVariance: 1 / (sigma * sigma),
-                                grad: grad, rows: rows, cols: cols, rowLoss: rowLoss)
+    public func negativeLogLikelihoodKernel(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
+        rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>
+    ) {
+        Kernels.gaussianSigmoid(
+            logits: logits, targets: targets, inverseVariance: 1 / (sigma * sigma),
+            grad: grad, rows: rows, cols: cols, rowLoss: rowLoss)
     }
 
-    public func logLikelihood(logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
-                              rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>) {
-        Kernels.gaussianLogLikelihood(logits: logits, bias: bias, target: x, inverseVariance: 1 / (sigma * sigma),
-                                      rows: rows, cols: cols, into: out)
+    public func logLikelihood(
+        logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
+        rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>
+    ) {
+        Kernels.gaussianLogLikelihood(
+            logits: logits, bias: bias, target: x, inverseVariance: 1 / (sigma * sigma),
+            rows: rows, cols: cols, into: out)
         let c = constant(cols: cols)
         for r in 0..<rows { out[r] -= c }
     }

@@ -32,9 +32,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     public var isConditional: Bool { labelClasses > 0 }
 
-    public init(inputDim: Int = 784, hidden: [Int] = [400], latentDim: Int = 20,
-                likelihood: Likelihood = .bernoulli, sigma: Float = 0.1,
-                activation: Activation = .relu, labelClasses: Int = 0) {
+    public init(
+        inputDim: Int = 784, hidden: [Int] = [400], latentDim: Int = 20,
+        likelihood: Likelihood = .bernoulli, sigma: Float = 0.1,
+        activation: Activation = .relu, labelClasses: Int = 0
+    ) {
         self.inputDim = inputDim
         self.hidden = hidden
         self.latentDim = latentDim
@@ -45,7 +47,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case inputDim = "input_dim", hidden, latentDim = "latent_dim", likelihood, sigma, activation
+        case inputDim = "input_dim"
+        case hidden
+        case latentDim = "latent_dim"
+        case likelihood, sigma, activation
         case labelClasses = "label_classes"
     }
 
@@ -68,8 +73,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var layerNames: (encoder: [String], mu: String, logvar: String, decoder: [String], output: String) {
         let h = hidden.count
         let name = { (i: Int) in "fc\(i)" }
-        return ((0..<h).map { name($0 + 1) }, name(h + 1), name(h + 2),
-                (0..<h).map { name(h + 3 + $0) }, name(2 * h + 3))
+        return (
+            (0..<h).map { name($0 + 1) }, name(h + 1), name(h + 2),
+            (0..<h).map { name(h + 3 + $0) }, name(2 * h + 3)
+        )
     }
 
     /// (name, [out, in]) of every layer in PyTorch order.
@@ -77,11 +84,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         let names = layerNames
         var shapes: [(String, [Int])] = []
         var width = inputDim + labelClasses
-        for (name, h) in zip(names.encoder, hidden) { shapes.append((name, [h, width])); width = h }
+        for (name, h) in zip(names.encoder, hidden) {
+            shapes.append((name, [h, width]))
+            width = h
+        }
         shapes.append((names.mu, [latentDim, width]))
         shapes.append((names.logvar, [latentDim, width]))
         width = latentDim + labelClasses
-        for (name, h) in zip(names.decoder, hidden.reversed()) { shapes.append((name, [h, width])); width = h }
+        for (name, h) in zip(names.decoder, hidden.reversed()) {
+            shapes.append((name, [h, width]))
+            width = h
+        }
         shapes.append((names.output, [inputDim, width]))
         return shapes
     }
@@ -120,7 +133,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var issues: [ConfigProblem] {
         var out: [ConfigProblem] = []
         func bound(_ key: String, _ name: String, _ value: Int, _ range: ClosedRange<Int>) {
-            if !range.contains(value) { out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")) }
+            if !range.contains(value) {
+                out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)"))
+            }
         }
         bound("model.input_dim", "input dimension", inputDim, 1...Self.maximumInputDim)
         bound("model.latent_dim", "latent dimension", latentDim, 1...Self.maximumLatentDim)
@@ -132,7 +147,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if !(sigma > 0) || !sigma.isFinite { out.append(.init("model.sigma", "sigma must be a positive number, got \(sigma)")) }
         bound("model.label_classes", "label classes", labelClasses, 0...1000)
         if out.isEmpty, parameterCount > Self.maximumParameters {
-            out.append(.init("model.hidden", "the model would have \(parameterCount) parameters, more than the \(Self.maximumParameters) zoo allows"))
+            out.append(
+                .init(
+                    "model.hidden", "the model would have \(parameterCount) parameters, more than the \(Self.maximumParameters) zoo allows")
+            )
         }
         return out
     }

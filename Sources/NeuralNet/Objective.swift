@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The latent part of a forward pass, on the model's buffers: q(z|x) as rows
@@ -42,8 +42,10 @@ protocol Objective {
     /// (`reconstructionSum` over the images for one draw; per draw in
     /// `b.sampleReconstruction` for several, whose mean per image it writes
     /// into `b.reconstruction`) and Σ KL; scales `gradLogits` ([rows·K, cols]) when given.
-    func loss(_ b: LatentBuffers, rows: Int, reconstructionSum: Double, klSum: Double,
-              gradLogits: UnsafeMutablePointer<Float>?, cols: Int) -> Double
+    func loss(
+        _ b: LatentBuffers, rows: Int, reconstructionSum: Double, klSum: Double,
+        gradLogits: UnsafeMutablePointer<Float>?, cols: Int
+    ) -> Double
 
     /// dL/d[μ | log σ²] into `gradPosterior` from dL/dz.
     func posteriorGradient(_ b: LatentBuffers, rows: Int, gradZ: UnsafePointer<Float>, into gradPosterior: UnsafeMutablePointer<Float>)
@@ -57,12 +59,16 @@ struct ELBOObjective: Objective {
 
     func sample(_ b: LatentBuffers, rows: Int) -> Double {
         let L = b.latentDim
-        let post = b.posterior, eps = b.epsilon, s = b.sigma, zp = b.z
+        let post = b.posterior
+        let eps = b.epsilon
+        let s = b.sigma
+        let zp = b.z
         var total = 0.0
         for r in 0..<rows {
             var rowKL: Float = 0
             for j in 0..<L {
-                let mu = post[r * 2 * L + j], logvar = post[r * 2 * L + L + j]
+                let mu = post[r * 2 * L + j]
+                let logvar = post[r * 2 * L + L + j]
                 let sd = expf(0.5 * logvar)
                 s[r * L + j] = sd
                 zp[r * L + j] = mu + eps[r * L + j] * sd
@@ -74,18 +80,24 @@ struct ELBOObjective: Objective {
         return total
     }
 
-    func loss(_ b: LatentBuffers, rows: Int, reconstructionSum: Double, klSum: Double,
-              gradLogits: UnsafeMutablePointer<Float>?, cols: Int) -> Double {
+    func loss(
+        _ b: LatentBuffers, rows: Int, reconstructionSum: Double, klSum: Double,
+        gradLogits: UnsafeMutablePointer<Float>?, cols: Int
+    ) -> Double {
         reconstructionSum + Double(beta) * klSum
     }
 
     /// Through z = μ + ε·σ and β·KL: dμ = dz + β μ; d log σ² = ½ (dz ε σ + β (σ² − 1)).
     func posteriorGradient(_ b: LatentBuffers, rows: Int, gradZ dz: UnsafePointer<Float>, into dpost: UnsafeMutablePointer<Float>) {
         let L = b.latentDim
-        let post = b.posterior, eps = b.epsilon, s = b.sigma
+        let post = b.posterior
+        let eps = b.epsilon
+        let s = b.sigma
         for r in 0..<rows {
             for j in 0..<L {
-                let k = r * L + j, mu = post[r * 2 * L + j], sd = s[k]
+                let k = r * L + j
+                let mu = post[r * 2 * L + j]
+                let sd = s[k]
                 dpost[r * 2 * L + j] = dz[k] + beta * mu
                 dpost[r * 2 * L + L + j] = 0.5 * (dz[k] * eps[k] * sd + beta * (sd * sd - 1))
             }
@@ -103,13 +115,19 @@ struct ImportanceWeightedObjective: Objective {
     /// z_k = μ + ε_k·σ and log p(z_k) − log q(z_k|x) = Σ_j (ε² − z²)/2 + ½ log σ²;
     /// the closed-form KL per image.
     func sample(_ b: LatentBuffers, rows: Int) -> Double {
-        let L = b.latentDim, K = samples
-        let post = b.posterior, eps = b.epsilon, s = b.sigma, zp = b.z
+        let L = b.latentDim
+        let K = samples
+        let post = b.posterior
+        let eps = b.epsilon
+        let s = b.sigma
+        let zp = b.z
         var total = 0.0
         for r in 0..<rows {
-            var rowKL: Float = 0, halfLogVar: Float = 0
+            var rowKL: Float = 0
+            var halfLogVar: Float = 0
             for j in 0..<L {
-                let mu = post[r * 2 * L + j], logvar = post[r * 2 * L + L + j]
+                let mu = post[r * 2 * L + j]
+                let logvar = post[r * 2 * L + L + j]
                 let sd = expf(0.5 * logvar)
                 s[r * L + j] = sd
                 rowKL += 1 + logvar - mu * mu - sd * sd
@@ -119,7 +137,8 @@ struct ImportanceWeightedObjective: Objective {
                 let row = r * K + k
                 var ratio = halfLogVar
                 for j in 0..<L {
-                    let e = eps[row * L + j], v = post[r * 2 * L + j] + e * s[r * L + j]
+                    let e = eps[row * L + j]
+                    let v = post[r * 2 * L + j] + e * s[r * L + j]
                     zp[row * L + j] = v
                     ratio += 0.5 * (e * e - v * v)
                 }
@@ -133,14 +152,19 @@ struct ImportanceWeightedObjective: Objective {
 
     /// Per image: log w_k = log p(x|z_k) + β (log p(z_k) − log q(z_k|x));
     /// loss = −(logsumexp_k log w_k − log K); d loss / d log w_k = −w̃_k.
-    func loss(_ b: LatentBuffers, rows: Int, reconstructionSum: Double, klSum: Double,
-              gradLogits: UnsafeMutablePointer<Float>?, cols D: Int) -> Double {
+    func loss(
+        _ b: LatentBuffers, rows: Int, reconstructionSum: Double, klSum: Double,
+        gradLogits: UnsafeMutablePointer<Float>?, cols D: Int
+    ) -> Double {
         var total = 0.0
-        let K = samples, betaD = Double(beta), logK = log(Double(K))
+        let K = samples
+        let betaD = Double(beta)
+        let logK = log(Double(K))
         // sampleLogRatio becomes log w_k, then exp(log w_k − max); backward needs only the weights.
         for r in 0..<rows {
             let base = r * K
-            var m = -Double.infinity, meanRec = 0.0
+            var m = -Double.infinity
+            var meanRec = 0.0
             for k in 0..<K {
                 let lw = -b.sampleReconstruction[base + k] + betaD * b.sampleLogRatio[base + k]
                 b.sampleLogRatio[base + k] = lw
@@ -168,14 +192,19 @@ struct ImportanceWeightedObjective: Objective {
     /// −w̃_k β (log p(z_k) − log q(z_k|x)) adds β w̃_k z_k to dz_k and −½ β w̃_k to
     /// d log σ²; then through z_k = μ + ε_k σ, summed over the K draws.
     func posteriorGradient(_ b: LatentBuffers, rows: Int, gradZ dz: UnsafePointer<Float>, into dpost: UnsafeMutablePointer<Float>) {
-        let L = b.latentDim, K = samples
-        let s = b.sigma, eps = b.epsilon, zp = b.z
+        let L = b.latentDim
+        let K = samples
+        let s = b.sigma
+        let eps = b.epsilon
+        let zp = b.z
         for r in 0..<rows {
             for j in 0..<L {
                 let sd = s[r * L + j]
-                var dmu: Float = 0, dlv: Float = 0
+                var dmu: Float = 0
+                var dlv: Float = 0
                 for k in 0..<K {
-                    let row = r * K + k, i = row * L + j
+                    let row = r * K + k
+                    let i = row * L + j
                     let g = dz[i] + beta * b.sampleWeight[row] * zp[i]
                     dmu += g
                     dlv += g * eps[i]

@@ -1,8 +1,9 @@
 import NumericCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A variational autoencoder (Kingma & Welling 2014) with explicit forward and
@@ -95,7 +96,10 @@ public final class VAE {
         let shapes = Dictionary(uniqueKeysWithValues: config.layerShapes)
         // Storage order keeps the two heads' weights, then their biases, adjacent.
         var layout: [(String, [Int])] = []
-        func add(_ n: String) { layout.append(("\(n).weight", shapes[n]!)); layout.append(("\(n).bias", [shapes[n]![0]])) }
+        func add(_ n: String) {
+            layout.append(("\(n).weight", shapes[n]!))
+            layout.append(("\(n).bias", [shapes[n]![0]]))
+        }
         names.encoder.forEach(add)
         layout.append(("\(names.mu).weight", shapes[names.mu]!))
         layout.append(("\(names.logvar).weight", shapes[names.logvar]!))
@@ -108,7 +112,10 @@ public final class VAE {
         parameters = p
 
         let width = config.hidden.last!
-        let D = config.inputDim, L = config.latentDim, C = config.labelClasses, S = maxRows * maxSamples
+        let D = config.inputDim
+        let L = config.latentDim
+        let C = config.labelClasses
+        let S = maxRows * maxSamples
         let head = Dense(
             weight: p.span("\(names.mu).weight", "\(names.logvar).weight", shape: [2 * L, width], of: p.values),
             bias: p.span("\(names.mu).bias", "\(names.logvar).bias", shape: [2 * L], of: p.values),
@@ -168,10 +175,11 @@ public final class VAE {
 
     /// The latent buffers the objectives work on.
     private var latent: LatentBuffers {
-        LatentBuffers(latentDim: config.latentDim, posterior: posterior.pointer, epsilon: epsilon.pointer, sigma: sigma.pointer,
-                      z: z.pointer, kl: kl.baseAddress!, reconstruction: reconstruction.baseAddress!,
-                      sampleReconstruction: sampleReconstruction.baseAddress!, sampleLogRatio: sampleLogRatio.baseAddress!,
-                      sampleWeight: sampleWeight.baseAddress!)
+        LatentBuffers(
+            latentDim: config.latentDim, posterior: posterior.pointer, epsilon: epsilon.pointer, sigma: sigma.pointer,
+            z: z.pointer, kl: kl.baseAddress!, reconstruction: reconstruction.baseAddress!,
+            sampleReconstruction: sampleReconstruction.baseAddress!, sampleLogRatio: sampleLogRatio.baseAddress!,
+            sampleWeight: sampleWeight.baseAddress!)
     }
 
     /// A model with the same configuration and parameters and its own
@@ -189,9 +197,11 @@ public final class VAE {
         for layer in encoderDense.dropLast() { layer.initialize(using: &random) }
         // The fused head holds two layers; initialize each with its own fan-in bound.
         let head = encoderDense[encoderDense.count - 1]
-        let L = config.latentDim, width = head.inFeatures
+        let L = config.latentDim
+        let width = head.inFeatures
         let bound = 1 / Float(width).squareRoot()
-        let w = head.weight.buffer, b = head.bias.buffer
+        let w = head.weight.buffer
+        let b = head.bias.buffer
         for half in 0..<2 {
             for i in (half * L * width)..<((half + 1) * L * width) { w[i] = (2 * random.nextFloat() - 1) * bound }
             for i in (half * L)..<((half + 1) * L) { b[i] = (2 * random.nextFloat() - 1) * bound }
@@ -210,16 +220,20 @@ public final class VAE {
     /// - Returns: (Σ reconstruction, Σ KL) over the rows, in nats, unweighted;
     ///   `objective` holds what the gradient is of.
     @discardableResult
-    public func forward(rows: Int, samples: Int = 1, computeGradients: Bool = false,
-                        klWeight: Float = 1) -> (reconstruction: Double, kl: Double) {
+    public func forward(
+        rows: Int, samples: Int = 1, computeGradients: Bool = false,
+        klWeight: Float = 1
+    ) -> (reconstruction: Double, kl: Double) {
         precondition(rows >= 0 && rows <= maxRows && samples >= 1 && samples <= maxSamples)
-        let objective: any Objective = samples == 1
+        let objective: any Objective =
+            samples == 1
             ? ELBOObjective(beta: klWeight) : ImportanceWeightedObjective(samples: samples, beta: klWeight)
         lastObjective = objective
         let b = latent
         encode(rows: rows)
         let klSum = objective.sample(b, rows: rows)
-        let D = config.inputDim, latentRows = rows * samples
+        let D = config.inputDim
+        let latentRows = rows * samples
         var targets = UnsafePointer(input.pointer)
         if samples == 1 {
             if conditioning != nil { latentLabels.baseAddress!.update(from: labels.baseAddress!, count: rows) }
@@ -235,8 +249,9 @@ public final class VAE {
         }
         decode(rows: latentRows)
         let grad = computeGradients ? gradLogits.pointer : nil
-        var recSum = likelihood.negativeLogLikelihood(logits: logits.pointer, targets: targets, grad: grad, rows: latentRows, cols: D,
-                                                      rowLoss: samples == 1 ? b.reconstruction : b.sampleReconstruction)
+        var recSum = likelihood.negativeLogLikelihood(
+            logits: logits.pointer, targets: targets, grad: grad, rows: latentRows, cols: D,
+            rowLoss: samples == 1 ? b.reconstruction : b.sampleReconstruction)
         recSum /= Double(samples)
         self.objective = objective.loss(b, rows: rows, reconstructionSum: recSum, klSum: klSum, gradLogits: grad, cols: D)
         return (recSum, klSum)
@@ -252,14 +267,16 @@ public final class VAE {
     /// The encoder's input: x, or [x, one-hot label] for a conditional model.
     private func encoderInput(rows: Int) -> UnsafePointer<Float> {
         guard let conditioning, let conditionedInput else { return UnsafePointer(input.pointer) }
-        conditioning.append(to: input.pointer, width: config.inputDim, labels: labels.baseAddress!, rows: rows, into: conditionedInput.pointer)
+        conditioning.append(
+            to: input.pointer, width: config.inputDim, labels: labels.baseAddress!, rows: rows, into: conditionedInput.pointer)
         return UnsafePointer(conditionedInput.pointer)
     }
 
     /// The decoder's first input: z, or [z, one-hot label] for a conditional model.
     private func decoderInput(rows: Int) -> UnsafePointer<Float> {
         guard let conditioning, let conditionedZ else { return UnsafePointer(z.pointer) }
-        conditioning.append(to: z.pointer, width: config.latentDim, labels: latentLabels.baseAddress!, rows: rows, into: conditionedZ.pointer)
+        conditioning.append(
+            to: z.pointer, width: config.latentDim, labels: latentLabels.baseAddress!, rows: rows, into: conditionedZ.pointer)
         return UnsafePointer(conditionedZ.pointer)
     }
 
@@ -271,9 +288,11 @@ public final class VAE {
     public func logLikelihood(of x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Double>) {
         precondition(rows >= 0 && rows <= maxRows * maxSamples)
         let h = decoder.forward(decoderInput(rows: rows), rows: rows, layers: decoder.layers.count - 1)
-        let output = outputLayer, D = config.inputDim
-        BLAS.gemm(transB: true, m: rows, n: D, k: output.inFeatures, a: h, lda: output.inFeatures,
-                  b: output.weight.pointer, ldb: output.inFeatures, c: logits.pointer, ldc: D)
+        let output = outputLayer
+        let D = config.inputDim
+        BLAS.gemm(
+            transB: true, m: rows, n: D, k: output.inFeatures, a: h, lda: output.inFeatures,
+            b: output.weight.pointer, ldb: output.inFeatures, c: logits.pointer, ldc: D)
         likelihood.logLikelihood(logits: logits.pointer, bias: output.bias.pointer, target: x, rows: rows, cols: D, into: out)
     }
 
@@ -292,16 +311,19 @@ public final class VAE {
     ///   this pass, so an optimizer can update it while it is still in cache.
     ///   The ranges cover every parameter exactly once.
     public func backward(rows: Int, layerDone: (Range<Int>) -> Void = { _ in }) {
-        let L = config.latentDim, latentRows = rows * lastObjective.samples
-        decoder.backward(input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradLogits.pointer, rows: latentRows,
-                         gradInput: (gradConditionedZ ?? gradZ).pointer, layerDone: layerDone)
+        let L = config.latentDim
+        let latentRows = rows * lastObjective.samples
+        decoder.backward(
+            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradLogits.pointer, rows: latentRows,
+            gradInput: (gradConditionedZ ?? gradZ).pointer, layerDone: layerDone)
         if let gradConditionedZ {
             let C = config.labelClasses
             for r in 0..<latentRows { (gradZ.pointer + r * L).update(from: gradConditionedZ.pointer + r * (L + C), count: L) }
         }
         lastObjective.posteriorGradient(latent, rows: rows, gradZ: gradZ.pointer, into: gradPosterior.pointer)
-        encoder.backward(input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradPosterior.pointer, rows: rows,
-                         gradInput: nil, layerDone: layerDone)
+        encoder.backward(
+            input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradPosterior.pointer, rows: rows,
+            gradInput: nil, layerDone: layerDone)
     }
 
     /// The means of p(x | z) of the last decode (Bernoulli means, Gaussian means sigmoid(logits)), into `out` ([rows, inputDim]).
@@ -318,7 +340,8 @@ struct LabelConditioning {
 
     /// Rows of [x, one-hot(label)] from rows of x (`width` values each).
     func append(to x: UnsafePointer<Float>, width: Int, labels: UnsafePointer<Int32>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        let C = classes, w = width + C
+        let C = classes
+        let w = width + C
         for r in 0..<rows {
             let row = out + r * w
             row.update(from: x + r * width, count: width)

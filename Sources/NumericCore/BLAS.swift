@@ -6,7 +6,7 @@ public enum BLAS {
     /// Number of threads OpenBLAS uses for the next products. Results are
     /// bit-identical run to run for a fixed thread count.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
+        Int(openblas_get_num_threads())
     }
 
     public static func setThreads(_ n: Int) {

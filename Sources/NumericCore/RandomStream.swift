@@ -1,8 +1,9 @@
 import CKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A seeded pseudo-random stream: xoshiro256** (Blackman & Vigna), seeded
@@ -16,8 +17,15 @@ public struct RandomStream: Equatable, Sendable {
 
     /// Well-known stream identifiers; any other `UInt64` works too.
     public enum Purpose: UInt64, CaseIterable, Sendable {
-        case initialization = 1, shuffle = 2, noise = 3, binarization = 4
-        case evaluation = 5, testBinarization = 6, sampling = 7, importanceSampling = 8, embedding = 9
+        case initialization = 1
+        case shuffle = 2
+        case noise = 3
+        case binarization = 4
+        case evaluation = 5
+        case testBinarization = 6
+        case sampling = 7
+        case importanceSampling = 8
+        case embedding = 9
         case validationSplit = 10
     }
 
@@ -127,7 +135,9 @@ public struct RandomStream: Equatable, Sendable {
         if n < 2 { return }
         for i in stride(from: n - 1, to: 0, by: -1) {
             let j = nextInt(below: i + 1)
-            let t = out[i]; out[i] = out[j]; out[j] = t
+            let t = out[i]
+            out[i] = out[j]
+            out[j] = t
         }
     }
 }

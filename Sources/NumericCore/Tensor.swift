@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A dense, row-major float32 buffer with a shape, 64-byte aligned.
@@ -20,7 +20,7 @@ public final class Tensor {
     public init(shape: [Int]) throws {
         var count = 1
         for d in shape {
-            guard d >= 0, case let (p, false) = count.multipliedReportingOverflow(by: d), p <= Int.max / 8 else {
+            guard d >= 0, case (let p, false) = count.multipliedReportingOverflow(by: d), p <= Int.max / 8 else {
                 throw TensorError.badShape(shape)
             }
             count = p
@@ -48,8 +48,14 @@ public final class Tensor {
     }
 
     public subscript(index: Int) -> Float {
-        get { precondition(index >= 0 && index < count); return pointer[index] }
-        set { precondition(index >= 0 && index < count); pointer[index] = newValue }
+        get {
+            precondition(index >= 0 && index < count)
+            return pointer[index]
+        }
+        set {
+            precondition(index >= 0 && index < count)
+            pointer[index] = newValue
+        }
     }
 
     /// The contents as an array (tests, small tensors).
@@ -94,9 +100,11 @@ public enum TensorError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .badShape(let s): return "a tensor of shape \(s) cannot exist (negative or overflowing size, or a size that does not fit its values)"
+        case .badShape(let s):
+            return "a tensor of shape \(s) cannot exist (negative or overflowing size, or a size that does not fit its values)"
         case .outOfMemory(let bytes, let s):
-            return "out of memory: a tensor of shape \(s) needs \(bytes >> 20) MiB that the system would not give; use a smaller model, batch or chunk"
+            return
+                "out of memory: a tensor of shape \(s) needs \(bytes >> 20) MiB that the system would not give; use a smaller model, batch or chunk"
         }
     }
 }

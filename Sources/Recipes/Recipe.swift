@@ -21,8 +21,9 @@ public struct Recipe: Sendable {
         let violations = schema.violations(of: json)
         guard violations.isEmpty else { throw RecipeError.invalid(source: source, problems: violations) }
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let name = object["name"] as? String, let description = object["description"] as? String,
-              let config = object["config"] as? [String: Any] else {
+            let name = object["name"] as? String, let description = object["description"] as? String,
+            let config = object["config"] as? [String: Any]
+        else {
             throw RecipeError.invalid(source: source, problems: ["$: not a recipe object"])
         }
         self.name = name
@@ -83,8 +84,10 @@ public enum RecipeBook {
             }
             let text: String
             do { text = try String(contentsOfFile: nameOrPath, encoding: .utf8) } catch {
-                throw RecipeError.unreadable(path: nameOrPath, reason: FileManager.default.fileExists(atPath: nameOrPath)
-                    ? "it is not readable UTF-8 text" : "the file does not exist")
+                throw RecipeError.unreadable(
+                    path: nameOrPath,
+                    reason: FileManager.default.fileExists(atPath: nameOrPath)
+                        ? "it is not readable UTF-8 text" : "the file does not exist")
             }
             return try Recipe(json: text, source: nameOrPath)
         }

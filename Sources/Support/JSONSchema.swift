@@ -47,17 +47,28 @@ public struct JSONSchema {
         if let t = s["type"] {
             let allowed = (t as? [String]) ?? [(t as? String) ?? ""]
             let ok = allowed.contains(actual) || (actual == "integer" && allowed.contains("number"))
-            if !ok { out.append("\(path): expected \(allowed.joined(separator: " or ")), found \(actual)"); return }
+            if !ok {
+                out.append("\(path): expected \(allowed.joined(separator: " or ")), found \(actual)")
+                return
+            }
         }
         if let e = s["enum"] as? [Any], !e.contains(where: { equal($0, v) }) {
             out.append("\(path): \(render(v)) is not one of \(e.map(render).joined(separator: ", "))")
         }
         if let c = s["const"], !equal(c, v) { out.append("\(path): must be \(render(c)), found \(render(v))") }
         if let n = (v as? NSNumber)?.doubleValue, actual == "integer" || actual == "number" {
-            if let m = (s["minimum"] as? NSNumber)?.doubleValue, n < m { out.append("\(path): \(render(v)) is below the minimum \(render(m))") }
-            if let m = (s["maximum"] as? NSNumber)?.doubleValue, n > m { out.append("\(path): \(render(v)) is above the maximum \(render(m))") }
-            if let m = (s["exclusiveMinimum"] as? NSNumber)?.doubleValue, n <= m { out.append("\(path): \(render(v)) must be greater than \(render(m))") }
-            if let m = (s["exclusiveMaximum"] as? NSNumber)?.doubleValue, n >= m { out.append("\(path): \(render(v)) must be less than \(render(m))") }
+            if let m = (s["minimum"] as? NSNumber)?.doubleValue, n < m {
+                out.append("\(path): \(render(v)) is below the minimum \(render(m))")
+            }
+            if let m = (s["maximum"] as? NSNumber)?.doubleValue, n > m {
+                out.append("\(path): \(render(v)) is above the maximum \(render(m))")
+            }
+            if let m = (s["exclusiveMinimum"] as? NSNumber)?.doubleValue, n <= m {
+                out.append("\(path): \(render(v)) must be greater than \(render(m))")
+            }
+            if let m = (s["exclusiveMaximum"] as? NSNumber)?.doubleValue, n >= m {
+                out.append("\(path): \(render(v)) must be less than \(render(m))")
+            }
         }
         if let a = v as? [Any] {
             if let m = s["minItems"] as? Int, a.count < m { out.append("\(path): needs at least \(m) items, found \(a.count)") }

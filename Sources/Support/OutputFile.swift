@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file written as it goes, through a hidden temporary file in the target's
@@ -104,7 +104,8 @@ public final class OutputFile {
                     if let saved { rename(saved, done.path) } else { unlink(done.path) }
                 }
                 for other in files { if let t = other.temporary { unlink(t) } }
-                throw FileWriteError(path: f.path, reason: reason + (files.count > 1 ? "; none of the \(files.count) files was changed" : ""))
+                throw FileWriteError(
+                    path: f.path, reason: reason + (files.count > 1 ? "; none of the \(files.count) files was changed" : ""))
             }
             published.append((f, backup))
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An advisory lock (`flock`) that one run holds on its checkpoint path for
@@ -21,7 +21,8 @@ public final class RunLock {
 
         public var description: String {
             switch self {
-            case .held(let p, let holder): return "\(p) is in use by another zoo run (\(holder)); wait for it to finish or choose another path"
+            case .held(let p, let holder):
+                return "\(p) is in use by another zoo run (\(holder)); wait for it to finish or choose another path"
             case .cannotCreate(let p, let why): return "cannot lock \(p): \(why)"
             }
         }
@@ -44,7 +45,8 @@ public final class RunLock {
             }
             // The previous holder may have removed the file between our open
             // and our flock: then we hold a lock on a file nobody else sees.
-            var mine = stat(), current = stat()
+            var mine = stat()
+            var current = stat()
             if fstat(fd, &mine) == 0, stat(lockPath, &current) == 0, mine.st_ino == current.st_ino, mine.st_dev == current.st_dev {
                 self.fd = fd
                 break
@@ -74,8 +76,8 @@ public final class RunLock {
     deinit { release() }
 }
 
-private extension String {
-    func trimmingCharacters() -> String {
+extension String {
+    fileprivate func trimmingCharacters() -> String {
         var s = Substring(self)
         while let c = s.last, c == "\n" || c == " " || c == "\0" { s = s.dropLast() }
         return String(s)

@@ -27,8 +27,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case epochs, batchSize = "batch_size", optimizer, seed, threads, beta, klWarmup = "kl_warmup"
-        case importanceSamples = "iw_samples", validation = "val_split", patience
+        case epochs
+        case batchSize = "batch_size"
+        case optimizer, seed, threads, beta
+        case klWarmup = "kl_warmup"
+        case importanceSamples = "iw_samples"
+        case validation = "val_split"
+        case patience
     }
 
     /// Keys added after format version 1 take their defaults when absent.
@@ -110,7 +115,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         var out = model.issues
         let t = training
         func bound(_ key: String, _ name: String, _ value: Int, _ range: ClosedRange<Int>) {
-            if !range.contains(value) { out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")) }
+            if !range.contains(value) {
+                out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)"))
+            }
         }
         func add(_ key: String, _ message: String) { out.append(.init(key, message)) }
         bound("training.epochs", "epochs", t.epochs, 1...Self.maximumEpochs)
@@ -134,8 +141,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if out.isEmpty {
             let bytes = model.trainingBytes(rows: t.batchSize, samples: t.importanceSamples)
             if bytes > Self.maximumTrainingBytes {
-                add("training.batch_size", "the model and one batch need about \(bytes >> 20) MiB, more than the \(Self.maximumTrainingBytes >> 30) GiB zoo allows; "
-                    + "use smaller layers, a smaller batch or fewer importance samples")
+                add(
+                    "training.batch_size",
+                    "the model and one batch need about \(bytes >> 20) MiB, more than the \(Self.maximumTrainingBytes >> 30) GiB zoo allows; "
+                        + "use smaller layers, a smaller batch or fewer importance samples")
             }
         }
         return out

@@ -2,10 +2,11 @@ import Datasets
 import NeuralNet
 import NumericCore
 import Support
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why training stopped early.
@@ -40,10 +41,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// Progress within an epoch, after each step.
 public struct StepProgress: Sendable {
-    public let epoch: Int            // 1-based
-    public let step: Int             // 1-based, steps done in this epoch
-    public let steps: Int            // steps in the epoch
-    public let images: Int           // images seen so far this epoch
+    public let epoch: Int  // 1-based
+    public let step: Int  // 1-based, steps done in this epoch
+    public let steps: Int  // steps in the epoch
+    public let images: Int  // images seen so far this epoch
     public let meanReconstruction: Double
     public let meanKL: Double
 }
@@ -62,8 +63,10 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var activeUnits: Int?
     public var seconds: Double
 
-    public init(epoch: Int, trainLoss: Double, trainReconstruction: Double, trainKL: Double, testLoss: Double?,
-                validationLoss: Double? = nil, activeUnits: Int? = nil, seconds: Double) {
+    public init(
+        epoch: Int, trainLoss: Double, trainReconstruction: Double, trainKL: Double, testLoss: Double?,
+        validationLoss: Double? = nil, activeUnits: Int? = nil, seconds: Double
+    ) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainReconstruction = trainReconstruction
@@ -75,8 +78,14 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case epoch, trainLoss = "train_loss", trainReconstruction = "train_reconstruction"
-        case trainKL = "train_kl", testLoss = "test_loss", validationLoss = "val_loss", activeUnits = "active_units", seconds
+        case epoch
+        case trainLoss = "train_loss"
+        case trainReconstruction = "train_reconstruction"
+        case trainKL = "train_kl"
+        case testLoss = "test_loss"
+        case validationLoss = "val_loss"
+        case activeUnits = "active_units"
+        case seconds
     }
 }
 
@@ -157,7 +166,8 @@ public final class Trainer {
         }
         self.config = config
         let seed = config.training.seed
-        var train = train, test = test
+        var train = train
+        var test = test
         var validation: ImageSet?
         let held = config.training.validation
         if held > 0 {
@@ -185,8 +195,9 @@ public final class Trainer {
         // (`config.training.threads`), never a constructor that tests call in parallel.
         Kernels.flushDenormals()
         let largest = max(train.count, test?.count ?? 0, validation?.count ?? 0)
-        model = try VAE(config: config.model, maxRows: min(config.training.batchSize, largest),
-                    maxSamples: config.training.importanceSamples)
+        model = try VAE(
+            config: config.model, maxRows: min(config.training.batchSize, largest),
+            maxSamples: config.training.importanceSamples)
         var initStream = RandomStream(seed: seed, purpose: .initialization)
         model.initialize(using: &initStream)
         initializationStream = initStream
@@ -210,12 +221,13 @@ public final class Trainer {
 
     /// The run's position and random streams (see `TrainingState`).
     public var state: TrainingState {
-        TrainingState(epoch: epoch, stepInEpoch: stepInEpoch, globalStep: globalStep, seconds: seconds,
-                      history: history, shuffle: shuffleStream, shuffleAtEpochStart: epochShuffleStart,
-                      noise: noiseStream, binarization: binarizationStream, optimizerStep: optimizer.step,
-                      epochReconstruction: epochReconstruction, epochKL: epochKL, epochImages: epochImages,
-                      epochSeconds: epochSeconds, bestValidationLoss: bestValidationLoss, bestEpoch: bestEpoch,
-                      latent: latent)
+        TrainingState(
+            epoch: epoch, stepInEpoch: stepInEpoch, globalStep: globalStep, seconds: seconds,
+            history: history, shuffle: shuffleStream, shuffleAtEpochStart: epochShuffleStart,
+            noise: noiseStream, binarization: binarizationStream, optimizerStep: optimizer.step,
+            epochReconstruction: epochReconstruction, epochKL: epochKL, epochImages: epochImages,
+            epochSeconds: epochSeconds, bestValidationLoss: bestValidationLoss, bestEpoch: bestEpoch,
+            latent: latent)
     }
 
     /// Whether early stopping ends the run: `patience` epochs have passed
@@ -240,7 +252,8 @@ public final class Trainer {
         }
         guard state.globalStep == state.epoch * steps + state.stepInEpoch, state.optimizerStep == state.globalStep else {
             throw TrainingStateError.inconsistent(
-                "global step \(state.globalStep) and optimizer step \(state.optimizerStep) do not match epoch \(state.epoch), step \(state.stepInEpoch) of \(steps)")
+                "global step \(state.globalStep) and optimizer step \(state.optimizerStep) do not match epoch \(state.epoch), step \(state.stepInEpoch) of \(steps)"
+            )
         }
         guard state.history.count == state.epoch else {
             throw TrainingStateError.inconsistent("\(state.history.count) history rows for \(state.epoch) epochs")
@@ -281,8 +294,9 @@ public final class Trainer {
         set.pixels.withUnsafeBufferPointer { px in
             if dynamic {
                 binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D)
-                Kernels.gatherBytesBernoulli(px.baseAddress!, rows: indices, count: rows, cols: D,
-                                             uniform24: uniform.baseAddress!, into: model.input.pointer)
+                Kernels.gatherBytesBernoulli(
+                    px.baseAddress!, rows: indices, count: rows, cols: D,
+                    uniform24: uniform.baseAddress!, into: model.input.pointer)
             } else {
                 Kernels.gatherBytes(px.baseAddress!, rows: indices, count: rows, cols: D, into: model.input.pointer)
             }
@@ -295,13 +309,20 @@ public final class Trainer {
     ///   - shouldStop: polled after every step; when it returns true the epoch
     ///     is left unfinished (its position is kept) and nil is returned.
     /// - Returns: the finished epoch's record, or nil if stopped.
-    public func runEpoch(progress: (StepProgress) -> Void = { _ in },
-                         shouldStop: () -> Bool = { false }) throws -> EpochRecord? {
-        let B = config.training.batchSize, n = train.count, steps = stepsPerEpoch
+    public func runEpoch(
+        progress: (StepProgress) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
+    ) throws -> EpochRecord? {
+        let B = config.training.batchSize
+        let n = train.count
+        let steps = stepsPerEpoch
         if stepInEpoch == 0 {
             epochShuffleStart = shuffleStream
             shuffleStream.permutation(permutation.baseAddress!, count: n)
-            epochReconstruction = 0; epochKL = 0; epochImages = 0; epochSeconds = 0
+            epochReconstruction = 0
+            epochKL = 0
+            epochImages = 0
+            epochSeconds = 0
         }
         let dynamic = config.data.binarization == .dynamic
         let K = config.training.importanceSamples
@@ -324,9 +345,11 @@ public final class Trainer {
             epochReconstruction += rec
             epochKL += kl
             epochImages += rows
-            progress(StepProgress(epoch: epoch + 1, step: stepInEpoch, steps: steps, images: epochImages,
-                                  meanReconstruction: epochReconstruction / Double(epochImages),
-                                  meanKL: epochKL / Double(epochImages)))
+            progress(
+                StepProgress(
+                    epoch: epoch + 1, step: stepInEpoch, steps: steps, images: epochImages,
+                    meanReconstruction: epochReconstruction / Double(epochImages),
+                    meanKL: epochKL / Double(epochImages)))
             if stepInEpoch < steps && shouldStop() {
                 let elapsed = monotonicSeconds() - start
                 epochSeconds += elapsed
@@ -350,10 +373,11 @@ public final class Trainer {
             bestValidationLoss = v
             bestEpoch = epoch
         }
-        let record = EpochRecord(epoch: epoch, trainLoss: (epochReconstruction + epochKL) / Double(epochImages),
-                                 trainReconstruction: epochReconstruction / Double(epochImages),
-                                 trainKL: epochKL / Double(epochImages), testLoss: testLoss,
-                                 validationLoss: validationLoss, activeUnits: latent?.activeUnits, seconds: epochSeconds)
+        let record = EpochRecord(
+            epoch: epoch, trainLoss: (epochReconstruction + epochKL) / Double(epochImages),
+            trainReconstruction: epochReconstruction / Double(epochImages),
+            trainKL: epochKL / Double(epochImages), testLoss: testLoss,
+            validationLoss: validationLoss, activeUnits: latent?.activeUnits, seconds: epochSeconds)
         history.append(record)
         return record
     }
@@ -369,7 +393,8 @@ public final class Trainer {
     /// The same, also adding every image's q(z|x) to `statistics`.
     public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0, statistics: inout LatentStatistics) -> Evaluation {
         var eps = RandomStream(seed: config.training.seed, purpose: .evaluation, index: UInt64(epoch) | stream << 32)
-        var rec = 0.0, kl = 0.0
+        var rec = 0.0
+        var kl = 0.0
         var first = 0
         while first < set.count {
             let rows = min(model.maxRows, set.count - first)
@@ -389,7 +414,8 @@ public final class Trainer {
     /// model gives sample i the class i mod labelClasses.
     public func priorSamples(count: Int) -> [Float] {
         var stream = RandomStream(seed: config.training.seed, purpose: .sampling)
-        let D = config.model.inputDim, L = config.model.latentDim
+        let D = config.model.inputDim
+        let L = config.model.latentDim
         var out = [Float](repeating: 0, count: count * D)
         var first = 0
         while first < count {
@@ -408,7 +434,8 @@ public final class Trainer {
     /// The first `count` images of `set` (as the model sees them) followed by
     /// their reconstructions at z = μ: `2 × count × inputDim` floats.
     public func reconstructions(of set: ImageSet, count: Int) -> [Float] {
-        let n = min(count, set.count, model.maxRows), D = config.model.inputDim
+        let n = min(count, set.count, model.maxRows)
+        let D = config.model.inputDim
         gather(set, indices: sequential.baseAddress!, rows: n, dynamic: false)
         model.epsilon.fill(0)
         model.forward(rows: n)

@@ -34,11 +34,13 @@ public struct TrainingState: Equatable, Sendable {
     /// The last finished epoch's posterior-collapse statistics on the held-out set.
     public var latent: LatentSummary?
 
-    public init(epoch: Int, stepInEpoch: Int, globalStep: Int, seconds: Double, history: [EpochRecord],
-                shuffle: RandomStream, shuffleAtEpochStart: RandomStream, noise: RandomStream,
-                binarization: RandomStream, optimizerStep: Int, epochReconstruction: Double, epochKL: Double,
-                epochImages: Int, epochSeconds: Double, bestValidationLoss: Double? = nil, bestEpoch: Int = 0,
-                latent: LatentSummary? = nil) {
+    public init(
+        epoch: Int, stepInEpoch: Int, globalStep: Int, seconds: Double, history: [EpochRecord],
+        shuffle: RandomStream, shuffleAtEpochStart: RandomStream, noise: RandomStream,
+        binarization: RandomStream, optimizerStep: Int, epochReconstruction: Double, epochKL: Double,
+        epochImages: Int, epochSeconds: Double, bestValidationLoss: Double? = nil, bestEpoch: Int = 0,
+        latent: LatentSummary? = nil
+    ) {
         self.epoch = epoch
         self.stepInEpoch = stepInEpoch
         self.globalStep = globalStep

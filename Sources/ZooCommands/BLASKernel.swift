@@ -1,7 +1,8 @@
 import Foundation
 import NumericCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Zoo {

@@ -2,10 +2,10 @@ import ArgumentParser
 import Checkpoint
 import Datasets
 import Foundation
-import Support
 import NeuralNet
 import NumericCore
 import Recipes
+import Support
 import Training
 
 /// `zoo bench`: the training-speed benchmark. Trains the default model and
@@ -29,7 +29,7 @@ public struct Bench: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        try checkRange("--epochs", epochs, 1...1000)   // timed epochs; the rest is the configuration's to check
+        try checkRange("--epochs", epochs, 1...1000)  // timed epochs; the rest is the configuration's to check
     }
 
     public func run() throws {
@@ -66,12 +66,14 @@ public struct Bench: ParsableCommand {
                 "peak_resident_mib": peakMiB, "startup_to_first_batch_seconds": firstBatch ?? -1,
                 "images": train.count, "batch_size": batchSize, "threads": config.training.threads,
                 "checkpoint_save_seconds": saveSeconds, "checkpoint_load_seconds": loadSeconds,
-                "checkpoint_bytes": checkpointBytes, "sgemm_gflops": gflops, "gemm_floor_seconds_per_epoch": epochFlops(config.model, images: train.count) / (gflops * 1e9),
+                "checkpoint_bytes": checkpointBytes, "sgemm_gflops": gflops,
+                "gemm_floor_seconds_per_epoch": epochFlops(config.model, images: train.count) / (gflops * 1e9),
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             writeStdout(String(decoding: data, as: UTF8.self))
         } else {
-            writeStdout("""
+            writeStdout(
+                """
                 model            \(describe(config)), batch \(batchSize), \(config.training.threads) thread(s)
                 images           \(train.count) per epoch
                 epoch seconds    \(times.map { fmt($0, 3) }.joined(separator: " "))
@@ -102,7 +104,8 @@ extension Bench {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/bench.h5"
-        var saves: [Double] = [], loads: [Double] = []
+        var saves: [Double] = []
+        var loads: [Double] = []
         for _ in 0..<5 {
             let t0 = monotonicSeconds()
             try Checkpoint(trainer: trainer, dataFingerprint: fingerprint, zooVersion: Zoo.version).write(to: path)
@@ -127,8 +130,11 @@ func epochFlops(_ m: ModelConfig, images: Int) -> Double {
 /// OpenBLAS throughput on the tutorial's largest product shape right now,
 /// GFLOP/s (best of 5 rounds of 50), to put the epoch time in context.
 func sgemmCalibration() throws -> Double {
-    let a = try Tensor(shape: [128, 784]), b = try Tensor(shape: [400, 784]), c = try Tensor(shape: [128, 400])
-    a.fill(0.5); b.fill(0.25)
+    let a = try Tensor(shape: [128, 784])
+    let b = try Tensor(shape: [400, 784])
+    let c = try Tensor(shape: [128, 400])
+    a.fill(0.5)
+    b.fill(0.25)
     var best = Double.infinity
     for _ in 0..<5 {
         let t0 = monotonicSeconds()
@@ -150,7 +156,8 @@ func peakResidentMiB() -> Double {
 /// Seconds since this process started, from /proc/self/stat (clock-tick resolution).
 func secondsSinceProcessStart() -> Double? {
     guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
     // Fields after the command name: state is field 3, starttime is field 22.
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }

@@ -29,8 +29,10 @@ public struct Embed: ParsableCommand {
     @Argument(help: ArgumentHelp("The checkpoint whose encoder to use.", valueName: "checkpoint.h5"))
     public var checkpoint: String
 
-    @Option(name: .customLong("data"), help: ArgumentHelp(
-        "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp(
+            "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
     public var directory: String?
 
     @Option(help: "Split: test, train, or all (train then test).")
@@ -68,7 +70,9 @@ public struct Embed: ParsableCommand {
         if samples < 0 || samples > Self.maximumSamples {
             throw ValidationError("--samples must be between 0 and \(Self.maximumSamples), got \(samples)")
         }
-        if tsv == "-" { throw ValidationError("--tsv takes a directory (it writes vectors.tsv and metadata.tsv); '-' (standard output) is for --csv") }
+        if tsv == "-" {
+            throw ValidationError("--tsv takes a directory (it writes vectors.tsv and metadata.tsv); '-' (standard output) is for --csv")
+        }
         if plot == "-" { throw ValidationError("--plot takes a file path; '-' (standard output) is for --csv") }
         if (logvar || samples > 0) && csv == nil { throw ValidationError("--logvar and --samples add CSV columns; add --csv") }
         try validateThreads(threads)
@@ -87,8 +91,9 @@ public struct Embed: ParsableCommand {
         let splits: [Split] = split == .all ? [.train, .test] : [split == .train ? .train : .test]
         // Load (and check) every split before writing anything.
         let sets = try splits.map { s -> EvaluationSet in
-            try EvaluationSet(try data.load(s, limit: limit), model: saved.config.model,
-                              binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
+            try EvaluationSet(
+                try data.load(s, limit: limit), model: saved.config.model,
+                binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
         }
         let total = sets.reduce(0) { $0 + $1.count }
         BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -135,8 +140,9 @@ public struct Embed: ParsableCommand {
                         if logvar { for j in 0..<L { text += ",\(row[L + j])" } }
                         if samples > 0 {
                             // One stream per image: the draws do not depend on batching or other images.
-                            var stream = RandomStream(seed: sampleSeed, purpose: .embedding,
-                                                      index: UInt64(set.images.split == .train ? 0 : 1) << 32 | UInt64(i))
+                            var stream = RandomStream(
+                                seed: sampleSeed, purpose: .embedding,
+                                index: UInt64(set.images.split == .train ? 0 : 1) << 32 | UInt64(i))
                             stream.fillNormal(&eps, count: samples * L)
                             for s in 0..<samples {
                                 for j in 0..<L { text += ",\(row[j] + eps[s * L + j] * expf(0.5 * row[L + j]))" }
@@ -163,13 +169,15 @@ public struct Embed: ParsableCommand {
         }
         let plotFile = try plot.map { try OutputFile($0) }
         if let plotFile {
-            try plotFile.write(bytes: try PNG.encode(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames)))
+            try plotFile.write(
+                bytes: try PNG.encode(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames)))
         }
         // One commit: the CSV, the TSV pair and the plot all appear, or none changes.
         try OutputFile.commit([csvFile, vectors, metadata, plotFile].compactMap { $0 })
         let outputs = [csv.map { "CSV \($0)" }, tsv.map { "TSV \($0)/" }, plot.map { "plot \($0)" }].compactMap { $0 }
-        writeStderr("embedded \(total) images (\(splits.map(\.rawValue).joined(separator: " + "))) in "
-            + "\(fmt(monotonicSeconds() - start, 2)) s: \(outputs.joined(separator: ", "))\n")
+        writeStderr(
+            "embedded \(total) images (\(splits.map(\.rawValue).joined(separator: " + "))) in "
+                + "\(fmt(monotonicSeconds() - start, 2)) s: \(outputs.joined(separator: ", "))\n")
     }
 
     func csvHeader(latent L: Int) -> String {
@@ -182,33 +190,41 @@ public struct Embed: ParsableCommand {
 
     func scatter(points: [Float], labels: [UInt8], latent L: Int, pca: PrincipalComponents, names: [String]?) -> Image {
         let n = labels.count
-        var x = [Float](repeating: 0, count: n), y = [Float](repeating: 0, count: n)
-        let xLabel: String, yLabel: String
+        var x = [Float](repeating: 0, count: n)
+        var y = [Float](repeating: 0, count: n)
+        let xLabel: String
+        let yLabel: String
         if L == 1 {
             for i in 0..<n { x[i] = points[i] }
             (xLabel, yLabel) = ("Z0", "")
         } else if L == 2 {
-            for i in 0..<n { x[i] = points[2 * i]; y[i] = points[2 * i + 1] }
+            for i in 0..<n {
+                x[i] = points[2 * i]
+                y[i] = points[2 * i + 1]
+            }
             (xLabel, yLabel) = ("Z0", "Z1")
         } else {
             let (variances, vectors) = pca.components()
             let mean = pca.mean
             for i in 0..<n {
-                var a = 0.0, b = 0.0
+                var a = 0.0
+                var b = 0.0
                 for j in 0..<L {
                     let c = Double(points[i * L + j]) - mean[j]
                     a += c * vectors[0][j]
                     b += c * vectors[1][j]
                 }
-                x[i] = Float(a); y[i] = Float(b)
+                x[i] = Float(a)
+                y[i] = Float(b)
             }
             let totalVariance = variances.reduce(0, +)
             func share(_ k: Int) -> String { "\(Int((100 * variances[k] / max(totalVariance, 1e-300)).rounded()))%" }
             (xLabel, yLabel) = ("PC1 (\(share(0)))", "PC2 (\(share(1)))")
         }
         let base = URL(fileURLWithPath: checkpoint).lastPathComponent
-        let plot = ScatterPlot(title: "\(base): MU OF \(n) IMAGES (\(split.rawValue.uppercased())), D=\(L)",
-                               xLabel: xLabel, yLabel: yLabel, labelNames: names ?? [])
+        let plot = ScatterPlot(
+            title: "\(base): MU OF \(n) IMAGES (\(split.rawValue.uppercased())), D=\(L)",
+            xLabel: xLabel, yLabel: yLabel, labelNames: names ?? [])
         return plot.render(x: x, y: y, labels: labels)
     }
 }

@@ -14,8 +14,10 @@ extension Split: ExpressibleByArgument {}
 
 /// Which data a command reads the images of a checkpoint's model from.
 public struct EvalDataOptions: ParsableArguments {
-    @Option(name: .customLong("data"), help: ArgumentHelp(
-        "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp(
+            "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
     public var directory: String?
 
     @Option(help: "Split: test or train.")
@@ -63,10 +65,13 @@ public struct Eval: ParsableCommand {
     @Option(name: .customLong("iw-samples"), parsing: .unconditional, help: ArgumentHelp("Importance samples K per image.", valueName: "K"))
     public var samples: Int = 5000
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Also report the estimate from the first k draws, comma-separated (e.g. 1,5,50,5000).", valueName: "k,..."))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Also report the estimate from the first k draws, comma-separated (e.g. 1,5,50,5000).", valueName: "k,..."))
     public var ks: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Independent repetitions of the NLL estimate (mean ± std over them).", valueName: "R"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Independent repetitions of the NLL estimate (mean ± std over them).", valueName: "R"))
     public var repeats: Int = 1
 
     @Option(help: ArgumentHelp("Seed of the evaluation draws (default: the checkpoint's training seed).", valueName: "n"))
@@ -100,7 +105,9 @@ public struct Eval: ParsableCommand {
 
     public func validate() throws {
         try checkRange("--iw-samples", samples, 1...Self.maximumSamples)
-        guard let list = kList else { throw ValidationError("--ks takes comma-separated positive integers (e.g. 1,5,50,5000), got '\(ks ?? "")'") }
+        guard let list = kList else {
+            throw ValidationError("--ks takes comma-separated positive integers (e.g. 1,5,50,5000), got '\(ks ?? "")'")
+        }
         if let bad = list.first(where: { $0 < 1 || $0 > samples }) {
             throw ValidationError("--ks values must be between 1 and --iw-samples (\(samples)), got \(bad)")
         }
@@ -112,7 +119,7 @@ public struct Eval: ParsableCommand {
 
     public func run() throws {
         let start = monotonicSeconds()
-        let signals = StopSignals()   // first: a Ctrl-C during loading stops before any work
+        let signals = StopSignals()  // first: a Ctrl-C during loading stops before any work
         if let report { try checkWritable(report) }
         let loaded = try LoadedCheckpoint(checkpoint, data: data)
         let set = loaded.set
@@ -122,13 +129,18 @@ public struct Eval: ParsableCommand {
         let threadCount = min(threads ?? ProcessInfo.processInfo.activeProcessorCount, max(1, set.count))
         BLAS.setThreads(threadCount)
         Kernels.flushDenormals()
-        writeStderr("zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n")
+        writeStderr(
+            "zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n"
+        )
 
         // The ELBO, with the training's test-loss noise stream.
         let epochs = loaded.checkpoint.training?.epoch ?? 0
         let noise = RandomStream(seed: seed, purpose: .evaluation, index: UInt64(epochs))
-        guard let elboResult = ELBOEvaluator.evaluate(model, on: set, batchSize: model.maxRows, noise: noise,
-                                                      shouldStop: { signals.requested }) else {
+        guard
+            let elboResult = ELBOEvaluator.evaluate(
+                model, on: set, batchSize: model.maxRows, noise: noise,
+                shouldStop: { signals.requested })
+        else {
             writeStderr("interrupted during the ELBO; nothing written\n")
             throw ExitCode(130)
         }
@@ -140,15 +152,19 @@ public struct Eval: ParsableCommand {
         }
         let D = model.config.inputDim
         let out = EvalReport(
-            zooVersion: Zoo.version, checkpoint: .init(path: checkpoint, epochsTrained: epochs, model: model.config,
-                                                       trainingSeed: loaded.checkpoint.config.training.seed,
-                                                       recipe: loaded.checkpoint.recipe),
-            data: .init(directory: loaded.directory.path, split: data.split.rawValue, images: set.count, limit: data.limit,
-                        fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D),
-            elbo: .init(negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
-                        standardError: elboResult.standardError,
-                        bitsPerDim: bitsPerDimension(nats: elboResult.negativeELBO, dimension: D),
-                        samplesPerImage: 1, seed: seed, streamIndex: epochs, seconds: elboSeconds),
+            zooVersion: Zoo.version,
+            checkpoint: .init(
+                path: checkpoint, epochsTrained: epochs, model: model.config,
+                trainingSeed: loaded.checkpoint.config.training.seed,
+                recipe: loaded.checkpoint.recipe),
+            data: .init(
+                directory: loaded.directory.path, split: data.split.rawValue, images: set.count, limit: data.limit,
+                fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D),
+            elbo: .init(
+                negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
+                standardError: elboResult.standardError,
+                bitsPerDim: bitsPerDimension(nats: elboResult.negativeELBO, dimension: D),
+                samplesPerImage: 1, seed: seed, streamIndex: epochs, seconds: elboSeconds),
             latent: .init(elboResult.latent),
             nll: nllReport, seconds: monotonicSeconds() - start,
             blas: .init(core: BLAS.coreName, threads: threadCount))
@@ -161,21 +177,26 @@ public struct Eval: ParsableCommand {
     /// Stops on the flag `StopSignals` sets (read directly: the workers' closure must be Sendable).
     func importanceSampling(_ model: VAE, set: EvaluationSet, seed: UInt64, threads: Int) throws -> EvalReport.NLL {
         let start = monotonicSeconds()
-        let L = model.config.latentDim, D = model.config.inputDim
+        let L = model.config.latentDim
+        let D = model.config.inputDim
         let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
         defer { posteriors.deallocate() }
         model.encodeAll(set, into: posteriors)
-        BLAS.setThreads(1)   // each worker runs its own single-threaded products
-        let sampler = try ImportanceSampler(model: model, options: .init(samples: samples, ks: kList ?? [], seed: seed,
-                                                                     threads: threads, chunk: chunk))
+        BLAS.setThreads(1)  // each worker runs its own single-threaded products
+        let sampler = try ImportanceSampler(
+            model: model,
+            options: .init(
+                samples: samples, ks: kList ?? [], seed: seed,
+                threads: threads, chunk: chunk))
         let ks = sampler.options.reportedKs
-        var perRepeat: [[Double]] = []   // [repeat][k] dataset means of −log p̂
-        var firstRepeat: [RunningMean] = []   // [k] over images, for the standard errors
+        var perRepeat: [[Double]] = []  // [repeat][k] dataset means of −log p̂
+        var firstRepeat: [RunningMean] = []  // [k] over images, for the standard errors
         for r in 0..<repeats {
             let label = repeats > 1 ? "nll K=\(samples) (repeat \(r + 1)/\(repeats))" : "nll K=\(samples)"
             let progress = TaskProgress(label, total: set.count, unit: "images")
-            let result = sampler.run(set, posteriors: posteriors, repeatIndex: r,
-                                     progress: { progress.update($0) }, shouldStop: { stopRequested.load(ordering: .relaxed) })
+            let result = sampler.run(
+                set, posteriors: posteriors, repeatIndex: r,
+                progress: { progress.update($0) }, shouldStop: { stopRequested.load(ordering: .relaxed) })
             progress.finish()
             guard let result else {
                 writeStderr("interrupted during the NLL estimate (repeat \(r + 1) of \(repeats)); nothing written\n")
@@ -193,12 +214,14 @@ public struct Eval: ParsableCommand {
         let estimates = ks.indices.map { j -> EvalReport.NLL.Estimate in
             var across = RunningMean()
             for means in perRepeat { across.add(means[j]) }
-            return .init(k: ks[j], nll: across.mean, standardError: firstRepeat[j].standardError,
-                         bitsPerDim: bitsPerDimension(nats: across.mean, dimension: D),
-                         repeatStd: repeats > 1 ? across.standardDeviation : nil)
+            return .init(
+                k: ks[j], nll: across.mean, standardError: firstRepeat[j].standardError,
+                bitsPerDim: bitsPerDimension(nats: across.mean, dimension: D),
+                repeatStd: repeats > 1 ? across.standardDeviation : nil)
         }
-        return .init(iwSamples: samples, seed: seed, repeats: repeats, chunk: chunk, estimates: estimates,
-                     seconds: monotonicSeconds() - start)
+        return .init(
+            iwSamples: samples, seed: seed, repeats: repeats, chunk: chunk, estimates: estimates,
+            seconds: monotonicSeconds() - start)
     }
 }
 
@@ -215,8 +238,9 @@ struct LoadedCheckpoint {
         directory = try DatasetDirectory(path: data.directory ?? checkpoint.config.data.directory)
         let images = try directory.load(data.split, limit: data.limit)
         fingerprint = ImageSet.fingerprint(pixels: images.pixels, labels: images.labels)
-        set = try EvaluationSet(images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,
-                                trainingSeed: checkpoint.config.training.seed)
+        set = try EvaluationSet(
+            images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,
+            trainingSeed: checkpoint.config.training.seed)
     }
 }
 

@@ -13,7 +13,11 @@ struct EvalReport: Encodable {
         let trainingSeed: UInt64
         let recipe: String?
         enum CodingKeys: String, CodingKey {
-            case path, epochsTrained = "epochs_trained", model, trainingSeed = "training_seed", recipe
+            case path
+            case epochsTrained = "epochs_trained"
+            case model
+            case trainingSeed = "training_seed"
+            case recipe
         }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -21,7 +25,7 @@ struct EvalReport: Encodable {
             try c.encode(epochsTrained, forKey: .epochsTrained)
             try c.encode(model, forKey: .model)
             try c.encode(trainingSeed, forKey: .trainingSeed)
-            try c.encode(recipe, forKey: .recipe)   // null when absent
+            try c.encode(recipe, forKey: .recipe)  // null when absent
         }
     }
 
@@ -38,7 +42,7 @@ struct EvalReport: Encodable {
             try c.encode(directory, forKey: .directory)
             try c.encode(split, forKey: .split)
             try c.encode(images, forKey: .images)
-            try c.encode(limit, forKey: .limit)   // null when absent, not omitted
+            try c.encode(limit, forKey: .limit)  // null when absent, not omitted
             try c.encode(fingerprint, forKey: .fingerprint)
             try c.encode(binarization, forKey: .binarization)
             try c.encode(dimension, forKey: .dimension)
@@ -57,8 +61,14 @@ struct EvalReport: Encodable {
         let streamIndex: Int
         let seconds: Double
         enum CodingKeys: String, CodingKey {
-            case negativeELBO = "negative_elbo", reconstruction, kl, standardError = "standard_error"
-            case bitsPerDim = "bits_per_dim", samplesPerImage = "samples_per_image", seed, streamIndex = "stream_index", seconds
+            case negativeELBO = "negative_elbo"
+            case reconstruction, kl
+            case standardError = "standard_error"
+            case bitsPerDim = "bits_per_dim"
+            case samplesPerImage = "samples_per_image"
+            case seed
+            case streamIndex = "stream_index"
+            case seconds
         }
     }
 
@@ -81,7 +91,10 @@ struct EvalReport: Encodable {
                 try c.encode(repeatStd, forKey: .repeatStd)
             }
             enum CodingKeys: String, CodingKey {
-                case k, nll, standardError = "standard_error", bitsPerDim = "bits_per_dim", repeatStd = "repeat_std"
+                case k, nll
+                case standardError = "standard_error"
+                case bitsPerDim = "bits_per_dim"
+                case repeatStd = "repeat_std"
             }
         }
         let iwSamples: Int
@@ -91,7 +104,8 @@ struct EvalReport: Encodable {
         let estimates: [Estimate]
         let seconds: Double
         enum CodingKeys: String, CodingKey {
-            case iwSamples = "iw_samples", seed, repeats, chunk, estimates, seconds
+            case iwSamples = "iw_samples"
+            case seed, repeats, chunk, estimates, seconds
         }
     }
 
@@ -102,14 +116,21 @@ struct EvalReport: Encodable {
             let kl: Double
             let muVariance: Double
             let active: Bool
-            enum CodingKeys: String, CodingKey { case dim, kl, muVariance = "mu_variance", active }
+            enum CodingKeys: String, CodingKey {
+                case dim, kl
+                case muVariance = "mu_variance"
+                case active
+            }
         }
         let activeUnits: Int
         let threshold: Double
         let latentDim: Int
         let dimensions: [Dimension]
         enum CodingKeys: String, CodingKey {
-            case activeUnits = "active_units", threshold, latentDim = "latent_dim", dimensions
+            case activeUnits = "active_units"
+            case threshold
+            case latentDim = "latent_dim"
+            case dimensions
         }
 
         init(_ s: LatentSummary) {
@@ -117,8 +138,9 @@ struct EvalReport: Encodable {
             threshold = LatentSummary.activeThreshold
             latentDim = s.latentDim
             dimensions = (0..<s.latentDim).map {
-                Dimension(dim: $0, kl: s.klPerDimension[$0], muVariance: s.muVariance[$0],
-                          active: s.muVariance[$0] > LatentSummary.activeThreshold)
+                Dimension(
+                    dim: $0, kl: s.klPerDimension[$0], muVariance: s.muVariance[$0],
+                    active: s.muVariance[$0] > LatentSummary.activeThreshold)
             }
         }
     }
@@ -152,7 +174,10 @@ struct EvalReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, formatVersion = "format_version", zooVersion = "zoo_version", checkpoint, data, elbo, latent, nll, seconds, blas
+        case format
+        case formatVersion = "format_version"
+        case zooVersion = "zoo_version"
+        case checkpoint, data, elbo, latent, nll, seconds, blas
     }
 
     func jsonString() throws -> String { try prettyJSON(self) }
@@ -163,9 +188,13 @@ struct EvalReport: Encodable {
         s += "  KL per dimension, nats (dimension:KL, largest first; * inactive):\n"
         let order = l.dimensions.sorted { $0.kl > $1.kl }
         for start in stride(from: 0, to: order.count, by: 8) {
-            let line = "   " + order[start..<min(start + 8, order.count)].map {
-                " " + "\($0.dim):\(String(format: "%.2f", $0.kl))\($0.active ? "" : "*")".padding(toLength: 10, withPad: " ", startingAt: 0)
-            }.joined()
+            let line =
+                "   "
+                + order[start..<min(start + 8, order.count)].map {
+                    " "
+                        + "\($0.dim):\(String(format: "%.2f", $0.kl))\($0.active ? "" : "*")".padding(
+                            toLength: 10, withPad: " ", startingAt: 0)
+                }.joined()
             s += String(line.reversed().drop(while: { $0 == " " }).reversed()) + "\n"
         }
         return s
@@ -175,7 +204,8 @@ struct EvalReport: Encodable {
     func table() -> String {
         func num(_ x: Double) -> String { String(format: "%10.2f", x) }
         func bpd(_ x: Double) -> String { String(format: "%8.4f", x) }
-        var s = "\(checkpoint.path): \(checkpoint.epochsTrained) epochs, \(data.split) split of \(data.directory), "
+        var s =
+            "\(checkpoint.path): \(checkpoint.epochsTrained) epochs, \(data.split) split of \(data.directory), "
             + "\(data.images) images, binarization \(data.binarization), \(checkpoint.model.likelihood.rawValue) decoder\n\n"
         s += "                        nats/image     ± s.e.   bits/dim\n"
         s += "  −ELBO                 \(num(elbo.negativeELBO)) \(String(format: "%10.2f", elbo.standardError))   \(bpd(elbo.bitsPerDim))\n"
@@ -185,11 +215,13 @@ struct EvalReport: Encodable {
         if let nll {
             for e in nll.estimates {
                 let label = "  −log p(x), K=\(e.k)"
-                s += label.padding(toLength: 24, withPad: " ", startingAt: 0) + num(e.nll)
+                s +=
+                    label.padding(toLength: 24, withPad: " ", startingAt: 0) + num(e.nll)
                     + String(format: "%10.2f", e.standardError) + "   " + bpd(e.bitsPerDim)
                     + (e.repeatStd.map { String(format: "   ± %.3f over %d repeats", $0, nll.repeats) } ?? "") + "\n"
             }
-            s += "\n  importance sampling: K = \(nll.iwSamples), seed \(nll.seed), \(String(format: "%.1f", nll.seconds)) s"
+            s +=
+                "\n  importance sampling: K = \(nll.iwSamples), seed \(nll.seed), \(String(format: "%.1f", nll.seconds)) s"
                 + " (\(blas.threads) threads, OpenBLAS \(blas.core))\n"
         }
         s += "  ELBO: one z per image, seed \(elbo.seed); total \(String(format: "%.1f", seconds)) s"

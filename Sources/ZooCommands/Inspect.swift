@@ -38,8 +38,9 @@ public struct Inspect: ParsableCommand {
             let v = (c.parameters[name] ?? []).map(Double.init)
             let mean = v.reduce(0, +) / Double(v.count)
             let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)
-            return ParameterStats(name: name, shape: shape, mean: mean, std: variance.squareRoot(),
-                                  norm: v.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            return ParameterStats(
+                name: name, shape: shape, mean: mean, std: variance.squareRoot(),
+                norm: v.reduce(0) { $0 + $1 * $1 }.squareRoot())
         }
         let verified = verify ? try verifyAllDatasets() : nil
         if json { try printJSON(c, stats, verified) } else { printTables(c, stats, verified) }
@@ -66,7 +67,8 @@ public struct Inspect: ParsableCommand {
                     case "int64": _ = try g.read(name, as: Int64.self, maxCount: limit)
                     case "float64": _ = try g.read(name, as: Double.self, maxCount: limit)
                     case "float32": _ = try g.read(name, as: Float.self, maxCount: limit)
-                    default: throw CheckpointError.invalid(path: checkpoint, reason: "\(path) is \(info.description), a type zoo never writes")
+                    default:
+                        throw CheckpointError.invalid(path: checkpoint, reason: "\(path) is \(info.description), a type zoo never writes")
                     }
                 } catch let e as HDF5Error {
                     throw CheckpointError.damaged(path: checkpoint, reason: "\(path) cannot be read (\(e))")
@@ -86,12 +88,15 @@ public struct Inspect: ParsableCommand {
         out += "  recipe        \(c.recipe ?? "none recorded")\n"
         out += "  model         \(describe(c.config)), \(stats.reduce(0) { $0 + $1.shape.reduce(1, *) }) parameters\n"
         let t = c.config.training
-        out += "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)"
+        out +=
+            "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)"
             + (t.validation > 0 ? ", \(t.validation) validation images" : "") + "\n"
-        out += "  data          \(c.config.data.directory ?? "Fashion-MNIST (default)"), binarization \(c.config.data.binarization.rawValue)"
+        out +=
+            "  data          \(c.config.data.directory ?? "Fashion-MNIST (default)"), binarization \(c.config.data.binarization.rawValue)"
             + (c.config.data.limit.map { ", first \($0) images" } ?? "") + "\n"
         if let s = c.training {
-            out += "  position      epoch \(s.epoch) done" + (s.stepInEpoch > 0 ? ", \(s.stepInEpoch) steps into epoch \(s.epoch + 1)" : "")
+            out +=
+                "  position      epoch \(s.epoch) done" + (s.stepInEpoch > 0 ? ", \(s.stepInEpoch) steps into epoch \(s.epoch + 1)" : "")
                 + ", \(s.globalStep) steps, \(fmt(s.seconds, 1)) s\n"
             out += "  fingerprint   \(c.dataFingerprint ?? "none")\n"
         } else {
@@ -99,13 +104,15 @@ public struct Inspect: ParsableCommand {
         }
         out += "  optimizer     " + (c.optimizer.map { "adam, step \($0.step)" } ?? "none") + "\n"
         if let s = c.training, let best = s.bestValidationLoss {
-            out += "  best epoch    \(s.bestEpoch) (validation −ELBO \(fmt(best, 2)))"
+            out +=
+                "  best epoch    \(s.bestEpoch) (validation −ELBO \(fmt(best, 2)))"
                 + (t.patience.map { s.epoch - s.bestEpoch >= $0 ? "; stopped early (patience \($0))" : "; patience \($0)" } ?? "") + "\n"
         }
         if let s = c.training, !s.history.isEmpty {
             out += "\n  epoch   train    recon       kl      val     test   active   seconds\n"
             for r in s.history {
-                out += "  " + pad(String(r.epoch), 5) + pad(fmt(r.trainLoss, 2), 9) + pad(fmt(r.trainReconstruction, 2), 9)
+                out +=
+                    "  " + pad(String(r.epoch), 5) + pad(fmt(r.trainLoss, 2), 9) + pad(fmt(r.trainReconstruction, 2), 9)
                     + pad(fmt(r.trainKL, 2), 9) + pad(r.validationLoss.map { fmt($0, 2) } ?? "-", 9)
                     + pad(r.testLoss.map { fmt($0, 2) } ?? "-", 9) + pad(r.activeUnits.map(String.init) ?? "-", 9)
                     + pad(fmt(r.seconds, 2), 10) + "\n"
@@ -118,9 +125,11 @@ public struct Inspect: ParsableCommand {
         }
         out += "\n  parameter     shape           mean         std        norm\n"
         for p in stats {
-            out += "  " + p.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+            out +=
+                "  " + p.name.padding(toLength: 12, withPad: " ", startingAt: 0)
                 + pad(p.shape.map(String.init).joined(separator: "×"), 11)
-                + pad(String(format: "%.4e", p.mean), 12) + pad(String(format: "%.4e", p.std), 12) + pad(String(format: "%.4e", p.norm), 12) + "\n"
+                + pad(String(format: "%.4e", p.mean), 12) + pad(String(format: "%.4e", p.std), 12) + pad(String(format: "%.4e", p.norm), 12)
+                + "\n"
         }
         if let verified { out += "\n  verified      \(verified) datasets read, checksums and layout OK\n" }
         out += notes(c).map { "  note          \($0)\n" }.joined()
@@ -134,7 +143,9 @@ public struct Inspect: ParsableCommand {
         if c.metadataProtected {
             out.append("seal and metadata digest OK: the file is byte for byte as zoo wrote it")
         } else {
-            out.append("format \(c.fileFormatVersion) has no metadata digest: its config and attributes are unprotected (a save by this zoo adds one)")
+            out.append(
+                "format \(c.fileFormatVersion) has no metadata digest: its config and attributes are unprotected (a save by this zoo adds one)"
+            )
         }
         for t in Temporaries.stale(for: checkpoint) {
             out.append("stale temporary \(t) left by a killed save; the next save to this path removes it")
@@ -166,21 +177,38 @@ public struct Inspect: ParsableCommand {
             struct Training: Encodable {
                 let epoch: Int, stepInEpoch: Int, globalStep: Int, seconds: Double, dataFingerprint: String?
                 enum CodingKeys: String, CodingKey {
-                    case epoch, stepInEpoch = "step_in_epoch", globalStep = "global_step", seconds, dataFingerprint = "data_fingerprint"
+                    case epoch
+                    case stepInEpoch = "step_in_epoch"
+                    case globalStep = "global_step"
+                    case seconds
+                    case dataFingerprint = "data_fingerprint"
                 }
             }
             enum CodingKeys: String, CodingKey {
-                case path, format, formatVersion = "format_version", zooVersion = "zoo_version", createdUTC = "created_utc"
-                case config, training, optimizerStep = "optimizer_step", history, parameters, verifiedDatasets = "verified_datasets"
-                case recipe, bestEpoch = "best_epoch", bestValidationLoss = "best_val_loss", latent
-                case metadataProtected = "metadata_protected", notes
+                case path, format
+                case formatVersion = "format_version"
+                case zooVersion = "zoo_version"
+                case createdUTC = "created_utc"
+                case config, training
+                case optimizerStep = "optimizer_step"
+                case history, parameters
+                case verifiedDatasets = "verified_datasets"
+                case recipe
+                case bestEpoch = "best_epoch"
+                case bestValidationLoss = "best_val_loss"
+                case latent
+                case metadataProtected = "metadata_protected"
+                case notes
             }
         }
         let report = Report(
             path: checkpoint, format: Checkpoint.format, formatVersion: c.fileFormatVersion, zooVersion: c.zooVersion,
             createdUTC: c.createdUTC, config: c.config,
-            training: c.training.map { .init(epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
-                                              seconds: $0.seconds, dataFingerprint: c.dataFingerprint) },
+            training: c.training.map {
+                .init(
+                    epoch: $0.epoch, stepInEpoch: $0.stepInEpoch, globalStep: $0.globalStep,
+                    seconds: $0.seconds, dataFingerprint: c.dataFingerprint)
+            },
             optimizerStep: c.optimizer?.step, history: c.training?.history ?? [], parameters: stats, verifiedDatasets: verified,
             metadataProtected: c.metadataProtected, notes: notes(c),
             recipe: c.recipe, bestEpoch: c.training?.bestValidationLoss == nil ? nil : c.training?.bestEpoch,

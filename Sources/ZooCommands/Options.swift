@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Datasets
+import Foundation
 import NeuralNet
 import Recipes
 import Training
@@ -13,13 +13,18 @@ extension ModelConfig.Activation: ExpressibleByArgument {}
 
 /// Where the data comes from: shared by every command that trains.
 public struct DataOptions: ParsableArguments {
-    @Option(name: .customLong("data"), help: ArgumentHelp(
-        "Directory in the MNIST layout (train-images-idx3-ubyte[.gz], t10k-…).",
-        discussion: "Default: Fashion-MNIST from Debian's dataset-fashion-mnist, \(DatasetDirectory.defaultPath).",
-        valueName: "dir"))
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp(
+            "Directory in the MNIST layout (train-images-idx3-ubyte[.gz], t10k-…).",
+            discussion: "Default: Fashion-MNIST from Debian's dataset-fashion-mnist, \(DatasetDirectory.defaultPath).",
+            valueName: "dir"))
     public var directory: String?
 
-    @Option(help: "Pixel binarization: none (intensities in [0, 1]), dynamic (a fresh Bernoulli draw each epoch), static (one fixed draw by seed). Default: the recipe's (none for vae).")
+    @Option(
+        help:
+            "Pixel binarization: none (intensities in [0, 1]), dynamic (a fresh Bernoulli draw each epoch), static (one fixed draw by seed). Default: the recipe's (none for vae)."
+    )
     public var binarize: Binarization?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Use only the first N images of each split.", valueName: "n"))
@@ -41,7 +46,10 @@ public struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Latent dimensions (vae: 20).", valueName: "d"))
     public var latentDim: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden layer widths, comma-separated, encoder order; the decoder mirrors them (vae: 400).", valueName: "widths"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Hidden layer widths, comma-separated, encoder order; the decoder mirrors them (vae: 400).", valueName: "widths")
+    )
     public var hidden: String?
 
     @Option(help: "Decoder likelihood: bernoulli (binary cross-entropy) or gaussian (fixed σ).")
@@ -53,7 +61,10 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: "Hidden-layer nonlinearity: relu or tanh.")
     public var activation: ModelConfig.Activation?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Condition on the label: a conditional VAE over this many classes (0: unconditional; cvae: 10).", valueName: "C"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Condition on the label: a conditional VAE over this many classes (0: unconditional; cvae: 10).", valueName: "C")
+    )
     public var labelClasses: Int?
 
     public init() {}
@@ -84,7 +95,9 @@ public struct ModelOptions: ParsableArguments {
 
 /// The recipe a training run starts from.
 public struct RecipeOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Start from this recipe (zoo list), or a recipe file (path ending in .json); flags override its fields.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Start from this recipe (zoo list), or a recipe file (path ending in .json); flags override its fields.", valueName: "name"))
     public var recipe: String = RecipeBook.defaultName
 
     public init() {}

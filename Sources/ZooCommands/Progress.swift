@@ -1,10 +1,11 @@
 import Foundation
 import Support
 import Training
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes all of `s` to a file descriptor, unbuffered (so progress and
@@ -40,7 +41,10 @@ final class ProgressReporter {
 
     func step(_ p: StepProgress) {
         let now = monotonicSeconds()
-        if p.step == 1 { epochStart = now; lastQuarter = 0 }
+        if p.step == 1 {
+            epochStart = now
+            lastQuarter = 0
+        }
         let text = "recon \(fmt(p.meanReconstruction, 2))  kl \(fmt(p.meanKL, 2))"
         if isTerminal {
             guard now - lastDraw > 0.08 || p.step == p.steps else { return }

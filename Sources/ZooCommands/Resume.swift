@@ -16,7 +16,9 @@ public struct Resume: ParsableCommand {
     @Argument(help: ArgumentHelp("The checkpoint to continue (it is updated in place, atomically).", valueName: "checkpoint.h5"))
     public var checkpoint: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Train until this many epochs in total (default: the checkpoint's).", valueName: "total"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Train until this many epochs in total (default: the checkpoint's).", valueName: "total"))
     public var epochs: Int?
 
     @Option(name: .customLong("data"), help: ArgumentHelp("Read the data from here instead of the recorded directory.", valueName: "dir"))
@@ -35,8 +37,6 @@ public struct Resume: ParsableCommand {
 
     public init() {}
 
-
-
     public func run() throws {
         try CheckpointSaver.checkTarget(checkpoint)
         let lock = try CheckpointSaver.lock(checkpoint)
@@ -54,8 +54,9 @@ public struct Resume: ParsableCommand {
             throw ValidationError("\(checkpoint) has already trained \(done) epochs; pass --epochs with a larger total to train further")
         }
         if let p = config.training.patience, let t = saved.training, t.stepInEpoch == 0, t.epoch - t.bestEpoch >= p {
-            throw ValidationError("\(checkpoint) stopped early at epoch \(t.epoch) (no better validation loss for \(p) epochs; "
-                + "the best epoch \(t.bestEpoch) is in the -best.h5 file beside it); there is nothing to resume")
+            throw ValidationError(
+                "\(checkpoint) stopped early at epoch \(t.epoch) (no better validation loss for \(p) epochs; "
+                    + "the best epoch \(t.bestEpoch) is in the -best.h5 file beside it); there is nothing to resume")
         }
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
         let (trainer, _, fingerprint) = try makeTrainer(&config, fitInputToData: false)
@@ -64,8 +65,11 @@ public struct Resume: ParsableCommand {
             throw CommandError.dataChanged(checkpoint: checkpoint, recorded: recorded, now: now)
         }
         try saved.apply(to: trainer, path: checkpoint)
-        writeStderr("resuming \(checkpoint): epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch + 1) of \(trainer.stepsPerEpoch); "
-            + "training to epoch \(config.training.epochs)\n")
-        try trainLoop(trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now, recipe: saved.recipe), samplesDir: samplesDir)
+        writeStderr(
+            "resuming \(checkpoint): epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch + 1) of \(trainer.stepsPerEpoch); "
+                + "training to epoch \(config.training.epochs)\n")
+        try trainLoop(
+            trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now, recipe: saved.recipe),
+            samplesDir: samplesDir)
     }
 }

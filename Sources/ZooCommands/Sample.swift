@@ -3,10 +3,10 @@ import Checkpoint
 import Datasets
 import Evaluation
 import Foundation
-import Support
 import ImageIO
 import NeuralNet
 import NumericCore
+import Support
 import Training
 
 /// `zoo sample`: what the decoder makes of chosen latent points, as a PNG grid.
@@ -48,11 +48,14 @@ public struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The test image --traverse starts from.", valueName: "i"))
     public var image: Int = 0
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Points per traversal row (default 11) or interpolation (default 10).", valueName: "s"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Points per traversal row (default 11) or interpolation (default 10).", valueName: "s"))
     public var steps: Int?
 
-    @Option(name: .customLong("data"), help: ArgumentHelp(
-        "Directory of the test images (default: the one the checkpoint was trained on).", valueName: "dir"))
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp(
+            "Directory of the test images (default: the one the checkpoint was trained on).", valueName: "dir"))
     public var directory: String?
 
     @Option(help: ArgumentHelp("Seed of the prior samples (default: the checkpoint's training seed).", valueName: "n"))
@@ -85,7 +88,9 @@ public struct Sample: ParsableCommand {
         try checkWritable(out)
         let saved = try Checkpoint.read(from: checkpoint)
         let config = saved.config.model
-        let D = config.inputDim, L = config.latentDim, C = config.labelClasses
+        let D = config.inputDim
+        let L = config.latentDim
+        let C = config.labelClasses
         let side = Int(Double(D).squareRoot())
         guard side * side == D else { throw SampleError.notSquare(path: checkpoint, pixels: D) }
         if let label {
@@ -100,7 +105,9 @@ public struct Sample: ParsableCommand {
         if traverse || interpolate != nil {
             let test = try testSet(saved)
             let needed = traverse ? [image] : [pair!.0, pair!.1]
-            for i in needed where i >= test.count { throw SampleError.imageOutOfRange(index: i, count: test.count, path: test.images.imagesPath) }
+            for i in needed where i >= test.count {
+                throw SampleError.imageOutOfRange(index: i, count: test.count, path: test.images.imagesPath)
+            }
             let model = try saved.makeModel(maxRows: traverse ? L * (steps ?? 11) : (steps ?? 10) + 2, path: checkpoint)
             let indices = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
             defer { indices.deallocate() }
@@ -160,8 +167,9 @@ public struct Sample: ParsableCommand {
     /// The checkpoint's test split, prepared as training saw it.
     func testSet(_ saved: Checkpoint) throws -> EvaluationSet {
         let data = try DatasetDirectory(path: directory ?? saved.config.data.directory)
-        return try EvaluationSet(try data.load(.test), model: saved.config.model,
-                                 binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
+        return try EvaluationSet(
+            try data.load(.test), model: saved.config.model,
+            binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
     }
 
     func pixels(_ set: EvaluationSet, _ i: Int) -> [Float] {

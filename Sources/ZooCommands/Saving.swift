@@ -11,8 +11,10 @@ public struct SaveOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Save a checkpoint every E epochs (and at the end).", valueName: "E"))
     public var saveEvery: Int = 1
 
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Also keep the N most recent earlier checkpoints as NAME-epoch-E.h5 beside the --save path.", valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Also keep the N most recent earlier checkpoints as NAME-epoch-E.h5 beside the --save path.", valueName: "N"))
     public var keep: Int = 0
 
     public init() {}
@@ -57,8 +59,10 @@ struct CheckpointSaver {
         if let reason = unwritableReason(path) { throw CheckpointError.cannotWrite(path: path, reason: reason) }
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & 0o222 == 0 {
-            throw CheckpointError.cannotWrite(path: path, reason: "the file is read-only (mode \(String(st.st_mode & 0o777, radix: 8))); "
-                + "make it writable (chmod u+w) for zoo to replace it")
+            throw CheckpointError.cannotWrite(
+                path: path,
+                reason: "the file is read-only (mode \(String(st.st_mode & 0o777, radix: 8))); "
+                    + "make it writable (chmod u+w) for zoo to replace it")
         }
     }
 
@@ -91,7 +95,8 @@ struct CheckpointSaver {
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
-            throw CheckpointError.cannotWrite(path: kept, reason: "listing \(dir) to remove older kept checkpoints: \(error.localizedDescription)")
+            throw CheckpointError.cannotWrite(
+                path: kept, reason: "listing \(dir) to remove older kept checkpoints: \(error.localizedDescription)")
         }
         let epochs = names.compactMap { name -> Int? in
             guard name.hasPrefix(stem + "-epoch-"), name.hasSuffix(".h5") else { return nil }
@@ -126,8 +131,9 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
     func save(_ saver: CheckpointSaver, best: Bool = false) throws {
         let now = position()
         do { try best ? saver.saveBest(trainer) : saver.save(trainer) } catch {
-            writeStderr("the save of \(now)\(best ? " as the best epoch" : "") failed: training since "
-                + (lastSaved.map { "\($0) (what \(saver.path) still holds)" } ?? "the start (nothing was saved)") + " is lost\n")
+            writeStderr(
+                "the save of \(now)\(best ? " as the best epoch" : "") failed: training since "
+                    + (lastSaved.map { "\($0) (what \(saver.path) still holds)" } ?? "the start (nothing was saved)") + " is lost\n")
             throw error
         }
         if !best { lastSaved = now }
@@ -139,8 +145,9 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
         guard let record else {
             guard let saver else { break }
             try save(saver)
-            writeStderr("interrupted at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(trainer.stepsPerEpoch); "
-                + "saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
+            writeStderr(
+                "interrupted at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(trainer.stepsPerEpoch); "
+                    + "saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
             throw ExitCode(130)
         }
         writeStdout(summaryLine(record, total: total, best: trainer.lastEpochIsBest))
@@ -149,7 +156,9 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
             toldETA = true
             let remaining = Double(total - record.epoch) * record.seconds
             if remaining > 3600 {
-                writeStderr("note: at \(fmt(record.seconds, 2)) s per epoch, the remaining \(total - record.epoch) epochs take about \(duration(remaining))\n")
+                writeStderr(
+                    "note: at \(fmt(record.seconds, 2)) s per epoch, the remaining \(total - record.epoch) epochs take about \(duration(remaining))\n"
+                )
             }
         }
         if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
@@ -161,8 +170,9 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
         }
         if early {
             let best = trainer.bestValidationLoss.map { fmt($0, 2) } ?? "?"
-            writeStderr("early stop after epoch \(record.epoch): no better validation loss for \(trainer.epoch - trainer.bestEpoch) epochs; "
-                + "best epoch \(trainer.bestEpoch) (validation \(best))" + (saver.map { ", saved as \($0.bestPath)" } ?? "") + "\n")
+            writeStderr(
+                "early stop after epoch \(record.epoch): no better validation loss for \(trainer.epoch - trainer.bestEpoch) epochs; "
+                    + "best epoch \(trainer.bestEpoch) (validation \(best))" + (saver.map { ", saved as \($0.bestPath)" } ?? "") + "\n")
         }
         if stopping, let saver {
             writeStderr("interrupted after epoch \(record.epoch); saved to \(saver.path). Continue with: zoo resume \(saver.path)\n")
@@ -178,5 +188,6 @@ func summaryLine(_ r: EpochRecord, total: Int, best: Bool = false) -> String {
     let validation = r.validationLoss.map { "  val \(fmt($0, 2))\(best ? "*" : "")" } ?? ""
     let test = r.testLoss.map { "  test \(fmt($0, 2))" } ?? ""
     let active = r.activeUnits.map { "  au \($0)" } ?? ""
-    return "epoch \(e)/\(total)  train \(fmt(r.trainLoss, 2)) (recon \(fmt(r.trainReconstruction, 2)) + kl \(fmt(r.trainKL, 2)))\(validation)\(test)\(active)  \(fmt(r.seconds, 2)) s"
+    return
+        "epoch \(e)/\(total)  train \(fmt(r.trainLoss, 2)) (recon \(fmt(r.trainReconstruction, 2)) + kl \(fmt(r.trainKL, 2)))\(validation)\(test)\(active)  \(fmt(r.seconds, 2)) s"
 }

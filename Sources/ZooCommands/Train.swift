@@ -1,11 +1,11 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import Support
 import ImageIO
 import NeuralNet
 import NumericCore
 import Recipes
+import Support
 import Training
 
 /// `zoo train`: trains a VAE from scratch, from a recipe (default: the PyTorch tutorial's model).
@@ -25,7 +25,10 @@ public struct Train: ParsableCommand {
     @OptionGroup(title: "Model") public var model: ModelOptions
     @OptionGroup(title: "Checkpoints") public var saving: SaveOptions
 
-    @Option(help: ArgumentHelp("Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops. With --val-split, the best epoch also goes to NAME-best.h5.", valueName: "path.h5"))
+    @Option(
+        help: ArgumentHelp(
+            "Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops. With --val-split, the best epoch also goes to NAME-best.h5.",
+            valueName: "path.h5"))
     public var save: String?
 
     // `.unconditional`: a negative number is taken as the value (and then
@@ -34,19 +37,34 @@ public struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Images per batch (vae: 128).") public var batchSize: Int?
     @Option(parsing: .unconditional, help: "Adam learning rate (vae: 0.001).") public var lr: Double?
     @Option(help: "Seed of every random stream (default 1).") public var seed: UInt64?
-    @Option(parsing: .unconditional, help: ArgumentHelp("BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
     public var threads: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the KL term (vae: 1; beta-vae: 4).", valueName: "β"))
     public var beta: Double?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ramp β linearly from 0 over this many epochs, step by step.", valueName: "epochs"))
     public var klWarmup: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Draws per image in the objective: 1 is the ELBO, K > 1 the importance-weighted bound (iwae: 5).", valueName: "K"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Draws per image in the objective: 1 is the ELBO, K > 1 the importance-weighted bound (iwae: 5).", valueName: "K"))
     public var iwSamples: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Hold out N training images (a fixed draw, the same for every seed) and report the validation loss each epoch.", valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Hold out N training images (a fixed draw, the same for every seed) and report the validation loss each epoch.", valueName: "N")
+    )
     public var valSplit: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after P epochs without a better validation loss (needs --val-split).", valueName: "P"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Stop after P epochs without a better validation loss (needs --val-split).", valueName: "P"))
     public var patience: Int?
-    @Option(help: ArgumentHelp("Write sampled-E.png (128 prior samples) and reconst-E.png (8 test images over their reconstructions) here after every epoch.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Write sampled-E.png (128 prior samples) and reconst-E.png (8 test images over their reconstructions) here after every epoch.",
+            valueName: "dir"))
     public var samplesDir: String?
 
     public init() {}
@@ -85,13 +103,15 @@ public struct Train: ParsableCommand {
         let lock = try save.map(CheckpointSaver.lock)
         defer { lock?.release() }
         let (trainer, directory, fingerprint) = try makeTrainer(&config)
-        let train = trainer.train, test = trainer.test
+        let train = trainer.train
+        let test = trainer.test
 
         writeStderr("zoo \(Zoo.version): recipe \(recipe.name): \(describe(config)), \(trainer.model.parameters.count) parameters\n")
         let held = trainer.validation.map { " / \($0.count) validation" } ?? ""
-        writeStderr("data: \(directory.path), \(train.count) train\(held) / \(test.map { String($0.count) } ?? "no") test images, "
-            + "binarization \(config.data.binarization.rawValue); \(config.training.threads) BLAS thread(s); "
-            + "ready in \(fmt(monotonicSeconds() - startup, 2)) s\n")
+        writeStderr(
+            "data: \(directory.path), \(train.count) train\(held) / \(test.map { String($0.count) } ?? "no") test images, "
+                + "binarization \(config.data.binarization.rawValue); \(config.training.threads) BLAS thread(s); "
+                + "ready in \(fmt(monotonicSeconds() - startup, 2)) s\n")
         if test == nil {
             writeStderr("note: \(directory.path) has no test split (t10k-*); the per-epoch test loss is skipped\n")
         }
@@ -124,7 +144,7 @@ func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws 
     let train = try directory.load(.train, limit: config.data.limit)
     let test = directory.has(.test) ? try directory.load(.test, limit: config.data.limit) : nil
     if fitInputToData { config.model.inputDim = train.dimension }
-    BLAS.setThreads(config.training.threads)   // process-wide: set here, by the command, once
+    BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
     let fingerprint = { ImageSet.fingerprint(pixels: train.pixels, labels: train.labels) }
     return (try Trainer(config: config, train: train, test: test), directory, fingerprint)
@@ -154,8 +174,9 @@ func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String) throws {
     }
     let pairs = trainer.reconstructions(of: trainer.test ?? trainer.train, count: 8)
     try pairs.withUnsafeBufferPointer {
-        try PNG.write(ImageGrid.tile($0, count: pairs.count / (side * side), height: side, width: side, columns: pairs.count / (2 * side * side)),
-                      to: "\(dir)/reconst-\(epoch).png")
+        try PNG.write(
+            ImageGrid.tile($0, count: pairs.count / (side * side), height: side, width: side, columns: pairs.count / (2 * side * side)),
+            to: "\(dir)/reconst-\(epoch).png")
     }
 }
 

@@ -6,7 +6,9 @@ import Testing
 /// The C shims compile, link and reach their libraries.
 @Suite struct ShimTests {
     @Test func hdf5ShimWrapsTheMacrosSwiftCannotImport() {
-        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        var major: UInt32 = 0
+        var minor: UInt32 = 0
+        var release: UInt32 = 0
         #expect(H5get_libversion(&major, &minor, &release) >= 0)
         #expect(major == 1 && minor >= 10)
         #expect(H5Tget_size(zoo_H5T_NATIVE_FLOAT()) == 4)
@@ -19,6 +21,6 @@ import Testing
     @Test func openBLASAndZlibAreLinked() {
         #expect(String(cString: openblas_get_config()).contains("OpenBLAS"))
         #expect(String(cString: zlibVersion()).hasPrefix("1."))
-        #expect(crc32(0, Array("123456789".utf8), 9) == 0xCBF4_3926)   // the CRC-32 check value
+        #expect(crc32(0, Array("123456789".utf8), 9) == 0xCBF4_3926)  // the CRC-32 check value
     }
 }

@@ -1,16 +1,18 @@
 import Foundation
+import NumericCore
+import TestSupport
 import Testing
+
 @testable import Checkpoint
 @testable import Datasets
 @testable import HDF5
 @testable import NeuralNet
-import NumericCore
-import TestSupport
 @testable import Training
 
 let data: (train: ImageSet, test: ImageSet)? = {
     guard let dir = try? DatasetDirectory(path: nil),
-          let train = try? dir.load(.train, limit: 1000), let test = try? dir.load(.test, limit: 300) else { return nil }
+        let train = try? dir.load(.train, limit: 1000), let test = try? dir.load(.test, limit: 300)
+    else { return nil }
     return (train, test)
 }()
 
@@ -46,9 +48,14 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
         }
         // The file's own layout, as h5py users see it.
         let f = try HDF5File.open(path)
-        #expect(try f.openGroup("model").info("fc1.weight") == DatasetInfo(shape: [32, 784], typeName: "float32", filters: ["shuffle", "deflate", "fletcher32"]))
-        #expect(try f.openGroup("model").memberNames() == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight", "fc3.bias", "fc3.weight",
-                                                           "fc4.bias", "fc4.weight", "fc5.bias", "fc5.weight"])
+        #expect(
+            try f.openGroup("model").info("fc1.weight")
+                == DatasetInfo(shape: [32, 784], typeName: "float32", filters: ["shuffle", "deflate", "fletcher32"]))
+        #expect(
+            try f.openGroup("model").memberNames() == [
+                "fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight", "fc3.bias", "fc3.weight",
+                "fc4.bias", "fc4.weight", "fc5.bias", "fc5.weight",
+            ])
         #expect(try f.stringAttribute("format") == "zoo-vae-checkpoint")
         #expect(try f.info("config").typeName == "string")
     }
@@ -79,7 +86,10 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
 /// Each bad file: a CheckpointError naming the file and the problem.
 @Suite(.serialized) struct BadCheckpointTests {
     func expectError(_ path: String, _ parts: [String]) {
-        do { _ = try Checkpoint.read(from: path); Issue.record("no error for \(parts)") } catch {
+        do {
+            _ = try Checkpoint.read(from: path)
+            Issue.record("no error for \(parts)")
+        } catch {
             #expect(error is CheckpointError, "\(error)")
             for part in parts + [path] { #expect("\(error)".contains(part), "\(error)") }
         }
@@ -127,23 +137,33 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
         expectError(path, ["fc9.weight", "not a parameter"])
         (_, path) = try trainedCheckpoint()
         try edit(path) { g in
-            let m = try g.openGroup("model"); try m.remove("fc1.weight"); try m.write("fc1.weight", [Float](repeating: 0, count: 784 * 32), shape: [784, 32])
+            let m = try g.openGroup("model")
+            try m.remove("fc1.weight")
+            try m.write("fc1.weight", [Float](repeating: 0, count: 784 * 32), shape: [784, 32])
         }
         expectError(path, ["fc1.weight", "[784, 32]", "[32, 784]"])
         (_, path) = try trainedCheckpoint()
         try edit(path) { g in
-            let m = try g.openGroup("model"); try m.remove("fc1.bias"); try m.write("fc1.bias", [Double](repeating: 0, count: 32))
+            let m = try g.openGroup("model")
+            try m.remove("fc1.bias")
+            try m.write("fc1.bias", [Double](repeating: 0, count: 32))
         }
         expectError(path, ["fc1.bias", "float64", "float32"])
     }
 
     @Test func configThatFailsValidation() throws {
         let (_, path) = try trainedCheckpoint()
-        try edit(path) { f in try f.remove("config"); try f.writeString("config", "{\"model\": {}}") }
-        expectError(path, ["/config", "fails config.schema.json", "$.model: missing required key \"input_dim\"", "missing required key \"training\""])
         try edit(path) { f in
             try f.remove("config")
-            var c = config(); c.training.epochs = 0
+            try f.writeString("config", "{\"model\": {}}")
+        }
+        expectError(
+            path,
+            ["/config", "fails config.schema.json", "$.model: missing required key \"input_dim\"", "missing required key \"training\""])
+        try edit(path) { f in
+            try f.remove("config")
+            var c = config()
+            c.training.epochs = 0
             try f.writeString("config", String(decoding: try JSONEncoder().encode(c), as: UTF8.self))
         }
         expectError(path, ["fails config.schema.json", "$.training.epochs: 0 is below the minimum 1"])
@@ -166,7 +186,7 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         chmod(dir, 0o500)
         defer { chmod(dir, 0o700) }
-        if getuid() != 0 {   // root ignores directory permissions
+        if getuid() != 0 {  // root ignores directory permissions
             #expect(throws: CheckpointError.self) { try snapshot.write(to: path) }
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         }

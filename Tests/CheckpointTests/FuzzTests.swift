@@ -1,8 +1,9 @@
 import Datasets
 import Foundation
-import Testing
-@testable import Checkpoint
 import TestSupport
+import Testing
+
+@testable import Checkpoint
 
 /// A deterministic mutation fuzzer over the checkpoint reader and the IDX
 /// reader, bounded in time for CI. Its corpus is Tests/Data/fuzz (a sealed
@@ -16,8 +17,10 @@ import TestSupport
     struct Mutator {
         var state: UInt64
         mutating func next() -> UInt64 {
-            state ^= state >> 12; state ^= state << 25; state ^= state >> 27
-            return state &* 2685821657736338717
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 2_685_821_657_736_338_717
         }
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 
@@ -43,12 +46,17 @@ import TestSupport
         #expect(try Checkpoint.read(from: Self.corpus + "/tiny-v3.h5").sealed, "the corpus file is sealed and valid")
         let path = Fixtures.temporaryDirectory("fuzz") + "/m.h5"
         var m = Mutator(state: 0x9E37_79B9_7F4A_7C15)
-        var runs = 0, refused = 0, unchanged = 0
+        var runs = 0
+        var refused = 0
+        var unchanged = 0
         let deadline = Date().addingTimeInterval(8)
         while Date() < deadline && runs < 5000 {
             let mutant = m.mutate(original)
             // An edit can write the value a byte already had: such a mutant is the original.
-            if mutant == original { unchanged += 1; continue }
+            if mutant == original {
+                unchanged += 1
+                continue
+            }
             Fixtures.write(mutant, to: path)
             do { _ = try Checkpoint.read(from: path) } catch { refused += 1 }
             runs += 1
@@ -60,7 +68,8 @@ import TestSupport
     @Test func idxReaderSurvivesMutants() throws {
         let dir = Fixtures.temporaryDirectory("fuzz-idx")
         var m = Mutator(state: 0x2545_F491_4F6C_DD1D)
-        var runs = 0, refused = 0
+        var runs = 0
+        var refused = 0
         let deadline = Date().addingTimeInterval(4)
         let files = ["images-idx3-ubyte.gz", "images-idx3-ubyte", "labels-idx1-ubyte.gz"]
         let originals = try files.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.corpus + "/" + $0))) }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Checkpoint
 import TestSupport
+import Testing
+
+@testable import Checkpoint
 @testable import Training
 
 /// A checkpoint zoo wrote, read by h5py + numpy (Debian's python3-h5py, python3-numpy).
@@ -23,7 +24,8 @@ import TestSupport
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         p.arguments = [script, path, statsPath]
-        let err = Pipe(), out = Pipe()
+        let err = Pipe()
+        let out = Pipe()
         p.standardError = err
         p.standardOutput = out
         try p.run()

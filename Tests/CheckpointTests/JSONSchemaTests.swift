@@ -1,9 +1,10 @@
 import Foundation
 import Support
 import Testing
+
 @testable import Checkpoint
-@testable import Training
 @testable import HDF5
+@testable import Training
 
 @Suite struct JSONSchemaTests {
     let schema = try! JSONSchema(json: RunConfig.schemaJSON)
@@ -13,13 +14,19 @@ import Testing
     @Test func validConfigurationsPass() {
         var c = RunConfig()
         #expect(schema.violations(of: json(c)).isEmpty)
-        c.data.directory = "/d"; c.data.limit = 5; c.model.hidden = [200, 200]; c.data.binarization = .dynamic
+        c.data.directory = "/d"
+        c.data.limit = 5
+        c.model.hidden = [200, 200]
+        c.data.binarization = .dynamic
         #expect(schema.violations(of: json(c)).isEmpty)
     }
 
     @Test(arguments: [
         (#"{"model": {}, "training": {}, "data": {}}"#, "missing required key \"input_dim\""),
-        (#"{"model": {"input_dim": 784, "hidden": [400], "latent_dim": 20, "likelihood": "poisson", "sigma": 0.1}}"#, "\"poisson\" is not one of"),
+        (
+            #"{"model": {"input_dim": 784, "hidden": [400], "latent_dim": 20, "likelihood": "poisson", "sigma": 0.1}}"#,
+            "\"poisson\" is not one of"
+        ),
         (#"{"extra": 1}"#, "unknown key \"extra\""),
     ])
     func violationsNameTheLocation(document: String, message: String) {
@@ -40,9 +47,11 @@ import Testing
         object["training"] = training
         let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         let v = schema.violations(of: text).joined(separator: "; ")
-        for part in ["$.model.latent_dim: 0 is below the minimum 1", "$.model.hidden[1]: -1 is below the minimum 1",
-                     "$.model.sigma: expected number, found string", "$.training.batch_size: expected integer, found number",
-                     "$.training: unknown key \"extra_knob\""] {
+        for part in [
+            "$.model.latent_dim: 0 is below the minimum 1", "$.model.hidden[1]: -1 is below the minimum 1",
+            "$.model.sigma: expected number, found string", "$.training.batch_size: expected integer, found number",
+            "$.training: unknown key \"extra_knob\"",
+        ] {
             #expect(v.contains(part), "\(part) in \(v)")
         }
     }
@@ -55,7 +64,10 @@ import Testing
         try f.writeString("config", text.replacingOccurrences(of: "\"seed\"", with: "\"unexpected\" : 1, \"seed\""))
         try f.close()
         try Checkpoint.resign(at: path)
-        do { _ = try Checkpoint.read(from: path); Issue.record("accepted") } catch {
+        do {
+            _ = try Checkpoint.read(from: path)
+            Issue.record("accepted")
+        } catch {
             #expect("\(error)".contains("fails config.schema.json") && "\(error)".contains("unknown key \"unexpected\""), "\(error)")
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Datasets
 import TestSupport
+import Testing
+
+@testable import Datasets
 
 @Suite struct IDXTests {
     @Test(arguments: [true, false])
@@ -27,10 +28,12 @@ import TestSupport
 
     @Test func realFashionMNISTLoads() throws {
         guard FileManager.default.fileExists(atPath: Fixtures.fashionMNIST) else {
-            Issue.record("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist"); return
+            Issue.record("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist")
+            return
         }
         let dir = try DatasetDirectory(path: nil)
-        let train = try dir.load(.train), test = try dir.load(.test)
+        let train = try dir.load(.train)
+        let test = try dir.load(.test)
         #expect(train.count == 60_000 && test.count == 10_000)
         #expect(train.height == 28 && train.width == 28)
         #expect(Set(train.labels) == Set(0..<10))
@@ -63,7 +66,10 @@ import TestSupport
     }
 
     @Test func missingDirectoryNamesThePackageAndTheFlag() {
-        do { _ = try DatasetDirectory(path: "/nonexistent/zoo-data"); Issue.record("no error") } catch {
+        do {
+            _ = try DatasetDirectory(path: "/nonexistent/zoo-data")
+            Issue.record("no error")
+        } catch {
             #expect("\(error)".contains("/nonexistent/zoo-data"))
             #expect("\(error)".contains("--data"))
             #expect("\(error)".contains("dataset-fashion-mnist"))
@@ -113,7 +119,7 @@ import TestSupport
         let dir = Fixtures.temporaryDirectory()
         let (images, _) = Fixtures.writeSplit("train", count: 5, in: dir)
         var bytes = [UInt8](FileManager.default.contents(atPath: images)!)
-        bytes[bytes.count - 6] ^= 0xFF   // the CRC-32 in the gzip trailer
+        bytes[bytes.count - 6] ^= 0xFF  // the CRC-32 in the gzip trailer
         Fixtures.write(bytes, to: images)
         expectError(dir, containing: [images, "corrupt"])
     }

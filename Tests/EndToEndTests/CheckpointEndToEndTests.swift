@@ -1,18 +1,25 @@
 import Checkpoint
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Training
 
 /// `zoo train --save`, SIGINT and `zoo resume` through the binary.
 @Suite(.serialized) struct CheckpointEndToEndTests {
     func expectSameRun(_ a: String, _ b: String) throws {
-        let x = try Checkpoint.read(from: a), y = try Checkpoint.read(from: b)
+        let x = try Checkpoint.read(from: a)
+        let y = try Checkpoint.read(from: b)
         for name in x.parameters.keys.sorted() {
             #expect(firstDifference(x.parameters[name]!, y.parameters[name]!) == nil, "\(name)")
             #expect(firstDifference(x.optimizer!.secondMoment[name]!, y.optimizer!.secondMoment[name]!) == nil, "moment of \(name)")
         }
-        let strip = { (h: [EpochRecord]) in h.map { var r = $0; r.seconds = 0; return r } }
+        let strip = { (h: [EpochRecord]) in
+            h.map {
+                var r = $0
+                r.seconds = 0
+                return r
+            }
+        }
         #expect(strip(x.training!.history) == strip(y.training!.history))
         #expect(x.training!.globalStep == y.training!.globalStep && x.training!.noise == y.training!.noise)
     }
@@ -35,7 +42,8 @@ import Training
         // Interrupt once training is under way (the first progress line).
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, p.isRunning,
-              !(String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self).contains("step ")) {
+            !(String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self).contains("step "))
+        {
             usleep(20_000)
         }
         p.interrupt()
@@ -57,8 +65,10 @@ import Training
         let changed = try Zoo.run(["resume", dir + "/m.h5", "--epochs", "2", "--data", Fixtures.writeSplitDirectory(count: 500)])
         #expect(changed.status != 0)
         #expect(changed.stderr.contains("differs from the data") && changed.stderr.contains("--allow-data-change"), "\(changed.stderr)")
-        let allowed = try Zoo.run(["resume", dir + "/m.h5", "--epochs", "2", "--allow-data-change",
-                                   "--data", Fixtures.writeSplitDirectory(count: 500)])
+        let allowed = try Zoo.run([
+            "resume", dir + "/m.h5", "--epochs", "2", "--allow-data-change",
+            "--data", Fixtures.writeSplitDirectory(count: 500),
+        ])
         #expect(allowed.status == 0, "\(allowed.stderr)")
     }
 
@@ -84,7 +94,8 @@ import Training
     @Test func killDashNineNeverLeavesABrokenCheckpoint() throws {
         let dir = Fixtures.temporaryDirectory("kill")
         let path = dir + "/m.h5"
-        var validAfterKill = 0, midSave = 0
+        var validAfterKill = 0
+        var midSave = 0
         func inode() -> UInt64 {
             var st = stat()
             return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
@@ -92,14 +103,21 @@ import Training
         for round in 0..<8 {
             let (p, _) = try Zoo.start(["train", "--limit", "600", "--epochs", "1000", "--batch-size", "200", "--save", path])
             let temporary = dir + "/.m.h5.tmp-\(p.processIdentifier)"
-            var landed = 0, last = inode()
+            var landed = 0
+            var last = inode()
             let deadline = Date().addingTimeInterval(120)
             while p.isRunning, Date() < deadline {
-                if round % 2 == 0, access(temporary, F_OK) == 0 { midSave += 1; break }
+                if round % 2 == 0, access(temporary, F_OK) == 0 {
+                    midSave += 1
+                    break
+                }
                 let now = inode()
-                if now != last, now != 0 { landed += 1; last = now }
+                if now != last, now != 0 {
+                    landed += 1
+                    last = now
+                }
                 if round % 2 == 1, landed > round / 2 { break }
-                if landed > 20 { break }   // the temporary's moment kept slipping past: kill anyway
+                if landed > 20 { break }  // the temporary's moment kept slipping past: kill anyway
                 usleep(100)
             }
             kill(p.processIdentifier, SIGKILL)

@@ -1,8 +1,8 @@
 import Checkpoint
 import Foundation
 import Support
-import Testing
 import TestSupport
+import Testing
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -31,10 +31,13 @@ func runPython(_ arguments: [String]) throws -> (Int32, String) {
     @Test func reportReproducesTheTrainingTestLossAndValidatesAgainstItsSchema() throws {
         let ckpt = try #require(smallCheckpoint, "training the small model failed")
         let dir = Fixtures.temporaryDirectory("eval")
-        let r = try Zoo.run(["eval", ckpt, "--elbo", "--nll", "--iw-samples", "200", "--ks", "1,10", "--limit", "1000",
-                             "--json", "--report", dir + "/report.json"])
+        let r = try Zoo.run([
+            "eval", ckpt, "--elbo", "--nll", "--iw-samples", "200", "--ks", "1,10", "--limit", "1000",
+            "--json", "--report", dir + "/report.json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
-        let schema = try JSONSchema(json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8))
+        let schema = try JSONSchema(
+            json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8))
         #expect(schema.violations(of: r.stdout) == [])
         let saved = try String(contentsOfFile: dir + "/report.json", encoding: .utf8)
         #expect(schema.violations(of: saved) == [])
@@ -47,7 +50,8 @@ func runPython(_ arguments: [String]) throws -> (Int32, String) {
         let negativeELBO = try #require(elbo["negative_elbo"] as? Double)
         // Same data, seed and noise stream as the training's per-epoch test loss (BLAS kernels may differ: 1e-3).
         let inspect = try Zoo.run(["inspect", ckpt, "--json"])
-        let history = try #require(((try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])?["history"]) as? [[String: Any]])
+        let history = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])?["history"]) as? [[String: Any]])
         let testLoss = try #require(history.last?["test_loss"] as? Double)
         #expect(abs(negativeELBO - testLoss) < 1e-3, "eval −ELBO \(negativeELBO), training test loss \(testLoss)")
         let nll = try #require(report["nll"] as? [String: Any])
@@ -63,8 +67,9 @@ func runPython(_ arguments: [String]) throws -> (Int32, String) {
 
         // The table names the same figures.
         let table = try Zoo.run(["eval", ckpt, "--nll", "--iw-samples", "200", "--limit", "1000"])
-        #expect(table.status == 0 && table.stdout.contains("−log p(x), K=200") && table.stdout.contains(String(format: "%.2f", negativeELBO)),
-                "\(table.stdout)")
+        #expect(
+            table.status == 0 && table.stdout.contains("−log p(x), K=200") && table.stdout.contains(String(format: "%.2f", negativeELBO)),
+            "\(table.stdout)")
     }
 
     @Test func repeatsReportTheirSpread() throws {
@@ -173,7 +178,8 @@ func monotonic() -> Double {
         let text = try String(contentsOfFile: dir + "/z.csv", encoding: .utf8)
         let lines = text.components(separatedBy: "\r\n")
         #expect(lines.count == 302 && lines.last == "", "301 CRLF-terminated lines")
-        #expect(lines[0] == "index,split,label,mu_0,mu_1,mu_2,mu_3,logvar_0,logvar_1,logvar_2,logvar_3,"
+        #expect(
+            lines[0] == "index,split,label,mu_0,mu_1,mu_2,mu_3,logvar_0,logvar_1,logvar_2,logvar_3,"
                 + "z_0_0,z_0_1,z_0_2,z_0_3,z_1_0,z_1_1,z_1_2,z_1_3")
         let first = lines[1].split(separator: ",")
         #expect(first.count == 19 && first[0] == "0" && first[1] == "test")
@@ -185,13 +191,17 @@ func monotonic() -> Double {
         #expect(try String(contentsOfFile: dir + "/other.csv", encoding: .utf8) != text)
 
         // Interop: numpy's encoder from the h5py-read parameters on the same real images.
-        let (status, output) = try runPython([repository.appendingPathComponent("Tests/python/check_embedding.py").path,
-                                             ckpt, dir + "/z.csv", Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "300"])
+        let (status, output) = try runPython([
+            repository.appendingPathComponent("Tests/python/check_embedding.py").path,
+            ckpt, dir + "/z.csv", Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "300",
+        ])
         #expect(status == 0, "\(output)")
 
         // Standard output.
         let stdout = try Zoo.run(["embed", ckpt, "--csv", "-", "--limit", "5"])
-        #expect(stdout.status == 0 && stdout.stdout.hasPrefix("index,split,label,mu_0") && stdout.stdout.components(separatedBy: "\r\n").count == 7)
+        #expect(
+            stdout.status == 0 && stdout.stdout.hasPrefix("index,split,label,mu_0")
+                && stdout.stdout.components(separatedBy: "\r\n").count == 7)
     }
 
     @Test func tsvPairAndPlotForBothSplits() throws {

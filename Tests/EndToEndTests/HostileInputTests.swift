@@ -1,15 +1,16 @@
 import Checkpoint
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 10: hostile or unlucky inputs, through the built binary. Every case
 /// must end with an exit status between 1 and 127, one clear line on standard
 /// error, no backtrace, and nothing half-written.
 func expectRefusal(_ r: Zoo.Result, _ parts: [String], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect((1...127).contains(r.status), "\(what): status \(r.status)\n\(r.stderr)", sourceLocation: sourceLocation)
-    #expect(!r.stderr.contains("crashed") && !r.stderr.contains("Backtrac") && !r.stderr.contains("Fatal error"),
-            "\(what): \(r.stderr)", sourceLocation: sourceLocation)
+    #expect(
+        !r.stderr.contains("crashed") && !r.stderr.contains("Backtrac") && !r.stderr.contains("Fatal error"),
+        "\(what): \(r.stderr)", sourceLocation: sourceLocation)
     let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage:") && !$0.hasPrefix("  See '") && !$0.isEmpty }
     #expect(lines.count == 1, "\(what): one line on stderr, got \(lines.count):\n\(r.stderr)", sourceLocation: sourceLocation)
     for part in parts { #expect(r.stderr.contains(part), "\(what): '\(part)' in \(r.stderr)", sourceLocation: sourceLocation) }
@@ -18,8 +19,10 @@ func expectRefusal(_ r: Zoo.Result, _ parts: [String], _ what: String, sourceLoc
 /// A small trained checkpoint with validation (so every optional object exists).
 let hostileBase: String? = {
     let path = Fixtures.temporaryDirectory("hostile") + "/base.h5"
-    let r = try? Zoo.run(["train", "--limit", "600", "--epochs", "2", "--hidden", "32", "--latent-dim", "4",
-                          "--val-split", "100", "--batch-size", "100", "--save", path])
+    let r = try? Zoo.run([
+        "train", "--limit", "600", "--epochs", "2", "--hidden", "32", "--latent-dim", "4",
+        "--val-split", "100", "--batch-size", "100", "--save", path,
+    ])
     return r?.status == 0 ? path : nil
 }()
 
@@ -34,8 +37,11 @@ func craft(_ testCase: String) throws -> String {
 @Suite(.serialized) struct HostileCheckpointTests {
     /// Every reader refuses the file with a message naming it and the problem.
     func expectEveryReaderRefuses(_ path: String, _ parts: [String], readers: [[String]]? = nil) throws {
-        let all = readers ?? [["inspect"], ["inspect", "--verify"], ["eval", "--limit", "50"], ["embed", "--limit", "50", "--csv", "-"],
-                              ["sample", "--out", Fixtures.temporaryPath("s") + ".png"], ["resume"]]
+        let all =
+            readers ?? [
+                ["inspect"], ["inspect", "--verify"], ["eval", "--limit", "50"], ["embed", "--limit", "50", "--csv", "-"],
+                ["sample", "--out", Fixtures.temporaryPath("s") + ".png"], ["resume"],
+            ]
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         for reader in all {
             let args = [reader[0], path] + reader.dropFirst()
@@ -76,8 +82,10 @@ func craft(_ testCase: String) throws -> String {
     /// A soft link where no reader looks is never followed; --verify, which
     /// walks everything, names it. A file of 10^4+ objects is refused by the
     /// walk at once (10^5 objects took 346 s before).
-    @Test(arguments: [("soft-link", "alias is a soft link; zoo follows no links"),
-                      ("many-objects", "the file has 10001 links in one group, more than the 10000 zoo accepts")])
+    @Test(arguments: [
+        ("soft-link", "alias is a soft link; zoo follows no links"),
+        ("many-objects", "the file has 10001 links in one group, more than the 10000 zoo accepts"),
+    ])
     func walkRefusesLinksAndFloods(testCase: String, message: String) throws {
         let start = Date()
         try expectEveryReaderRefuses(try craft(testCase), [message], readers: [["inspect", "--verify"]])
@@ -97,14 +105,16 @@ func craft(_ testCase: String) throws -> String {
     /// metadata digest can tell) is refused: resume would otherwise train another objective.
     @Test(arguments: ["flip-config-beta", "flip-optimizer-lr"])
     func changedMetadataFailsTheDigest(testCase: String) throws {
-        try expectEveryReaderRefuses(try craft(testCase), ["was modified or damaged", "metadata digest"],
-                                     readers: [["inspect", "--verify"], ["resume"], ["eval", "--limit", "50"]])
+        try expectEveryReaderRefuses(
+            try craft(testCase), ["was modified or damaged", "metadata digest"],
+            readers: [["inspect", "--verify"], ["resume"], ["eval", "--limit", "50"]])
     }
 
     /// An unsealed file (format 2, as older zoo or h5py writes) still reads, with a note.
     @Test func olderFormatReadsWithANote() throws {
         let r = try Zoo.run(["inspect", try craft("plain")])
-        #expect(r.status == 0 && r.stdout.contains("format 2 has no metadata digest: its config and attributes are unprotected"), "\(r.stderr)")
+        #expect(
+            r.status == 0 && r.stdout.contains("format 2 has no metadata digest: its config and attributes are unprotected"), "\(r.stderr)")
     }
 
     /// Damage anywhere in a sealed file is caught before HDF5 parses it.
@@ -112,11 +122,11 @@ func craft(_ testCase: String) throws -> String {
         let base = try #require(hostileBase)
         let dir = Fixtures.temporaryDirectory("seal")
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: base)))
-        bytes[600] ^= 0x10   // inside HDF5's superblock
+        bytes[600] ^= 0x10  // inside HDF5's superblock
         Fixtures.write(bytes, to: dir + "/m.h5")
         expectRefusal(try Zoo.run(["inspect", dir + "/m.h5"]), ["is damaged", "no longer match the CRC-32"], "superblock bit")
         bytes[600] ^= 0x10
-        bytes[3] ^= 0x01     // inside the seal itself
+        bytes[3] ^= 0x01  // inside the seal itself
         Fixtures.write(bytes, to: dir + "/m.h5")
         expectRefusal(try Zoo.run(["inspect", dir + "/m.h5"]), ["is damaged", "seal"], "seal bit")
     }
@@ -147,7 +157,9 @@ func craft(_ testCase: String) throws -> String {
     @Test func idxDimensionsThatOverflowOrLieAreRefusedWithoutAllocating() throws {
         let dir = Fixtures.temporaryDirectory("idx")
         // Dimensions whose product overflows Int.
-        Fixtures.write(Fixtures.gzip(Fixtures.idx(dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], data: [])), to: dir + "/train-images-idx3-ubyte.gz")
+        Fixtures.write(
+            Fixtures.gzip(Fixtures.idx(dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], data: [])),
+            to: dir + "/train-images-idx3-ubyte.gz")
         Fixtures.write(Fixtures.gzip(Fixtures.idx(dimensions: [1], data: [0])), to: dir + "/train-labels-idx1-ubyte.gz")
         expectRefusal(try Zoo.run(["train", "--data", dir, "--epochs", "1"]), ["exceed"], "overflowing dimensions")
         // A label file of ~100 bytes announcing 4·10^9 labels.
@@ -164,7 +176,8 @@ func craft(_ testCase: String) throws -> String {
         Fixtures.writeSplit("t10k", count: 10, in: dir)
         let images = Fixtures.idx(dimensions: [10, 28, 28], data: [UInt8](repeating: 0, count: 10 * 784 + (64 << 20)))
         Fixtures.write(Fixtures.gzip(images), to: dir + "/train-images-idx3-ubyte.gz")
-        Fixtures.write(Fixtures.gzip(Fixtures.idx(dimensions: [10], data: [UInt8](repeating: 1, count: 10))), to: dir + "/train-labels-idx1-ubyte.gz")
+        Fixtures.write(
+            Fixtures.gzip(Fixtures.idx(dimensions: [10], data: [UInt8](repeating: 1, count: 10))), to: dir + "/train-labels-idx1-ubyte.gz")
         let start = Date()
         expectRefusal(try Zoo.run(["train", "--data", dir, "--epochs", "1"]), ["bytes after the data"], "gzip bomb")
         #expect(Date().timeIntervalSince(start) < 30)
@@ -174,7 +187,8 @@ func craft(_ testCase: String) throws -> String {
         let dir = Fixtures.temporaryDirectory("fifo-data")
         Fixtures.writeSplit("t10k", count: 10, in: dir)
         #expect(mkfifo(dir + "/train-images-idx3-ubyte.gz", 0o644) == 0)
-        Fixtures.write(Fixtures.gzip(Fixtures.idx(dimensions: [10], data: [UInt8](repeating: 1, count: 10))), to: dir + "/train-labels-idx1-ubyte.gz")
+        Fixtures.write(
+            Fixtures.gzip(Fixtures.idx(dimensions: [10], data: [UInt8](repeating: 1, count: 10))), to: dir + "/train-labels-idx1-ubyte.gz")
         expectRefusal(try Zoo.run(["train", "--data", dir, "--epochs", "1"]), ["not a regular file"], "FIFO in the data")
     }
 
@@ -185,9 +199,11 @@ func craft(_ testCase: String) throws -> String {
         Fixtures.writeSplit("train", count: 10, in: dir)
         chmod(dir, 0)
         defer { chmod(dir, 0o755) }
-        let r = getuid() == 0
-            ? try Zoo.run(["train", "--data", dir, "--epochs", "1"],
-                          wrapper: ["/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search"])
+        let r =
+            getuid() == 0
+            ? try Zoo.run(
+                ["train", "--data", dir, "--epochs", "1"],
+                wrapper: ["/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search"])
             : try Zoo.run(["train", "--data", dir, "--epochs", "1"])
         expectRefusal(r, ["cannot read \(dir): permission denied"], "unreadable data directory")
         #expect(!r.stderr.contains("does not exist"))
@@ -201,8 +217,9 @@ func craft(_ testCase: String) throws -> String {
         Fixtures.writeSplit("t10k", count: 100, in: data)
         let parent = URL(fileURLWithPath: data).deletingLastPathComponent().path
         let relative = URL(fileURLWithPath: data).lastPathComponent
-        let r = try Zoo.run(["train", "--data", relative, "--epochs", "1", "--hidden", "16", "--latent-dim", "2", "--save", dir + "/m.h5"],
-                            directory: parent)
+        let r = try Zoo.run(
+            ["train", "--data", relative, "--epochs", "1", "--hidden", "16", "--latent-dim", "2", "--save", dir + "/m.h5"],
+            directory: parent)
         #expect(r.status == 0, "\(r.stderr)")
         let c = try Checkpoint.read(from: dir + "/m.h5")
         #expect(c.config.data.directory == data, "\(c.config.data.directory ?? "nil")")

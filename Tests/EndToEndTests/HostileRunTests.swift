@@ -1,7 +1,7 @@
 import Checkpoint
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 10: runs that are lost, doubled or given absurd values, through the binary.
 @Suite(.serialized) struct HostileRunTests {
@@ -14,15 +14,19 @@ import TestSupport
             return
         }
         let mount = Fixtures.temporaryDirectory("full")
-        let (status, text) = try runPython(["-c", "import subprocess,sys; sys.exit(subprocess.call(['mount','-t','tmpfs','-o','size=1m','tmpfs','\(mount)']))"])
+        let (status, text) = try runPython([
+            "-c", "import subprocess,sys; sys.exit(subprocess.call(['mount','-t','tmpfs','-o','size=1m','tmpfs','\(mount)']))",
+        ])
         #expect(status == 0, "mount: \(text)")
         defer { _ = try? runPython(["-c", "import subprocess; subprocess.call(['umount','\(mount)'])"]) }
         let path = mount + "/m.h5"
         let small = try Zoo.run(["train", "--limit", "300", "--epochs", "1", "--hidden", "8", "--latent-dim", "2", "--save", path])
         #expect(small.status == 0, "\(small.stderr)")
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        for args in [["train", "--limit", "300", "--epochs", "2", "--save", path],
-                     ["train", "--limit", "300", "--epochs", "2", "--val-split", "100", "--save", mount + "/other.h5"]] {
+        for args in [
+            ["train", "--limit", "300", "--epochs", "2", "--save", path],
+            ["train", "--limit", "300", "--epochs", "2", "--val-split", "100", "--save", mount + "/other.h5"],
+        ] {
             let r = try Zoo.run(args)
             #expect((1...127).contains(r.status) && !r.stderr.contains("crashed"), "\(r.stderr)")
             #expect(r.stderr.contains("no space left on device") && r.stderr.contains(mount), "\(r.stderr)")
@@ -38,7 +42,10 @@ import TestSupport
         let dir = Fixtures.temporaryDirectory("lock")
         let path = dir + "/m.h5"
         let (first, errPath) = try Zoo.start(["train", "--limit", "600", "--epochs", "1000", "--batch-size", "200", "--save", path])
-        defer { first.interrupt(); first.waitUntilExit() }
+        defer {
+            first.interrupt()
+            first.waitUntilExit()
+        }
         // Handshake: the first run has its lock once it prints its data line.
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, first.isRunning, !((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").contains("data:") {
@@ -56,7 +63,8 @@ import TestSupport
     @Test func staleTemporariesAreReportedAndRemoved() throws {
         let dir = Fixtures.temporaryDirectory("stale")
         let path = dir + "/m.h5"
-        #expect(try Zoo.run(["train", "--limit", "300", "--epochs", "1", "--hidden", "8", "--latent-dim", "2", "--save", path]).status == 0)
+        #expect(
+            try Zoo.run(["train", "--limit", "300", "--epochs", "1", "--hidden", "8", "--latent-dim", "2", "--save", path]).status == 0)
         // PID 2^22 + 1 is above Linux's pid_max limit, so no process has it.
         let stale = dir + "/.m.h5.tmp-4194305"
         Fixtures.write([UInt8](repeating: 7, count: 1000), to: stale)
@@ -69,7 +77,9 @@ import TestSupport
     /// --keep 1 keeps one earlier epoch besides the current one.
     @Test func keepOneKeepsAnEarlierCheckpoint() throws {
         let dir = Fixtures.temporaryDirectory("keep")
-        let r = try Zoo.run(["train", "--limit", "300", "--epochs", "3", "--hidden", "8", "--latent-dim", "2", "--keep", "1", "--save", dir + "/m.h5"])
+        let r = try Zoo.run([
+            "train", "--limit", "300", "--epochs", "3", "--hidden", "8", "--latent-dim", "2", "--keep", "1", "--save", dir + "/m.h5",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try Checkpoint.read(from: dir + "/m-epoch-2.h5").training?.epoch == 2)
         #expect(try Checkpoint.read(from: dir + "/m.h5").training?.epoch == 3)
@@ -86,7 +96,10 @@ import TestSupport
         (["train", "--threads", "100000"], "--threads: threads must be between 1 and 256, got 100000"),
         (["train", "--epochs", "9223372036854775807"], "--epochs: epochs must be between 1 and 1000000"),
         (["train", "--hidden", "400,,400"], "--hidden takes comma-separated positive integers"),
-        (["train", "--hidden", "4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000"], "--hidden: at most 16 hidden layers, got 17"),
+        (
+            ["train", "--hidden", "4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000"],
+            "--hidden: at most 16 hidden layers, got 17"
+        ),
         (["train", "--hidden", "65536,65536,65536"], "more than the 268435456 zoo allows"),
         (["train", "--save", ""], "--save needs a file path"),
         (["train", "--recipe", "/dev/zero"], "cannot read the recipe /dev/zero: it is not a regular file"),

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct InspectEndToEndTests {
     var script: String {
@@ -38,7 +38,9 @@ import TestSupport
         #expect(try Zoo.run(["train", "--limit", "500", "--epochs", "1", "--save", dir + "/m.h5"]).status == 0)
         let r = try Zoo.run(["inspect", dir + "/m.h5"])
         #expect(r.status == 0)
-        for part in ["zoo-vae-checkpoint v3", "seal and metadata digest OK", "epoch 1 done", "fc1.weight", "400×784", "fc5.bias", "sha256:"] {
+        for part in [
+            "zoo-vae-checkpoint v3", "seal and metadata digest OK", "epoch 1 done", "fc1.weight", "400×784", "fc5.bias", "sha256:",
+        ] {
             #expect(r.stdout.contains(part), "\(part) in \(r.stdout)")
         }
     }
@@ -85,6 +87,6 @@ import TestSupport
         let after = try Zoo.run(["inspect", path, "--json"])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])
         #expect((report["training"] as? [String: Any])?["epoch"] as? Int == 2)
-        #expect(report["optimizer_step"] as? Int == 16)   // 1000 images, batch 128: 8 steps per epoch
+        #expect(report["optimizer_step"] as? Int == 16)  // 1000 images, batch 128: 8 steps per epoch
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the built `zoo` binary as a user would.
 @Suite(.serialized) struct TrainEndToEndTests {
@@ -24,7 +24,8 @@ import TestSupport
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let lines = summaryLines(r.stdout)
         #expect(lines.count == 3)
-        let first = try #require(lines.first.flatMap(testLoss)), last = try #require(lines.last.flatMap(testLoss))
+        let first = try #require(lines.first.flatMap(testLoss))
+        let last = try #require(lines.last.flatMap(testLoss))
         // Measured: 355.2 → 306.8 nats per image; require a fall of at least 30.
         #expect(last < first - 30, "test loss \(first) → \(last)")
         #expect(r.stderr.contains("3000 train / 3000 test images"))
@@ -36,13 +37,15 @@ import TestSupport
         }
         // 128 samples, 16 per row, 28 px + 2 px padding: 482 × 242.
         let png = [UInt8](FileManager.default.contents(atPath: "\(samples)/sampled-3.png")!)
-        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        let height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
         #expect(width == 482 && height == 242)
     }
 
     @Test func sameSeedGivesIdenticalLosses() throws {
         let args = ["train", "--limit", "1000", "--epochs", "2", "--binarize", "dynamic", "--threads", "2"]
-        let a = try Zoo.run(args), b = try Zoo.run(args)
+        let a = try Zoo.run(args)
+        let b = try Zoo.run(args)
         let strip = { (s: String) in self.summaryLines(s).map { $0.split(separator: " ").dropLast(2).joined(separator: " ") } }
         #expect(a.status == 0 && b.status == 0)
         #expect(strip(a.stdout) == strip(b.stdout) && strip(a.stdout).count == 2)
@@ -80,8 +83,9 @@ import TestSupport
     @Test func wrongMagicAndCountMismatch() throws {
         let dir = Fixtures.temporaryDirectory()
         Fixtures.writeSplit("train", count: 20, in: dir)
-        Fixtures.write(Fixtures.gzip(Fixtures.idx(dimensions: [20], data: [UInt8](repeating: 0, count: 20))),
-                       to: "\(dir)/train-images-idx3-ubyte.gz")
+        Fixtures.write(
+            Fixtures.gzip(Fixtures.idx(dimensions: [20], data: [UInt8](repeating: 0, count: 20))),
+            to: "\(dir)/train-images-idx3-ubyte.gz")
         expectCleanFailure(try Zoo.run(["train", "--data", dir, "--epochs", "1"]), mentioning: ["magic number"])
         let other = Fixtures.temporaryDirectory()
         Fixtures.writeSplit("train", count: 20, in: other, labelCount: 19)
@@ -106,7 +110,8 @@ import TestSupport
     @Test func samplesDirectoryThatIsAFile() throws {
         let file = Fixtures.temporaryDirectory() + "/file"
         Fixtures.write([1], to: file)
-        expectCleanFailure(try Zoo.run(["train", "--limit", "100", "--epochs", "1", "--samples-dir", file]),
-                           mentioning: [file, "not a directory"])
+        expectCleanFailure(
+            try Zoo.run(["train", "--limit", "100", "--epochs", "1", "--samples-dir", file]),
+            mentioning: [file, "not a directory"])
     }
 }

@@ -1,13 +1,14 @@
 import Checkpoint
 import Foundation
 import Support
-import Testing
 import TestSupport
+import Testing
 
 /// Width and height from a PNG's IHDR chunk (nil if the file is not a PNG).
 func pngSize(_ path: String) -> (width: Int, height: Int)? {
     guard let d = FileManager.default.contents(atPath: path), d.count > 24,
-          Array(d.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else { return nil }
+        Array(d.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    else { return nil }
     func be32(_ o: Int) -> Int { d[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
     return (be32(16), be32(20))
 }
@@ -45,7 +46,8 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
 
         let eval = try Zoo.run(["eval", ckpt, "--nll", "--iw-samples", "20", "--limit", "200", "--json"])
         #expect(eval.status == 0, "\(eval.stderr)")
-        let schema = try JSONSchema(json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8))
+        let schema = try JSONSchema(
+            json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8))
         #expect(schema.violations(of: eval.stdout) == [])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
         let elbo = try #require((report["elbo"] as? [String: Any])?["negative_elbo"] as? Double)
@@ -65,8 +67,10 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         // Interop: numpy's encoder (one-hot labels for cvae) from the h5py-read parameters
         // gives the same μ (continuous pixels only: numpy cannot redraw a binarization).
         if saved.config.data.binarization == .none {
-            let (status, output) = try runPython([repository.appendingPathComponent("Tests/python/check_embedding.py").path,
-                                                 ckpt, "\(dir)/z.csv", Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "50"])
+            let (status, output) = try runPython([
+                repository.appendingPathComponent("Tests/python/check_embedding.py").path,
+                ckpt, "\(dir)/z.csv", Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "50",
+            ])
             #expect(status == 0, "\(output)")
         }
 
@@ -90,8 +94,8 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         for (args, size) in [
             (["--n", "64"], (gridSide(8), gridSide(8))),
             (["--n", "20", "--label", "3", "--columns", "10"], (gridSide(10), gridSide(2))),
-            (["--traverse", "--steps", "7", "--image", "5"], (gridSide(7), gridSide(4))),   // 4 latent rows
-            (["--interpolate", "0,1"], (gridSide(12), gridSide(1))),                        // 10 steps + both images
+            (["--traverse", "--steps", "7", "--image", "5"], (gridSide(7), gridSide(4))),  // 4 latent rows
+            (["--interpolate", "0,1"], (gridSide(12), gridSide(1))),  // 10 steps + both images
         ] as [([String], (Int, Int))] {
             let out = "\(dir)/g.png"
             unlink(out)
@@ -110,7 +114,8 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
             let r = try Zoo.run(["sample", ckpt, "--n", "4", "--label", label, "--out", "\(dir)/\(name).png"])
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let a = FileManager.default.contents(atPath: "\(dir)/a.png"), b = FileManager.default.contents(atPath: "\(dir)/b.png")
+        let a = FileManager.default.contents(atPath: "\(dir)/a.png")
+        let b = FileManager.default.contents(atPath: "\(dir)/b.png")
         let c = FileManager.default.contents(atPath: "\(dir)/c.png")
         #expect(a != nil && a == b && a != c)
     }
@@ -140,12 +145,16 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
     /// only moves with the evaluation noise, so patience 1 stops the run early.
     @Test func earlyStoppingKeepsTheBestAndTheLastCheckpoint() throws {
         let dir = Fixtures.temporaryDirectory("early")
-        let r = try Zoo.run(["train", "--limit", "600", "--epochs", "12", "--hidden", "32", "--latent-dim", "4", "--lr", "1e-12",
-                             "--val-split", "200", "--patience", "1", "--save", "\(dir)/m.h5"])
+        let r = try Zoo.run([
+            "train", "--limit", "600", "--epochs", "12", "--hidden", "32", "--latent-dim", "4", "--lr", "1e-12",
+            "--val-split", "200", "--patience", "1", "--save", "\(dir)/m.h5",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("early stop after epoch"), "\(r.stderr)")
-        let last = try Checkpoint.read(from: "\(dir)/m.h5"), best = try Checkpoint.read(from: "\(dir)/m-best.h5")
-        let lastState = try #require(last.training), bestState = try #require(best.training)
+        let last = try Checkpoint.read(from: "\(dir)/m.h5")
+        let best = try Checkpoint.read(from: "\(dir)/m-best.h5")
+        let lastState = try #require(last.training)
+        let bestState = try #require(best.training)
         #expect(lastState.epoch < 12 && lastState.epoch == lastState.bestEpoch + 1)
         #expect(bestState.epoch == lastState.bestEpoch && bestState.bestValidationLoss == lastState.bestValidationLoss)
         #expect(bestState.history.last?.validationLoss == lastState.bestValidationLoss)
@@ -171,7 +180,8 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
     @Test func recipeFilesAreAccepted() throws {
         let dir = Fixtures.temporaryDirectory("recipe")
         let file = "\(dir)/tiny.json"
-        try #"{"name": "tiny", "description": "A tiny model.", "config": {"model": {"hidden": [16], "latent_dim": 3}, "training": {"kl_warmup": 1}}}"#
+        try
+            #"{"name": "tiny", "description": "A tiny model.", "config": {"model": {"hidden": [16], "latent_dim": 3}, "training": {"kl_warmup": 1}}}"#
             .write(toFile: file, atomically: true, encoding: .utf8)
         let r = try Zoo.run(["train", "--recipe", file, "--limit", "300", "--epochs", "1", "--save", "\(dir)/t.h5"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -15,8 +15,10 @@ let fashion: (train: ImageSet, test: ImageSet)? = {
 
 /// A model trained briefly on real images (a trained model's posterior is far
 /// from the prior, so the bounds below are tested where they are not trivial).
-func trainedModel(latent: Int, hidden: [Int], epochs: Int, likelihood: ModelConfig.Likelihood = .bernoulli,
-                  seed: UInt64 = 1) throws -> (Trainer, ImageSet) {
+func trainedModel(
+    latent: Int, hidden: [Int], epochs: Int, likelihood: ModelConfig.Likelihood = .bernoulli,
+    seed: UInt64 = 1
+) throws -> (Trainer, ImageSet) {
     guard let data = fashion else { throw FixtureError.noData }
     var c = RunConfig()
     c.model.hidden = hidden

@@ -2,8 +2,9 @@ import Datasets
 import Foundation
 import NeuralNet
 import NumericCore
-import Testing
 import TestSupport
+import Testing
+
 @testable import Evaluation
 
 @Suite(.serialized) struct ImportanceSamplingTests {
@@ -18,7 +19,8 @@ import TestSupport
     /// K = 5000 must be accurate; where q misses a mode (KL ≫ 1) the K-draw
     /// estimate stays a lower bound with a real gap.
     func quadrature(_ model: VAE, image x: [Float], mu: (Double, Double), sigma: (Double, Double), n: Int = 150)
-        -> (logLikelihood: Double, kl: Double) {
+        -> (logLikelihood: Double, kl: Double)
+    {
         precondition(model.config.latentDim == 2)
         func logIntegrand(_ points: [(Float, Float)]) -> [Double] {
             var out = [Double](repeating: 0, count: points.count)
@@ -47,9 +49,12 @@ import TestSupport
         let values = logIntegrand(coarse)
         let top = values.max()!
         let inside = zip(coarse, values).filter { $0.1 > top - 30 }.map(\.0)
-        let lo0 = inside.map(\.0).min()! - coarseStep, hi0 = inside.map(\.0).max()! + coarseStep
-        let lo1 = inside.map(\.1).min()! - coarseStep, hi1 = inside.map(\.1).max()! + coarseStep
-        let h0 = (hi0 - lo0) / Float(n), h1 = (hi1 - lo1) / Float(n)
+        let lo0 = inside.map(\.0).min()! - coarseStep
+        let hi0 = inside.map(\.0).max()! + coarseStep
+        let lo1 = inside.map(\.1).min()! - coarseStep
+        let hi1 = inside.map(\.1).max()! + coarseStep
+        let h0 = (hi0 - lo0) / Float(n)
+        let h1 = (hi1 - lo1) / Float(n)
         var fine: [(Float, Float)] = []
         for i in 0..<n {
             for j in 0..<n { fine.append((lo0 + (Float(i) + 0.5) * h0, lo1 + (Float(j) + 0.5) * h1)) }
@@ -62,7 +67,8 @@ import TestSupport
         // ∫ p(z|x)²/q dz with log p(z|x) = integrand − log p(x).
         var kl = 0.0
         for (z, v) in zip(fine, integrand) {
-            let u0 = (Double(z.0) - mu.0) / sigma.0, u1 = (Double(z.1) - mu.1) / sigma.1
+            let u0 = (Double(z.0) - mu.0) / sigma.0
+            let u1 = (Double(z.1) - mu.1) / sigma.1
             let logQ = -0.5 * (u0 * u0 + u1 * u1) - log(sigma.0 * sigma.1) - log(2 * Double.pi)
             let logPost = v - logP
             kl += exp(logPost + logCell) * (logPost - logQ)
@@ -82,9 +88,11 @@ import TestSupport
         let (trainer, test) = try trainedModel(latent: 2, hidden: [256], epochs: 4)
         let model = try trainer.model.copy(maxRows: 2000)
         let count = 16
-        let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(count * 784)]),
-                                             labels: Array(test.labels[0..<count])),
-                                    model: trainer.config.model, binarization: .none, trainingSeed: 1)
+        let set = try EvaluationSet(
+            ImageSet(
+                split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(count * 784)]),
+                labels: Array(test.labels[0..<count])),
+            model: trainer.config.model, binarization: .none, trainingSeed: 1)
         let post = posteriors(model, set)
         let K = 5000
         let sampler = try ImportanceSampler(model: model, options: .init(samples: K, seed: 7, threads: 2))
@@ -120,7 +128,9 @@ import TestSupport
         let r = try #require(post.withUnsafeBufferPointer { sampler.run(set, posteriors: $0.baseAddress!) })
         #expect(r.ks == [1, 10, 100, 1000])
         let nll = r.logLikelihood.map { v in -v.reduce(0, +) / Double(v.count) }
-        for j in 1..<nll.count { #expect(nll[j] < nll[j - 1], "mean −log p̂ for K=\(r.ks[j]) (\(nll[j])) vs K=\(r.ks[j - 1]) (\(nll[j - 1]))") }
+        for j in 1..<nll.count {
+            #expect(nll[j] < nll[j - 1], "mean −log p̂ for K=\(r.ks[j]) (\(nll[j])) vs K=\(r.ks[j - 1]) (\(nll[j - 1]))")
+        }
         let elbo = try #require(ELBOEvaluator.evaluate(model, on: set, batchSize: 100, noise: RandomStream(seed: 1, stream: 2)))
         #expect(elbo.negativeELBO > nll.last! + 0.5, "−ELBO \(elbo.negativeELBO) vs NLL \(nll.last!)")
     }
@@ -131,17 +141,21 @@ import TestSupport
     @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian])
     func singleSampleEstimateIsTheELBO(likelihood: ModelConfig.Likelihood) throws {
         let (trainer, test) = try trainedModel(latent: 8, hidden: [128], epochs: 1, likelihood: likelihood)
-        let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(50 * 784)]),
-                                             labels: Array(test.labels[0..<50])),
-                                    model: trainer.config.model, binarization: .none, trainingSeed: 1)
+        let set = try EvaluationSet(
+            ImageSet(
+                split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(50 * 784)]),
+                labels: Array(test.labels[0..<50])),
+            model: trainer.config.model, binarization: .none, trainingSeed: 1)
         let model = try trainer.model.copy(maxRows: 100)
         let post = posteriors(model, set)
         let sampler = try ImportanceSampler(model: model, options: .init(samples: 1, seed: 11, threads: 2))
-        var w = RunningMean(), e = RunningMean()
+        var w = RunningMean()
+        var e = RunningMean()
         for rep in 0..<40 {
             let r = try #require(post.withUnsafeBufferPointer { sampler.run(set, posteriors: $0.baseAddress!, repeatIndex: rep) })
             for v in r.logLikelihood[0] { w.add(v) }
-            let elbo = try #require(ELBOEvaluator.evaluate(model, on: set, batchSize: 100, noise: RandomStream(seed: 100, stream: UInt64(rep))))
+            let elbo = try #require(
+                ELBOEvaluator.evaluate(model, on: set, batchSize: 100, noise: RandomStream(seed: 100, stream: UInt64(rep))))
             for v in elbo.perImage { e.add(-v) }
         }
         // Same images in both, so the per-image spread cancels: compare the means
@@ -155,15 +169,20 @@ import TestSupport
     @Test(arguments: [8, 3])
     func resultsDoNotDependOnThreadsOrChunkSize(latent: Int) throws {
         let (trainer, test) = try trainedModel(latent: latent, hidden: [64], epochs: 1)
-        let set = try EvaluationSet(ImageSet(split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(40 * 784)]),
-                                             labels: Array(test.labels[0..<40])),
-                                    model: trainer.config.model, binarization: .none, trainingSeed: 1)
+        let set = try EvaluationSet(
+            ImageSet(
+                split: .test, height: 28, width: 28, pixels: Array(test.pixels[0..<(40 * 784)]),
+                labels: Array(test.labels[0..<40])),
+            model: trainer.config.model, binarization: .none, trainingSeed: 1)
         let post = posteriors(try trainer.model.copy(maxRows: 50), set)
         func run(threads: Int, chunk: Int) throws -> [[Double]] {
-            let s = try ImportanceSampler(model: trainer.model, options: .init(samples: 300, ks: [7, 100], seed: 5, threads: threads, chunk: chunk))
+            let s = try ImportanceSampler(
+                model: trainer.model, options: .init(samples: 300, ks: [7, 100], seed: 5, threads: threads, chunk: chunk))
             return try #require(post.withUnsafeBufferPointer { s.run(set, posteriors: $0.baseAddress!) }).logLikelihood
         }
-        let a = try run(threads: 1, chunk: 64), b = try run(threads: 2, chunk: 64), c = try run(threads: 2, chunk: 300)
+        let a = try run(threads: 1, chunk: 64)
+        let b = try run(threads: 2, chunk: 64)
+        let c = try run(threads: 2, chunk: 300)
         for j in 0..<3 {
             #expect(firstDifference(a[j], b[j]) == nil, "threads change the result (k index \(j))")
             for i in 0..<set.count { #expect(abs(a[j][i] - c[j][i]) < 1e-4, "chunk size changes image \(i) by \(a[j][i] - c[j][i])") }
@@ -196,14 +215,18 @@ import TestSupport
     }
 
     @Test func evaluationSetRejectsWrongSizesAndEmptySets() throws {
-        let small = ImageSet(split: .test, height: 14, width: 14, pixels: [UInt8](repeating: 0, count: 3 * 196), labels: [0, 1, 2],
-                             imagesPath: "/d/t10k-images-idx3-ubyte")
+        let small = ImageSet(
+            split: .test, height: 14, width: 14, pixels: [UInt8](repeating: 0, count: 3 * 196), labels: [0, 1, 2],
+            imagesPath: "/d/t10k-images-idx3-ubyte")
         var model = ModelConfig()
         model.inputDim = 784
-        #expect(throws: EvaluationError.inputSizeMismatch(model: 784, data: 196, height: 14, width: 14, path: "/d/t10k-images-idx3-ubyte")) {
+        #expect(throws: EvaluationError.inputSizeMismatch(model: 784, data: 196, height: 14, width: 14, path: "/d/t10k-images-idx3-ubyte"))
+        {
             try EvaluationSet(small, model: model, binarization: .none, trainingSeed: 1)
         }
         let empty = ImageSet(split: .test, height: 28, width: 28, pixels: [], labels: [], imagesPath: "/d/e")
-        #expect(throws: EvaluationError.emptySet(path: "/d/e")) { try EvaluationSet(empty, model: model, binarization: .none, trainingSeed: 1) }
+        #expect(throws: EvaluationError.emptySet(path: "/d/e")) {
+            try EvaluationSet(empty, model: model, binarization: .none, trainingSeed: 1)
+        }
     }
 }

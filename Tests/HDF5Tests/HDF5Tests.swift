@@ -1,8 +1,9 @@
-import Foundation
-import Testing
-@testable import HDF5
 import CHDF5
+import Foundation
 import TestSupport
+import Testing
+
+@testable import HDF5
 
 @Suite struct HDF5Tests {
     func path(_ name: String = "t.h5") -> String { Fixtures.temporaryDirectory("h5") + "/" + name }
@@ -29,7 +30,10 @@ import TestSupport
         #expect(firstDifference(w, weights) == nil)
         #expect(try r.read("states", as: UInt64.self, maxCount: 1 << 20).values == [UInt64.max, 0, 42, 1 << 63])
         #expect(try r.read("history", as: Double.self, maxCount: 1 << 20).values == [1.5, 2.5, 3.5])
-        #expect(firstDifference(try r.openGroup("model").read("fc1.bias", as: Float.self, maxCount: 1 << 20).values, [Float](repeating: 0.25, count: 400)) == nil)
+        #expect(
+            firstDifference(
+                try r.openGroup("model").read("fc1.bias", as: Float.self, maxCount: 1 << 20).values, [Float](repeating: 0.25, count: 400))
+                == nil)
         #expect(try r.readString("config") == "{\"model\": {\"latent_dim\": 20}, \"note\": \"σ → ε\"}")
         #expect(try r.stringAttribute("format") == "zoo-checkpoint")
         #expect(try r.attribute("format_version", as: Int64.self) == 1)
@@ -61,7 +65,10 @@ import TestSupport
         Fixtures.write(Array("just text".utf8), to: p)
         #expect(throws: HDF5Error.self) { try HDF5File.open(p) }
         Fixtures.write([], to: p)
-        do { _ = try HDF5File.open(p); Issue.record("no error") } catch {
+        do {
+            _ = try HDF5File.open(p)
+            Issue.record("no error")
+        } catch {
             #expect("\(error)".contains("not an HDF5 file"))
         }
         #expect(throws: HDF5ContentError.self) { try HDF5File.open(p + ".missing") }
@@ -73,7 +80,8 @@ import TestSupport
         // Incompressible values, so the chunk is large and easy to find.
         var state: UInt64 = 7
         let values = (0..<50_000).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1; return Float(state >> 40) / Float(1 << 24)
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            return Float(state >> 40) / Float(1 << 24)
         }
         try f.write("w", values, shape: [50_000])
         try f.close()
@@ -104,7 +112,10 @@ import TestSupport
     func parallelWriteReadsBackThroughHDF5sPipeline(shape: [Int]) throws {
         let p = Fixtures.temporaryDirectory("h5") + "/p.h5"
         var s: UInt64 = 5
-        let values = (0..<shape.reduce(1, *)).map { _ -> Float in s = s &* 6364136223846793005 &+ 1; return Float(Int64(bitPattern: s) >> 40) * 1e-6 }
+        let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+            s = s &* 6_364_136_223_846_793_005 &+ 1
+            return Float(Int64(bitPattern: s) >> 40) * 1e-6
+        }
         let f = try HDF5File.create(p)
         try values.withUnsafeBufferPointer { try f.writeParallel("w", $0, shape: shape, chunks: 3) }
         try f.close()
@@ -118,7 +129,10 @@ import TestSupport
     @Test func corruptionIsStillCaughtByTheChecksum() throws {
         let p = Fixtures.temporaryDirectory("h5") + "/p.h5"
         var s: UInt64 = 9
-        let values = (0..<200_000).map { _ -> Float in s = s &* 6364136223846793005 &+ 1; return Float(s >> 40) }
+        let values = (0..<200_000).map { _ -> Float in
+            s = s &* 6_364_136_223_846_793_005 &+ 1
+            return Float(s >> 40)
+        }
         let f = try HDF5File.create(p)
         try values.withUnsafeBufferPointer { try f.writeParallel("w", $0, shape: [200_000], chunks: 4) }
         try f.close()
@@ -149,7 +163,8 @@ import TestSupport
             var raw = [UInt8](repeating: 0, count: Int(size))
             var mask: UInt32 = 0
             #expect(H5Dread_chunk(did, zoo_H5P_DEFAULT(), offset, &mask, &raw) >= 0)
-            H5Dclose(did); H5Fclose(fid)
+            H5Dclose(did)
+            H5Fclose(fid)
             let stored = raw[(raw.count - 4)...].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
             #expect(fletcher32(raw, raw.count - 4) == stored, "chunk of \(count) floats")
         }

@@ -1,25 +1,31 @@
 import CZlib
 import Foundation
-import Testing
-@testable import ImageIO
 import Support
 import TestSupport
+import Testing
+
+@testable import ImageIO
 
 /// Decodes what `PNG.encode` writes (8-bit, filter 0, one IDAT) and checks every CRC.
 func decode(_ png: [UInt8]) throws -> Image {
     #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-    var i = 8, width = 0, height = 0, channels = 0
+    var i = 8
+    var width = 0
+    var height = 0
+    var channels = 0
     var idat: [UInt8] = []
     func be(_ at: Int) -> Int { png[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
     var types: [String] = []
     while i < png.count {
-        let length = be(i), type = String(decoding: png[i + 4..<i + 8], as: UTF8.self)
+        let length = be(i)
+        let type = String(decoding: png[i + 4..<i + 8], as: UTF8.self)
         types.append(type)
         let body = Array(png[i + 8..<i + 8 + length])
         let crc = crc32(crc32(0, Array(type.utf8), 4), body, uInt(body.count))
         #expect(UInt(be(i + 8 + length)) == UInt(crc), "CRC of \(type)")
         if type == "IHDR" {
-            width = be(i + 8); height = be(i + 12)
+            width = be(i + 8)
+            height = be(i + 12)
             channels = body[9] == 0 ? 1 : 3
             #expect(body[8] == 8)
         }
@@ -62,11 +68,11 @@ func decode(_ png: [UInt8]) throws -> Image {
         let images: [Float] = [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0, 0.2, 2, -1]
         let grid = images.withUnsafeBufferPointer { ImageGrid.tile($0, count: 3, height: 2, width: 2, columns: 2, padding: 1) }
         #expect(grid.width == 7 && grid.height == 7)
-        #expect(grid.pixels[1 * 7 + 1] == 255)          // first image, top-left
-        #expect(grid.pixels[1 * 7 + 4] == 128)          // second image
-        #expect(grid.pixels[4 * 7 + 1] == 0 && grid.pixels[4 * 7 + 2] == 51)   // third: 0, 0.2
+        #expect(grid.pixels[1 * 7 + 1] == 255)  // first image, top-left
+        #expect(grid.pixels[1 * 7 + 4] == 128)  // second image
+        #expect(grid.pixels[4 * 7 + 1] == 0 && grid.pixels[4 * 7 + 2] == 51)  // third: 0, 0.2
         #expect(grid.pixels[5 * 7 + 1] == 255 && grid.pixels[5 * 7 + 2] == 0)  // clamped 2 → 255, −1 → 0
-        #expect(grid.pixels[0] == 0 && grid.pixels[4 * 7 + 4] == 0)            // padding and the empty cell
+        #expect(grid.pixels[0] == 0 && grid.pixels[4 * 7 + 4] == 0)  // padding and the empty cell
     }
 }
 
@@ -75,13 +81,16 @@ func decode(_ png: [UInt8]) throws -> Image {
     /// position was converted to Int before clipping.
     @Test func farOutliersAreClippedNotTrapped() {
         let n = 500
-        var x = (0..<n).map { Float($0) / Float(n) }, y = x
+        var x = (0..<n).map { Float($0) / Float(n) }
+        var y = x
         x[0] = 3e38
         y[1] = -3e38
         x[2] = .infinity
-        let image = ScatterPlot(title: "T", xLabel: "X", yLabel: "Y", labelNames: []).render(x: x, y: y, labels: [UInt8](repeating: 1, count: n))
+        let image = ScatterPlot(title: "T", xLabel: "X", yLabel: "Y", labelNames: []).render(
+            x: x, y: y, labels: [UInt8](repeating: 1, count: n))
         #expect(image.pixels.count == image.width * image.height * 3)
-        let extreme = ScatterPlot(title: "T", xLabel: "X", yLabel: "Y", labelNames: []).render(x: [-3e38, 3e38], y: [3e38, -3e38], labels: [0, 1])
+        let extreme = ScatterPlot(title: "T", xLabel: "X", yLabel: "Y", labelNames: []).render(
+            x: [-3e38, 3e38], y: [3e38, -3e38], labels: [0, 1])
         #expect(extreme.pixels.count > 0)
     }
 }

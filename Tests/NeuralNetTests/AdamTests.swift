@@ -1,7 +1,8 @@
-import Testing
-import TestSupport
-@testable import NeuralNet
 import NumericCore
+import TestSupport
+import Testing
+
+@testable import NeuralNet
 
 @Suite struct AdamTests {
     func model() throws -> VAE {
@@ -15,8 +16,10 @@ import NumericCore
 
     /// Updating layer by layer during backward is bit-identical to one update after it.
     @Test func layerwiseUpdateIsBitIdenticalToWholeUpdate() throws {
-        let a = try model(), b = try model()
-        let oa = try Adam(parameterCount: a.parameters.count), ob = try Adam(parameterCount: b.parameters.count)
+        let a = try model()
+        let b = try model()
+        let oa = try Adam(parameterCount: a.parameters.count)
+        let ob = try Adam(parameterCount: b.parameters.count)
         for _ in 0..<5 {
             a.forward(rows: 4, computeGradients: true)
             a.backward(rows: 4)

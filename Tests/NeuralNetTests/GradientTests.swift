@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import NeuralNet
 import NumericCore
+import Testing
+
+@testable import NeuralNet
 
 /// Finite-difference checks of every backward pass: central differences with
 /// step h on float32 networks of small values. Truncation error is O(h²) and
@@ -12,7 +13,9 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
 
 @Suite struct GradientTests {
     @Test func denseBackwardMatchesFiniteDifferences() throws {
-        let rows = 3, inF = 5, outF = 4
+        let rows = 3
+        let inF = 5
+        let outF = 4
         let params = try ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
         let layer = Dense("l", in: params)
         var r = RandomStream(seed: 1, stream: 1)
@@ -31,15 +34,19 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
         let analytic = params.gradients.array
         for i in 0..<params.count {
             let old = params.values[i]
-            params.values[i] = old + fdStep; let up = loss()
-            params.values[i] = old - fdStep; let down = loss()
+            params.values[i] = old + fdStep
+            let up = loss()
+            params.values[i] = old - fdStep
+            let down = loss()
             params.values[i] = old
             #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "parameter \(i)")
         }
         for i in 0..<x.count {
             let old = x[i]
-            x[i] = old + fdStep; let up = loss()
-            x[i] = old - fdStep; let down = loss()
+            x[i] = old + fdStep
+            let up = loss()
+            x[i] = old - fdStep
+            let down = loss()
             x[i] = old
             #expect(closeEnough((up - down) / Double(2 * fdStep), Double(dx[i])), "input \(i)")
         }
@@ -55,17 +62,20 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
     /// The variants: tanh hidden layers (the IWAE paper's), a conditional
     /// model (one-hot labels into the encoder and the decoder), and the
     /// importance-weighted objective with K = 3 draws per image, alone and combined.
-    @Test(arguments: [
-        (ModelConfig.Activation.tanh, 0, 1), (.relu, 4, 1), (.relu, 0, 3), (.tanh, 4, 3),
-    ] as [(ModelConfig.Activation, Int, Int)], [Float(1), 0.5])
+    @Test(
+        arguments: [
+            (ModelConfig.Activation.tanh, 0, 1), (.relu, 4, 1), (.relu, 0, 3), (.tanh, 4, 3),
+        ] as [(ModelConfig.Activation, Int, Int)], [Float(1), 0.5])
     func variantBackwardMatchesFiniteDifferences(variant: (ModelConfig.Activation, Int, Int), beta: Float) throws {
         let (activation, classes, samples) = variant
-        try checkVAEGradients(ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, activation: activation, labelClasses: classes),
-                          beta: beta, samples: samples)
+        try checkVAEGradients(
+            ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, activation: activation, labelClasses: classes),
+            beta: beta, samples: samples)
     }
 
     func checkVAEGradients(_ config: ModelConfig, beta: Float, samples: Int = 1) throws {
-        let rows = 4, L = config.latentDim
+        let rows = 4
+        let L = config.latentDim
         let vae = try VAE(config: config, maxRows: rows, maxSamples: samples)
         var r = RandomStream(seed: 3, stream: 0)
         vae.initialize(using: &r)
@@ -87,15 +97,22 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
         }
         vae.forward(rows: rows, samples: samples, computeGradients: true, klWeight: beta)
         var covered = [Bool](repeating: false, count: vae.parameters.count)
-        vae.backward(rows: rows) { range in for i in range { #expect(!covered[i]); covered[i] = true } }
+        vae.backward(rows: rows) { range in
+            for i in range {
+                #expect(!covered[i])
+                covered[i] = true
+            }
+        }
         #expect(covered.allSatisfy { $0 }, "backward must report every parameter exactly once")
         let analytic = vae.parameters.gradients.array
         var failures = 0
         for i in 0..<vae.parameters.count {
             let p = vae.parameters.values
             let old = p[i]
-            p[i] = old + fdStep; let up = loss()
-            p[i] = old - fdStep; let down = loss()
+            p[i] = old + fdStep
+            let up = loss()
+            p[i] = old - fdStep
+            let down = loss()
             p[i] = old
             if !closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])) { failures += 1 }
         }
@@ -108,22 +125,26 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
     /// average negative ELBO of the same draws (Jensen).
     @Test func importanceWeightedObjectiveIsTheLogMeanOfTheWeights() throws {
         let config = ModelConfig(inputDim: 5, hidden: [4], latentDim: 2)
-        let K = 4, rows = 2
+        let K = 4
+        let rows = 2
         let vae = try VAE(config: config, maxRows: rows, maxSamples: K)
         var r = RandomStream(seed: 8, stream: 0)
         vae.initialize(using: &r)
         for i in 0..<(rows * 5) { vae.input[i] = r.nextFloat() }
         r.fillNormal(vae.epsilon.pointer, count: rows * K * 2)
         let (rec, _) = vae.forward(rows: rows, samples: K)
-        var expected = 0.0, elbo = 0.0
+        var expected = 0.0
+        var elbo = 0.0
         for row in 0..<rows {
-            let mu = (0..<2).map { Double(vae.posterior[row * 4 + $0]) }, lv = (0..<2).map { Double(vae.posterior[row * 4 + 2 + $0]) }
+            let mu = (0..<2).map { Double(vae.posterior[row * 4 + $0]) }
+            let lv = (0..<2).map { Double(vae.posterior[row * 4 + 2 + $0]) }
             var logw: [Double] = []
             for k in 0..<K {
                 var lw = 0.0
                 for j in 0..<2 {
-                    let e = Double(vae.epsilon[(row * K + k) * 2 + j]), z = mu[j] + e * exp(0.5 * lv[j])
-                    lw += -0.5 * z * z + 0.5 * e * e + 0.5 * lv[j]   // log p(z) − log q(z|x)
+                    let e = Double(vae.epsilon[(row * K + k) * 2 + j])
+                    let z = mu[j] + e * exp(0.5 * lv[j])
+                    lw += -0.5 * z * z + 0.5 * e * e + 0.5 * lv[j]  // log p(z) − log q(z|x)
                 }
                 // log p(x|z) from a one-row ELBO pass at this z (ε fixed).
                 let single = try VAE(config: config, maxRows: 1)
@@ -152,7 +173,8 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
         for i in stack.layers.indices.dropLast() {
             guard let layer = stack.layers[i] as? Dense, !(stack.layers[i + 1] is Dense) else { continue }
             let input = i == 0 ? UnsafePointer(first.pointer) : UnsafePointer(stack.output(ofLayer: i - 1))
-            let w = layer.weight.array, b = layer.bias.array
+            let w = layer.weight.array
+            let b = layer.bias.array
             for r in 0..<rows {
                 for o in 0..<layer.outFeatures {
                     var pre = Double(b[o])
@@ -177,12 +199,17 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
         vae.epsilon.fill(0)
         vae.forward(rows: 2)
         for row in 0..<2 {
-            var closed = 0.0, quad = 0.0
+            var closed = 0.0
+            var quad = 0.0
             for j in 0..<2 {
-                let mu = Double(vae.posterior[row * 4 + j]), lv = Double(vae.posterior[row * 4 + 2 + j])
+                let mu = Double(vae.posterior[row * 4 + j])
+                let lv = Double(vae.posterior[row * 4 + 2 + j])
                 closed += -0.5 * (1 + lv - mu * mu - exp(lv))
                 // ∫ q log(q / p) dz by the midpoint rule on μ ± 12σ.
-                let s = exp(0.5 * lv), n = 20_000, lo = mu - 12 * s, w = 24 * s / Double(n)
+                let s = exp(0.5 * lv)
+                let n = 20_000
+                let lo = mu - 12 * s
+                let w = 24 * s / Double(n)
                 for k in 0..<n {
                     let z = lo + (Double(k) + 0.5) * w
                     let logq = -0.5 * ((z - mu) / s) * ((z - mu) / s) - log(s) - 0.5 * log(2 * .pi)
@@ -207,7 +234,9 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
         for row in 0..<3 {
             var nll = 0.0
             for c in 0..<5 {
-                let m = sigmoidRef(Double(vae.logits[row * 5 + c])), x = Double(vae.input[row * 5 + c]), s = Double(sigma)
+                let m = sigmoidRef(Double(vae.logits[row * 5 + c]))
+                let x = Double(vae.input[row * 5 + c])
+                let s = Double(sigma)
                 // −log N(x; m, s²), written out.
                 nll -= log(1 / (s * (2 * Double.pi).squareRoot()) * exp(-(x - m) * (x - m) / (2 * s * s)))
             }
@@ -225,7 +254,8 @@ func smallestPreactivation(_ vae: VAE, rows: Int, samples: Int = 1) -> Double {
         for row in 0..<2 {
             var nll = 0.0
             for c in 0..<5 {
-                let p = sigmoidRef(Double(vae.logits[row * 5 + c])), x = Double(vae.input[row * 5 + c])
+                let p = sigmoidRef(Double(vae.logits[row * 5 + c]))
+                let x = Double(vae.input[row * 5 + c])
                 nll -= x * log(p) + (1 - x) * log(1 - p)
             }
             #expect(abs(vae.reconstruction[row] - nll) < 1e-5 * max(1, nll))
@@ -238,7 +268,8 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
 @Suite struct LatentStatisticsTests {
     /// Welford's running figures against a direct two-pass computation.
     @Test func matchesTwoPassStatistics() {
-        let L = 3, n = 257
+        let L = 3
+        let n = 257
         var r = RandomStream(seed: 11, stream: 0)
         var post = [Float](repeating: 0, count: n * 2 * L)
         for i in 0..<n {
@@ -258,10 +289,12 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
             let mu = (0..<n).map { Double(post[$0 * 2 * L + j]) }
             let mean = mu.reduce(0, +) / Double(n)
             let variance = mu.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
-            let kl = (0..<n).map { i -> Double in
-                let m = Double(post[i * 2 * L + j]), lv = Double(post[i * 2 * L + L + j])
-                return -0.5 * (1 + lv - m * m - exp(lv))
-            }.reduce(0, +) / Double(n)
+            let kl =
+                (0..<n).map { i -> Double in
+                    let m = Double(post[i * 2 * L + j])
+                    let lv = Double(post[i * 2 * L + L + j])
+                    return -0.5 * (1 + lv - m * m - exp(lv))
+                }.reduce(0, +) / Double(n)
             #expect(abs(summary.muVariance[j] - variance) < 1e-12 * max(1, variance))
             #expect(abs(summary.klPerDimension[j] - kl) < 1e-12 * max(1, kl))
         }
@@ -274,8 +307,10 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
 /// central finite differences (same step and tolerance as above).
 @Suite struct LayerGradientTests {
     /// L = Σ c ⊙ stack(x): checks dL/dx and every parameter's gradient.
-    func checkStack(_ makeLayers: (ParameterSet) -> [any Layer], layout: [(String, [Int])], inputSize: Int, rows: Int,
-                    awayFromKinks: Bool) throws {
+    func checkStack(
+        _ makeLayers: (ParameterSet) -> [any Layer], layout: [(String, [Int])], inputSize: Int, rows: Int,
+        awayFromKinks: Bool
+    ) throws {
         let params = try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0))
         let layers = makeLayers(params)
         let stack = try Sequential(layers, maxRows: rows)
@@ -314,15 +349,19 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
         let analytic = params.gradients.array
         for i in 0..<params.count {
             let old = params.values[i]
-            params.values[i] = old + fdStep; let up = loss()
-            params.values[i] = old - fdStep; let down = loss()
+            params.values[i] = old + fdStep
+            let up = loss()
+            params.values[i] = old - fdStep
+            let down = loss()
             params.values[i] = old
             #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "parameter \(i)")
         }
         for i in 0..<x.count {
             let old = x[i]
-            x[i] = old + fdStep; let up = loss()
-            x[i] = old - fdStep; let down = loss()
+            x[i] = old + fdStep
+            let up = loss()
+            x[i] = old - fdStep
+            let down = loss()
             x[i] = old
             #expect(closeEnough((up - down) / Double(2 * fdStep), Double(dx[i])), "input \(i)")
         }
@@ -337,10 +376,13 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
     }
 
     @Test func denseTanhDenseReLUDense() throws {
-        try checkStack({ p in [Dense("a", in: p), Tanh(size: 5), Dense("b", in: p), ReLU(size: 4), Dense("c", in: p)] },
-                       layout: [("a.weight", [5, 3]), ("a.bias", [5]), ("b.weight", [4, 5]), ("b.bias", [4]),
-                                ("c.weight", [2, 4]), ("c.bias", [2])],
-                       inputSize: 3, rows: 4, awayFromKinks: true)
+        try checkStack(
+            { p in [Dense("a", in: p), Tanh(size: 5), Dense("b", in: p), ReLU(size: 4), Dense("c", in: p)] },
+            layout: [
+                ("a.weight", [5, 3]), ("a.bias", [5]), ("b.weight", [4, 5]), ("b.bias", [4]),
+                ("c.weight", [2, 4]), ("c.bias", [2]),
+            ],
+            inputSize: 3, rows: 4, awayFromKinks: true)
     }
 
     @Test func mismatchedSizesAreRefused() throws {

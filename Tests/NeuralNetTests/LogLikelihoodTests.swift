@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import NeuralNet
 import NumericCore
+import Testing
+
+@testable import NeuralNet
 
 /// `VAE.logLikelihood`, the decoder density used for importance sampling,
 /// against a direct evaluation of the density in double precision.
@@ -40,7 +41,7 @@ import NumericCore
             for c in 0..<784 {
                 let mean = 1 / (1 + exp(-l[r * 784 + c]))
                 let u = (Double(x[c]) - mean) / s
-                ref += -0.5 * u * u - log(s) - 0.5 * log(2 * Double.pi)   // log N(x; mean, σ²)
+                ref += -0.5 * u * u - log(s) - 0.5 * log(2 * Double.pi)  // log N(x; mean, σ²)
             }
             #expect(abs(out[r] - ref) < 1e-4 * max(1, abs(ref)), "σ=\(sigma) row \(r): \(out[r]) vs \(ref)")
         }
@@ -75,11 +76,12 @@ import NumericCore
         m.forward(rows: 6)
         let reconstruction = (0..<6).map { m.reconstruction[$0] }
         var out = [Double](repeating: 0, count: 6)
-        m.logLikelihood(of: x, rows: 6, into: &out)   // from the z forward() just drew
+        m.logLikelihood(of: x, rows: 6, into: &out)  // from the z forward() just drew
         // Both sum 784 terms in float (in different orders): agree to ~1e-7 relative of the sum.
         for r in 0..<6 {
-            #expect(abs(out[r] + reconstruction[r]) < 1e-6 * max(1, abs(reconstruction[r]) + 1100),
-                    "row \(r): \(out[r]) vs −\(reconstruction[r])")
+            #expect(
+                abs(out[r] + reconstruction[r]) < 1e-6 * max(1, abs(reconstruction[r]) + 1100),
+                "row \(r): \(out[r]) vs −\(reconstruction[r])")
         }
     }
 }

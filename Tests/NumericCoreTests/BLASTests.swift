@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NumericCore
 
 @Suite struct BLASTests {
@@ -21,7 +22,9 @@ import Testing
 
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func gemmMatchesNaiveProduct(transA: Bool, transB: Bool) {
-        let m = 13, n = 7, k = 29
+        let m = 13
+        let n = 7
+        let k = 29
         var r = RandomStream(seed: 11, stream: 0)
         let a = (0..<(m * k)).map { _ in r.nextFloat() * 2 - 1 }
         let b = (0..<(k * n)).map { _ in r.nextFloat() * 2 - 1 }
@@ -29,9 +32,10 @@ import Testing
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 2,
-                              a: pa.baseAddress!, lda: transA ? m : k, b: pb.baseAddress!, ldb: transB ? k : n,
-                              beta: 1, c: pc.baseAddress!, ldc: n)
+                    BLAS.gemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 2,
+                        a: pa.baseAddress!, lda: transA ? m : k, b: pb.baseAddress!, ldb: transB ? k : n,
+                        beta: 1, c: pc.baseAddress!, ldc: n)
                 }
             }
         }
@@ -46,9 +50,9 @@ import Testing
 @Suite struct TensorAllocationTests {
     /// Memory that cannot be had, or a shape whose size overflows, is a thrown error, never a trap.
     @Test func impossibleTensorsThrow() {
-        #expect(throws: TensorError.self) { try Tensor(shape: [1 << 40, 1 << 30]) }   // overflows Int
+        #expect(throws: TensorError.self) { try Tensor(shape: [1 << 40, 1 << 30]) }  // overflows Int
         #expect(throws: TensorError.self) { try Tensor(shape: [-1, 4]) }
-        #expect(throws: TensorError.self) { try Tensor(shape: [1 << 44]) }   // 64 TiB: posix_memalign refuses
+        #expect(throws: TensorError.self) { try Tensor(shape: [1 << 44]) }  // 64 TiB: posix_memalign refuses
         #expect(throws: TensorError.self) { try Tensor([1, 2, 3], shape: [2]) }
     }
 }

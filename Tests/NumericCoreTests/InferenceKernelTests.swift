@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NumericCore
 
 /// The kernels behind importance sampling, against double-precision references.
@@ -16,13 +17,15 @@ import Testing
         let rows = 7
         var logits = (0..<(rows * cols)).map { _ in d.next(-12, 12) }
         // Saturated logits where log(sigmoid) would underflow.
-        logits[0] = 95; logits[min(1, logits.count - 1)] = -95
+        logits[0] = 95
+        logits[min(1, logits.count - 1)] = -95
         let bias = (0..<cols).map { _ in d.next(-3, 3) }
         let x = (0..<cols).map { _ in d.next(0, 1) }
         var out = [Double](repeating: 0, count: rows)
         Kernels.bernoulliLogLikelihood(logits: logits, bias: bias, target: x, rows: rows, cols: cols, into: &out)
         for r in 0..<rows {
-            var ref = 0.0, magnitude = 0.0
+            var ref = 0.0
+            var magnitude = 0.0
             for c in 0..<cols {
                 let l = Double(logits[r * cols + c] + bias[c])
                 let term = Double(x[c]) * l - (max(l, 0) + log1p(exp(-abs(l))))
@@ -43,8 +46,9 @@ import Testing
         let x = (0..<cols).map { _ in d.next(0, 1) }
         let sigma: Float = 0.1
         var out = [Double](repeating: 0, count: rows)
-        Kernels.gaussianLogLikelihood(logits: logits, bias: bias, target: x, inverseVariance: 1 / (sigma * sigma),
-                                      rows: rows, cols: cols, into: &out)
+        Kernels.gaussianLogLikelihood(
+            logits: logits, bias: bias, target: x, inverseVariance: 1 / (sigma * sigma),
+            rows: rows, cols: cols, into: &out)
         for r in 0..<rows {
             var ref = 0.0
             for c in 0..<cols {
@@ -57,7 +61,8 @@ import Testing
 
     @Test func reparameterizeGivesZAndTheLogDensityRatio() {
         var d = Draws()
-        let rows = 9, L = 5
+        let rows = 9
+        let L = 5
         let eps = (0..<(rows * L)).map { _ in d.next(-3, 3) }
         let mu = (0..<L).map { _ in d.next(-2, 2) }
         let sigma = (0..<L).map { _ in d.next(0.05, 2) }
@@ -65,7 +70,8 @@ import Testing
         var ratio = [Double](repeating: 0, count: rows)
         Kernels.reparameterize(epsilon: eps, mu: mu, sigma: sigma, rows: rows, latent: L, z: &z, logRatio: &ratio)
         for r in 0..<rows {
-            var logPrior = 0.0, logPosterior = 0.0
+            var logPrior = 0.0
+            var logPosterior = 0.0
             for j in 0..<L {
                 let zj = Double(mu[j]) + Double(sigma[j]) * Double(eps[r * L + j])
                 #expect(abs(Double(z[r * L + j]) - zj) <= 1e-6 * max(1, abs(zj)))
@@ -103,10 +109,17 @@ import Testing
         var out = [Float](repeating: 0, count: 2 * pairs)
         stream.fillNormalFast(&out, pairs: pairs, bits: &bits)
         let n = Double(out.count)
-        var m1 = 0.0, m2 = 0.0, m3 = 0.0, m4 = 0.0, beyond2 = 0
+        var m1 = 0.0
+        var m2 = 0.0
+        var m3 = 0.0
+        var m4 = 0.0
+        var beyond2 = 0
         for v in out {
             let x = Double(v)
-            m1 += x; m2 += x * x; m3 += x * x * x; m4 += x * x * x * x
+            m1 += x
+            m2 += x * x
+            m3 += x * x * x
+            m4 += x * x * x * x
             if abs(x) > 2 { beyond2 += 1 }
         }
         // Standard errors at n = 10^6: mean 0.001, variance 0.0014, skew 0.0024, kurtosis 0.0049.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NumericCore
 
 /// Closed forms in double precision.
@@ -36,7 +37,8 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
             (0, 0), (0, 1), (0, 0.5), (2.5, 0.3), (-2.5, 0.3), (100, 0), (100, 1), (-100, 1), (-100, 0),
             (1e4, 1), (1e4, 0), (-1e4, 1), (-1e4, 0), (30, 0.999), (-30, 0.001), (1e-4, 0.7),
         ]
-        let l = cases.map(\.0), x = cases.map(\.1)
+        let l = cases.map(\.0)
+        let x = cases.map(\.1)
         var grad = [Float](repeating: 0, count: cases.count)
         var loss = [Double](repeating: 0, count: cases.count)
         // One row per case, so each loss is a single element's.
@@ -52,11 +54,13 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
 
     @Test func bceRowSumsAgreeWithAndWithoutGradient() {
         var r = RandomStream(seed: 2, stream: 2)
-        let rows = 5, cols = 37
+        let rows = 5
+        let cols = 37
         let l = (0..<(rows * cols)).map { _ in (r.nextFloat() - 0.5) * 20 }
         let x = (0..<(rows * cols)).map { _ in r.nextFloat() }
         var g = [Float](repeating: 0, count: rows * cols)
-        var a = [Double](repeating: 0, count: rows), b = a
+        var a = [Double](repeating: 0, count: rows)
+        var b = a
         Kernels.bceWithLogits(logits: l, targets: x, grad: &g, rows: rows, cols: cols, rowLoss: &a)
         Kernels.bceWithLogits(logits: l, targets: x, grad: nil, rows: rows, cols: cols, rowLoss: &b)
         for i in 0..<rows {
@@ -69,7 +73,8 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
     @Test func gaussianKernelMatchesSquaredErrorAndItsDerivative() {
         let l: [Float] = [-40, -3, -0.2, 0, 0.7, 4, 40]
         let x: [Float] = [0, 0.1, 0.5, 0.5, 0.9, 1, 1]
-        let sigma = 0.25, invVar = Float(1 / (sigma * sigma))
+        let sigma = 0.25
+        let invVar = Float(1 / (sigma * sigma))
         var g = [Float](repeating: 0, count: l.count)
         var loss = [Double](repeating: 0, count: l.count)
         Kernels.gaussianSigmoid(logits: l, targets: x, inverseVariance: invVar, grad: &g, rows: l.count, cols: 1, rowLoss: &loss)
@@ -106,8 +111,9 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
         var u = [UInt32](repeating: 0, count: rows * cols)
         u.withUnsafeMutableBufferPointer { r.fillUniform24($0.baseAddress!, count: $0.count) }
         var out = [Float](repeating: -1, count: rows * cols)
-        Kernels.gatherBytesBernoulli(bytes, rows: [Int64](repeating: 0, count: rows), count: rows, cols: cols,
-                                     uniform24: u, into: &out)
+        Kernels.gatherBytesBernoulli(
+            bytes, rows: [Int64](repeating: 0, count: rows), count: rows, cols: cols,
+            uniform24: u, into: &out)
         #expect(out.allSatisfy { $0 == 0 || $0 == 1 })
         for c in 0..<cols {
             let p = Double(bytes[c]) / 255
@@ -125,11 +131,17 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
         var m = (0..<n).map { _ in (r.nextFloat() - 0.5) * 1e-3 }
         var v = (0..<n).map { _ in r.nextFloat() * 1e-5 }
         let (p0, m0, v0) = (p, m, v)
-        let lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, t = 3.0
-        let bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t)
-        Kernels.adam(parameters: &p, gradients: g, firstMoment: &m, secondMoment: &v, count: n,
-                     beta2: Float(b2), oneMinusBeta1: Float(1 - b1), oneMinusBeta2: Float(1 - b2), stepSize: Float(lr / bc1),
-                     sqrtBiasCorrection2: Float(bc2.squareRoot()), eps: Float(eps))
+        let lr = 1e-3
+        let b1 = 0.9
+        let b2 = 0.999
+        let eps = 1e-8
+        let t = 3.0
+        let bc1 = 1 - pow(b1, t)
+        let bc2 = 1 - pow(b2, t)
+        Kernels.adam(
+            parameters: &p, gradients: g, firstMoment: &m, secondMoment: &v, count: n,
+            beta2: Float(b2), oneMinusBeta1: Float(1 - b1), oneMinusBeta2: Float(1 - b2), stepSize: Float(lr / bc1),
+            sqrtBiasCorrection2: Float(bc2.squareRoot()), eps: Float(eps))
         for i in 0..<n {
             let mi = Double(m0[i]) + (1 - b1) * (Double(g[i]) - Double(m0[i]))
             let vi = b2 * Double(v0[i]) + (1 - b2) * Double(g[i]) * Double(g[i])

@@ -1,16 +1,21 @@
 import Testing
+
 @testable import NumericCore
 
 @Suite struct RandomStreamTests {
     @Test func sameSeedAndStreamGiveTheSameSequence() {
-        var a = RandomStream(seed: 42, purpose: .noise), b = RandomStream(seed: 42, purpose: .noise)
+        var a = RandomStream(seed: 42, purpose: .noise)
+        var b = RandomStream(seed: 42, purpose: .noise)
         for _ in 0..<1000 { #expect(a.next() == b.next()) }
     }
 
     @Test func streamsAndSeedsDiffer() {
-        var a = RandomStream(seed: 42, purpose: .noise), b = RandomStream(seed: 42, purpose: .shuffle)
+        var a = RandomStream(seed: 42, purpose: .noise)
+        var b = RandomStream(seed: 42, purpose: .shuffle)
         var c = RandomStream(seed: 43, purpose: .noise)
-        let xa = (0..<8).map { _ in a.next() }, xb = (0..<8).map { _ in b.next() }, xc = (0..<8).map { _ in c.next() }
+        let xa = (0..<8).map { _ in a.next() }
+        let xb = (0..<8).map { _ in b.next() }
+        let xc = (0..<8).map { _ in c.next() }
         #expect(xa != xb)
         #expect(xa != xc)
     }
@@ -18,7 +23,10 @@ import Testing
     @Test func stateRoundTripsExactly() {
         var a = RandomStream(seed: 7, stream: 3)
         for _ in 0..<17 { _ = a.next() }
-        guard var b = RandomStream(state: a.stateWords) else { Issue.record("state rejected"); return }
+        guard var b = RandomStream(state: a.stateWords) else {
+            Issue.record("state rejected")
+            return
+        }
         for _ in 0..<100 { #expect(a.next() == b.next()) }
         #expect(RandomStream(state: [0, 0, 0, 0]) == nil)
         #expect(RandomStream(state: [1, 2, 3]) == nil)

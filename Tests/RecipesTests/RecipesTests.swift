@@ -1,10 +1,11 @@
 import Checkpoint
 import Foundation
 import Support
-import Testing
 import TestSupport
-@testable import Recipes
+import Testing
 import Training
+
+@testable import Recipes
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -19,7 +20,8 @@ func read(_ relative: String) throws -> String {
     @Test func everyRecipeFileIsBuiltIn() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent("zoo").path)
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
-        #expect(builtinRecipeFiles.map(\.name).sorted() == files, "add each file of Sources/Recipes/Resources/recipes to BuiltinRecipes.swift")
+        #expect(
+            builtinRecipeFiles.map(\.name).sorted() == files, "add each file of Sources/Recipes/Resources/recipes to BuiltinRecipes.swift")
         for (name, json) in builtinRecipeFiles {
             #expect(try read("zoo/\(name).json") == json, "zoo/\(name).json")
         }
@@ -89,7 +91,10 @@ func read(_ relative: String) throws -> String {
 
 @Suite struct BadRecipeTests {
     @Test func unknownNamesListTheRecipes() {
-        do { _ = try RecipeBook.recipe("vea"); Issue.record("accepted") } catch {
+        do {
+            _ = try RecipeBook.recipe("vea")
+            Issue.record("accepted")
+        } catch {
             #expect("\(error)".contains("no recipe named 'vea'") && "\(error)".contains("beta-vae"))
         }
     }
@@ -106,13 +111,19 @@ func read(_ relative: String) throws -> String {
         let path = Fixtures.temporaryPath("zoo-recipe") + ".json"
         try json.write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
-        do { _ = try RecipeBook.recipe(path); Issue.record("accepted \(json)") } catch {
+        do {
+            _ = try RecipeBook.recipe(path)
+            Issue.record("accepted \(json)")
+        } catch {
             #expect("\(error)".contains(path) && "\(error)".contains(message), "\(error)")
         }
     }
 
     @Test func missingRecipeFilesSaySo() {
-        do { _ = try RecipeBook.recipe("/nonexistent/r.json"); Issue.record("accepted") } catch {
+        do {
+            _ = try RecipeBook.recipe("/nonexistent/r.json")
+            Issue.record("accepted")
+        } catch {
             #expect("\(error)" == "cannot read the recipe /nonexistent/r.json: the file does not exist")
         }
     }

@@ -14,7 +14,8 @@ import Testing
         var out: [String: Set<String>] = [:]
         for module in try FileManager.default.contentsOfDirectory(atPath: sources.path) {
             var imports: Set<String> = []
-            let files = FileManager.default.enumerator(atPath: sources.appendingPathComponent(module).path)?
+            let files =
+                FileManager.default.enumerator(atPath: sources.appendingPathComponent(module).path)?
                 .compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
             for file in files {
                 let text = try String(contentsOf: sources.appendingPathComponent(module).appendingPathComponent(file), encoding: .utf8)
@@ -38,7 +39,9 @@ import Testing
             }
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             func names(_ cell: String) -> [String] {
-                cell.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " `")) }.filter { !$0.isEmpty && $0 != "—" }
+                cell.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " `")) }.filter {
+                    !$0.isEmpty && $0 != "—"
+                }
             }
             for module in names(cells[1]) { out[module] = Set(names(cells[2])) }
         }
@@ -46,17 +49,20 @@ import Testing
     }
 
     @Test func moduleTableMatchesTheImports() throws {
-        let real = try importsOfSources(), documented = try documentedGraph()
+        let real = try importsOfSources()
+        let documented = try documentedGraph()
         #expect(Set(documented.keys) == Set(real.keys), "modules: documented \(documented.keys.sorted()), real \(real.keys.sorted())")
         for (module, imports) in real.sorted(by: { $0.key < $1.key }) {
-            #expect(documented[module] == imports, "\(module): ARCHITECTURE.md says \((documented[module] ?? []).sorted()), the sources import \(imports.sorted())")
+            #expect(
+                documented[module] == imports,
+                "\(module): ARCHITECTURE.md says \((documented[module] ?? []).sorted()), the sources import \(imports.sorted())")
         }
     }
 
     /// Dependencies point one way: no cycle among the modules.
     @Test func theGraphHasNoCycle() throws {
         let graph = try importsOfSources()
-        var state: [String: Int] = [:]   // 1 visiting, 2 done
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
         func visit(_ m: String) -> Bool {
             if state[m] == 2 { return true }
             if state[m] == 1 { return false }

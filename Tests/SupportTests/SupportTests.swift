@@ -1,7 +1,7 @@
 import Foundation
 import Support
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SupportTests {
     /// Several files commit as one: when the second rename fails, the first
@@ -9,7 +9,8 @@ import TestSupport
     @Test func multiFileCommitIsAllOrNothing() throws {
         let dir = Fixtures.temporaryDirectory("commit")
         try "old vectors\n".write(toFile: dir + "/vectors.tsv", atomically: false, encoding: .utf8)
-        let a = try OutputFile(dir + "/vectors.tsv"), b = try OutputFile(dir + "/metadata.tsv")
+        let a = try OutputFile(dir + "/vectors.tsv")
+        let b = try OutputFile(dir + "/metadata.tsv")
         try a.write("new vectors\n")
         try b.write("new metadata\n")
         // The second target becomes a non-empty directory after its file was opened: its rename fails.
@@ -22,9 +23,9 @@ import TestSupport
     @Test func staleTemporariesOfGoneProcessesOnly() throws {
         let dir = Fixtures.temporaryDirectory("stale")
         let target = dir + "/m.h5"
-        Fixtures.write([1], to: dir + "/.m.h5.tmp-4194305")          // above pid_max: gone
-        Fixtures.write([1], to: dir + "/.m.h5.tmp-\(getpid())")       // this process: alive
-        Fixtures.write([1], to: dir + "/.other.h5.tmp-4194305")      // another target's
+        Fixtures.write([1], to: dir + "/.m.h5.tmp-4194305")  // above pid_max: gone
+        Fixtures.write([1], to: dir + "/.m.h5.tmp-\(getpid())")  // this process: alive
+        Fixtures.write([1], to: dir + "/.other.h5.tmp-4194305")  // another target's
         #expect(Temporaries.stale(for: target) == [dir + "/.m.h5.tmp-4194305"])
         #expect(Temporaries.removeStale(for: target) == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [".m.h5.tmp-\(getpid())", ".other.h5.tmp-4194305"])
@@ -33,7 +34,10 @@ import TestSupport
     @Test func runLockRefusesASecondHolderAndNamesTheFirst() throws {
         let path = Fixtures.temporaryDirectory("lock") + "/m.h5"
         let first = try RunLock(path)
-        do { _ = try RunLock(path); Issue.record("a second lock was granted") } catch let e as RunLock.Failure {
+        do {
+            _ = try RunLock(path)
+            Issue.record("a second lock was granted")
+        } catch let e as RunLock.Failure {
             #expect("\(e)".contains("process \(getpid())"), "\(e)")
         }
         first.release()

@@ -9,7 +9,7 @@ public enum Fixtures {
     /// The real MNIST test set (10,000 digits, the published t10k files), kept in the repository.
     public static var mnistTestSet: String {
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<2 { dir.deleteLastPathComponent() }   // Tests/TestSupport/Fixtures.swift → Tests
+        for _ in 0..<2 { dir.deleteLastPathComponent() }  // Tests/TestSupport/Fixtures.swift → Tests
         return dir.appendingPathComponent("Data/mnist-t10k").path
     }
 
@@ -114,15 +114,21 @@ public enum Fixtures {
 
     /// Writes a split of `count` random 28×28 images with labels into `dir`.
     @discardableResult
-    public static func writeSplit(_ prefix: String, count: Int, in dir: String, gzip compress: Bool = true,
-                                  labelCount: Int? = nil, side: Int = 28, seed: UInt64 = 1) -> (images: String, labels: String) {
+    public static func writeSplit(
+        _ prefix: String, count: Int, in dir: String, gzip compress: Bool = true,
+        labelCount: Int? = nil, side: Int = 28, seed: UInt64 = 1
+    ) -> (images: String, labels: String) {
         var state = seed
-        func byte() -> UInt8 { state = state &* 6364136223846793005 &+ 1442695040888963407; return UInt8(state >> 56) }
+        func byte() -> UInt8 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(state >> 56)
+        }
         let images = idx(dimensions: [count, side, side], data: (0..<(count * side * side)).map { _ in byte() })
         let n = labelCount ?? count
         let labels = idx(dimensions: [n], data: (0..<n).map { _ in byte() % 10 })
         let ext = compress ? ".gz" : ""
-        let ip = "\(dir)/\(prefix)-images-idx3-ubyte\(ext)", lp = "\(dir)/\(prefix)-labels-idx1-ubyte\(ext)"
+        let ip = "\(dir)/\(prefix)-images-idx3-ubyte\(ext)"
+        let lp = "\(dir)/\(prefix)-labels-idx1-ubyte\(ext)"
         write(compress ? gzip(images) : images, to: ip)
         write(compress ? gzip(labels) : labels, to: lp)
         return (ip, lp)
@@ -158,8 +164,10 @@ public enum Zoo {
     }
 
     /// Runs `zoo` (through `wrapper`, a command and its arguments, when given) and collects its output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-                           wrapper: [String] = []) throws -> Result {
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+        wrapper: [String] = []
+    ) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: wrapper.first ?? executable)
         p.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [executable] + arguments
@@ -182,7 +190,8 @@ public enum Zoo {
         p.waitUntilExit()
         let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
         let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 }

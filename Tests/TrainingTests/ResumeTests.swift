@@ -1,19 +1,28 @@
-import Testing
+import NumericCore
 import TestSupport
+import Testing
+
 @testable import Datasets
 @testable import NeuralNet
-import NumericCore
 @testable import Training
 
 /// Resuming from a saved state continues bit for bit (parameters, optimizer
 /// moments, history except wall-clock seconds), at an epoch boundary and mid-epoch.
 @Suite(.serialized) struct ResumeTests {
-    func withoutSeconds(_ h: [EpochRecord]) -> [EpochRecord] { h.map { var r = $0; r.seconds = 0; return r } }
+    func withoutSeconds(_ h: [EpochRecord]) -> [EpochRecord] {
+        h.map {
+            var r = $0
+            r.seconds = 0
+            return r
+        }
+    }
 
     /// Trains `epochs` epochs, stopping after `stopAfterSteps` global steps,
     /// rebuilding a fresh trainer from the state, and finishing there.
-    func resumedRun(_ data: (train: ImageSet, test: ImageSet), binarization: Binarization,
-                    stopAfterSteps: Int, epochs: Int) throws -> Trainer {
+    func resumedRun(
+        _ data: (train: ImageSet, test: ImageSet), binarization: Binarization,
+        stopAfterSteps: Int, epochs: Int
+    ) throws -> Trainer {
         let config = smallConfig(binarization: binarization)
         let first = try Trainer(config: config, train: data.train, test: data.test)
         while first.globalStep < stopAfterSteps {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Training
 
 let repositoryRoot: URL = {
@@ -26,7 +27,9 @@ func jsonObject(_ relative: String) throws -> [String: Any] {
         func check(_ value: [String: Any], against schema: [String: Any], path: String) {
             let properties = schema["properties"] as? [String: Any] ?? [:]
             let required = schema["required"] as? [String] ?? []
-            #expect(Set(value.keys).isSubset(of: Set(properties.keys)), "\(path): \(Set(value.keys).subtracting(properties.keys)) not in schema")
+            #expect(
+                Set(value.keys).isSubset(of: Set(properties.keys)), "\(path): \(Set(value.keys).subtracting(properties.keys)) not in schema"
+            )
             #expect(Set(required).isSubset(of: Set(value.keys)), "\(path): required \(Set(required).subtracting(value.keys)) not encoded")
             for (key, sub) in value {
                 if let object = sub as? [String: Any], let subSchema = properties[key] as? [String: Any] {

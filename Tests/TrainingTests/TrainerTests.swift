@@ -1,10 +1,11 @@
 import Foundation
+import NumericCore
+import TestSupport
 import Testing
+
 @testable import Datasets
 @testable import NeuralNet
-import NumericCore
 @testable import Training
-import TestSupport
 
 /// A few thousand real Fashion-MNIST images (loaded once).
 let realSubset: (train: ImageSet, test: ImageSet)? = {
@@ -30,10 +31,19 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
         for binarization in Binarization.allCases {
             let a = try Trainer(config: smallConfig(binarization: binarization), train: data.train, test: data.test)
             let b = try Trainer(config: smallConfig(binarization: binarization), train: data.train, test: data.test)
-            for _ in 0..<2 { _ = try a.runEpoch(); _ = try b.runEpoch() }
+            for _ in 0..<2 {
+                _ = try a.runEpoch()
+                _ = try b.runEpoch()
+            }
             #expect(firstDifference(a.model.parameters.values.array, b.model.parameters.values.array) == nil, "\(binarization)")
             #expect(firstDifference(a.optimizer.secondMoment.array, b.optimizer.secondMoment.array) == nil)
-            #expect(a.history == b.history.map { var r = $0; r.seconds = a.history[$0.epoch - 1].seconds; return r })
+            #expect(
+                a.history
+                    == b.history.map {
+                        var r = $0
+                        r.seconds = a.history[$0.epoch - 1].seconds
+                        return r
+                    })
         }
     }
 
@@ -77,7 +87,10 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
             for _ in 0..<3 { _ = try t.runEpoch() }
             Issue.record("expected the loss to diverge")
         } catch let error as TrainingError {
-            guard case .nonFiniteLoss(let epoch, let step, _, _) = error else { Issue.record("\(error)"); return }
+            guard case .nonFiniteLoss(let epoch, let step, _, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(epoch >= 1 && step >= 1)
             #expect(error.description.contains("epoch \(epoch), step \(step)"))
             #expect(t.history.count == epoch - 1, "no record is written for the failed epoch")

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
+import NumericCore
 import TestSupport
+import Testing
+
 @testable import Datasets
 @testable import NeuralNet
-import NumericCore
 @testable import Training
 
 /// Training aids and model variants: KL warm-up, the validation hold-out and
@@ -43,7 +44,8 @@ import NumericCore
         // Deterministic: the same split again, whatever the run's seed.
         let again = data.train.holdOut(300).validation
         #expect(again.pixels == validation.pixels && again.labels == validation.labels)
-        var c1 = smallConfig(seed: 1), c2 = smallConfig(seed: 2)
+        var c1 = smallConfig(seed: 1)
+        var c2 = smallConfig(seed: 2)
         c1.training.validation = 300
         c2.training.validation = 300
         let a = try Trainer(config: c1, train: data.train, test: data.test)
@@ -79,7 +81,10 @@ import NumericCore
         c.training.optimizer.lr = 1e-12
         let t = try Trainer(config: c, train: data.train, test: data.test)
         var epochs = 0
-        while !t.stoppedEarly && epochs < 12 { _ = try t.runEpoch(); epochs += 1 }
+        while !t.stoppedEarly && epochs < 12 {
+            _ = try t.runEpoch()
+            epochs += 1
+        }
         #expect(t.stoppedEarly && epochs < 12)
         let losses = t.history.compactMap(\.validationLoss)
         #expect(losses.last! >= losses[t.bestEpoch - 1] && t.epoch == t.bestEpoch + 1)
@@ -103,7 +108,17 @@ import NumericCore
         while second.epoch < 3 { _ = try second.runEpoch() }
         #expect(firstDifference(second.model.parameters.values.array, straight.model.parameters.values.array) == nil)
         #expect(firstDifference(second.optimizer.secondMoment.array, straight.optimizer.secondMoment.array) == nil)
-        #expect(second.history.map { var r = $0; r.seconds = 0; return r } == straight.history.map { var r = $0; r.seconds = 0; return r })
+        #expect(
+            second.history.map {
+                var r = $0
+                r.seconds = 0
+                return r
+            }
+                == straight.history.map {
+                    var r = $0
+                    r.seconds = 0
+                    return r
+                })
         #expect(second.bestEpoch == straight.bestEpoch && second.latent == straight.latent)
     }
 
@@ -121,7 +136,10 @@ import NumericCore
         let data = try #require(realSubset)
         var c = smallConfig()
         c.training.validation = 1500
-        do { _ = try Trainer(config: c, train: data.train, test: data.test); Issue.record("accepted") } catch {
+        do {
+            _ = try Trainer(config: c, train: data.train, test: data.test)
+            Issue.record("accepted")
+        } catch {
             #expect("\(error)".contains("--val-split 1500 would hold out every one of the 1500 training images"))
         }
     }

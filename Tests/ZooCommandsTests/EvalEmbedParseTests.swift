@@ -1,5 +1,6 @@
 import ArgumentParser
 import Testing
+
 @testable import ZooCommands
 
 @Suite struct EvalParseTests {
@@ -10,9 +11,11 @@ import Testing
     }
 
     @Test func everyFlagIsRead() throws {
-        let e = try Eval.parse(["m.h5", "--elbo", "--nll", "--iw-samples", "50", "--ks", "1, 5,50", "--repeats", "2",
-                                "--seed", "4", "--threads", "1", "--chunk", "25", "--split", "train", "--limit", "9",
-                                "--data", "/d", "--json", "--report", "r.json"])
+        let e = try Eval.parse([
+            "m.h5", "--elbo", "--nll", "--iw-samples", "50", "--ks", "1, 5,50", "--repeats", "2",
+            "--seed", "4", "--threads", "1", "--chunk", "25", "--split", "train", "--limit", "9",
+            "--data", "/d", "--json", "--report", "r.json",
+        ])
         #expect(e.elbo && e.nll && e.samples == 50 && e.kList == [1, 5, 50] && e.repeats == 2 && e.seed == 4)
         #expect(e.threads == 1 && e.chunk == 25 && e.data.split == .train && e.data.limit == 9 && e.data.directory == "/d")
         #expect(e.json && e.report == "r.json")
@@ -45,8 +48,10 @@ import Testing
 
 @Suite struct EmbedParseTests {
     @Test func everyFlagIsRead() throws {
-        let e = try Embed.parse(["m.h5", "--csv", "-", "--tsv", "t", "--plot", "p.png", "--logvar", "--samples", "3",
-                                 "--seed", "2", "--split", "all", "--limit", "7", "--data", "/d", "--threads", "1"])
+        let e = try Embed.parse([
+            "m.h5", "--csv", "-", "--tsv", "t", "--plot", "p.png", "--logvar", "--samples", "3",
+            "--seed", "2", "--split", "all", "--limit", "7", "--data", "/d", "--threads", "1",
+        ])
         #expect(e.csv == "-" && e.tsv == "t" && e.plot == "p.png" && e.logvar && e.samples == 3 && e.seed == 2)
         #expect(e.split == .all && e.limit == 7 && e.directory == "/d" && e.threads == 1)
     }

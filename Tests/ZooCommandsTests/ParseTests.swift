@@ -1,5 +1,6 @@
 import ArgumentParser
 import Testing
+
 @testable import ZooCommands
 
 /// Parse-only tests: flags, defaults and validation, without running anything.
@@ -75,10 +76,16 @@ import Testing
     }
 
     @Test func combinationsTheConfigRejectsNameTheProblem() throws {
-        do { _ = try Train.parse(["--patience", "2"]).runConfig(); Issue.record("accepted") } catch {
+        do {
+            _ = try Train.parse(["--patience", "2"]).runConfig()
+            Issue.record("accepted")
+        } catch {
             #expect("\(error)".contains("needs a validation split (--val-split N)"))
         }
-        do { _ = try Train.parse(["--recipe", "nope"]).runConfig(); Issue.record("accepted") } catch {
+        do {
+            _ = try Train.parse(["--recipe", "nope"]).runConfig()
+            Issue.record("accepted")
+        } catch {
             #expect("\(error)".contains("no recipe named 'nope'"))
         }
     }
@@ -108,7 +115,10 @@ import Testing
         (["--keep", "-1"], "--keep must be 0 or more, got -1"),
     ])
     func badSaveValues(arguments: [String], message: String) {
-        do { _ = try Train.parse(arguments); Issue.record("accepted") } catch {
+        do {
+            _ = try Train.parse(arguments)
+            Issue.record("accepted")
+        } catch {
             #expect(Train.message(for: error).contains(message))
         }
     }
@@ -140,7 +150,10 @@ import Testing
         (["--columns", "0"], "--columns must be between 1 and 64, got 0"),
     ])
     func badValues(arguments: [String], message: String) {
-        do { _ = try Sample.parse(["m.h5", "--out", "g.png"] + arguments); Issue.record("accepted \(arguments)") } catch {
+        do {
+            _ = try Sample.parse(["m.h5", "--out", "g.png"] + arguments)
+            Issue.record("accepted \(arguments)")
+        } catch {
             #expect(Sample.message(for: error).contains(message), "\(Sample.message(for: error))")
         }
     }
