@@ -53,3 +53,49 @@ public struct LogSumExp: Sendable {
 
 /// Nats per image to bits per dimension: nats / (D ln 2).
 public func bitsPerDimension(nats: Double, dimension: Int) -> Double { nats / (Double(dimension) * M_LN2) }
+
+/// The NLL estimates of several repeats of the importance sampler: for each
+/// reported k, the dataset mean of −log p̂(x) averaged over the repeats, its
+/// standard error over the images (first repeat), and the standard deviation
+/// of the dataset mean over the repeats.
+public struct RepeatedNLL: Sendable {
+    public struct Estimate: Equatable, Sendable {
+        public let k: Int
+        public let nll: Double
+        public let standardError: Double
+        /// nil for a single repeat.
+        public let repeatStd: Double?
+    }
+
+    public let ks: [Int]
+    /// [repeat][k]: dataset means of −log p̂.
+    private var perRepeat: [[Double]] = []
+    /// [k]: over the images of the first repeat.
+    private var firstRepeat: [RunningMean] = []
+
+    public init(ks: [Int]) { self.ks = ks }
+
+    public var repeats: Int { perRepeat.count }
+
+    /// Adds one repeat: `logLikelihood[j][i]` is log p̂ of image i from the first ks[j] draws.
+    public mutating func add(logLikelihood: [[Double]]) {
+        var means: [Double] = []
+        for j in 0..<ks.count {
+            var m = RunningMean()
+            for v in logLikelihood[j] { m.add(-v) }
+            means.append(m.mean)
+            if perRepeat.isEmpty { firstRepeat.append(m) }
+        }
+        perRepeat.append(means)
+    }
+
+    public var estimates: [Estimate] {
+        ks.indices.map { j in
+            var across = RunningMean()
+            for means in perRepeat { across.add(means[j]) }
+            return Estimate(
+                k: ks[j], nll: across.mean, standardError: firstRepeat[j].standardError,
+                repeatStd: perRepeat.count > 1 ? across.standardDeviation : nil)
+        }
+    }
+}

@@ -167,3 +167,14 @@ public struct ConfigProblem: Equatable, Sendable, CustomStringConvertible {
     }
     public var description: String { message }
 }
+
+extension ModelConfig {
+    /// Matrix-product FLOPs of one training epoch over `images` images with
+    /// one latent draw each: per image, forward 2·in·out per layer, backward
+    /// 2·in·out for dW and for dX, except the first layer's dX (`zoo bench`
+    /// divides it by the measured sgemm rate for the GEMM floor).
+    public func epochFlops(images: Int) -> Double {
+        let layers = layerShapes.map { Double($0.1[0] * $0.1[1]) }
+        return Double(images) * 2 * (3 * layers.reduce(0, +) - layers[0])
+    }
+}

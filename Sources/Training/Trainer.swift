@@ -90,7 +90,7 @@ public struct EpochRecord: Codable, Equatable, Sendable {
 }
 
 /// Mean negative ELBO of a data split, per image, in nats.
-public struct Evaluation: Sendable {
+public struct SplitLoss: Sendable {
     public let count: Int
     public let reconstruction: Double
     public let kl: Double
@@ -385,13 +385,13 @@ public final class Trainer {
     /// Mean negative ELBO of `set` with one z per image drawn from a stream
     /// that depends only on the seed, `epoch` and `stream` (0 for the test
     /// split, 1 for validation), so evaluating never changes the training streams.
-    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0) -> Evaluation {
+    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0) -> SplitLoss {
         var ignored = LatentStatistics(latentDim: config.model.latentDim)
         return evaluate(set, epoch: epoch, stream: stream, statistics: &ignored)
     }
 
     /// The same, also adding every image's q(z|x) to `statistics`.
-    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0, statistics: inout LatentStatistics) -> Evaluation {
+    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0, statistics: inout LatentStatistics) -> SplitLoss {
         var eps = RandomStream(seed: config.training.seed, purpose: .evaluation, index: UInt64(epoch) | stream << 32)
         var rec = 0.0
         var kl = 0.0
@@ -406,7 +406,7 @@ public final class Trainer {
             kl += k
             first += rows
         }
-        return Evaluation(count: set.count, reconstruction: rec / Double(set.count), kl: kl / Double(set.count))
+        return SplitLoss(count: set.count, reconstruction: rec / Double(set.count), kl: kl / Double(set.count))
     }
 
     /// Decodes `count` draws z ~ N(0, I) (fixed by the seed) to Bernoulli /

@@ -67,7 +67,7 @@ public struct Bench: ParsableCommand {
                 "images": train.count, "batch_size": batchSize, "threads": config.training.threads,
                 "checkpoint_save_seconds": saveSeconds, "checkpoint_load_seconds": loadSeconds,
                 "checkpoint_bytes": checkpointBytes, "sgemm_gflops": gflops,
-                "gemm_floor_seconds_per_epoch": epochFlops(config.model, images: train.count) / (gflops * 1e9),
+                "gemm_floor_seconds_per_epoch": config.model.epochFlops(images: train.count) / (gflops * 1e9),
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             writeStdout(String(decoding: data, as: UTF8.self))
@@ -84,8 +84,8 @@ public struct Bench: ParsableCommand {
                 checkpoint       save \(fmt(saveSeconds * 1000, 1)) ms, load \(fmt(loadSeconds * 1000, 1)) ms \
                 (medians of 5; \(fmt(Double(checkpointBytes) / 1_048_576, 1)) MiB with optimizer state)
                 machine          OpenBLAS sgemm \(fmt(gflops, 0)) GFLOP/s on 128×784·784×400 now; \
-                \(fmt(epochFlops(config.model, images: train.count) / 1e9, 0)) GFLOP per epoch, so \
-                \(fmt(epochFlops(config.model, images: train.count) / (gflops * 1e9), 3)) s is the GEMM floor
+                \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \
+                \(fmt(config.model.epochFlops(images: train.count) / (gflops * 1e9), 3)) s is the GEMM floor
                 """)
         }
     }
@@ -117,14 +117,6 @@ extension Bench {
         let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return (Self.median(saves), Self.median(loads), bytes)
     }
-}
-
-/// Matrix-product FLOPs of one training epoch: per image, forward 2·in·out
-/// per layer, backward 2·in·out for dW and for dX (except the first layer's dX).
-func epochFlops(_ m: ModelConfig, images: Int) -> Double {
-    let layers = m.layerShapes.map { Double($0.1[0] * $0.1[1]) }
-    let firstLayer = layers[0]
-    return Double(images) * 2 * (3 * layers.reduce(0, +) - firstLayer)
 }
 
 /// OpenBLAS throughput on the tutorial's largest product shape right now,

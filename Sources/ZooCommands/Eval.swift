@@ -188,9 +188,7 @@ public struct Eval: ParsableCommand {
             options: .init(
                 samples: samples, ks: kList ?? [], seed: seed,
                 threads: threads, chunk: chunk))
-        let ks = sampler.options.reportedKs
-        var perRepeat: [[Double]] = []  // [repeat][k] dataset means of −log p̂
-        var firstRepeat: [RunningMean] = []  // [k] over images, for the standard errors
+        var summary = RepeatedNLL(ks: sampler.options.reportedKs)
         for r in 0..<repeats {
             let label = repeats > 1 ? "nll K=\(samples) (repeat \(r + 1)/\(repeats))" : "nll K=\(samples)"
             let progress = TaskProgress(label, total: set.count, unit: "images")
@@ -202,22 +200,12 @@ public struct Eval: ParsableCommand {
                 writeStderr("interrupted during the NLL estimate (repeat \(r + 1) of \(repeats)); nothing written\n")
                 throw ExitCode(130)
             }
-            var means: [Double] = []
-            for j in 0..<ks.count {
-                var m = RunningMean()
-                for v in result.logLikelihood[j] { m.add(-v) }
-                means.append(m.mean)
-                if r == 0 { firstRepeat.append(m) }
-            }
-            perRepeat.append(means)
+            summary.add(logLikelihood: result.logLikelihood)
         }
-        let estimates = ks.indices.map { j -> EvalReport.NLL.Estimate in
-            var across = RunningMean()
-            for means in perRepeat { across.add(means[j]) }
-            return .init(
-                k: ks[j], nll: across.mean, standardError: firstRepeat[j].standardError,
-                bitsPerDim: bitsPerDimension(nats: across.mean, dimension: D),
-                repeatStd: repeats > 1 ? across.standardDeviation : nil)
+        let estimates = summary.estimates.map { e in
+            EvalReport.NLL.Estimate(
+                k: e.k, nll: e.nll, standardError: e.standardError,
+                bitsPerDim: bitsPerDimension(nats: e.nll, dimension: D), repeatStd: e.repeatStd)
         }
         return .init(
             iwSamples: samples, seed: seed, repeats: repeats, chunk: chunk, estimates: estimates,

@@ -22,67 +22,14 @@ public struct Inspect: ParsableCommand {
 
     public init() {}
 
-    /// Per-parameter statistics, in state_dict order.
-    struct ParameterStats: Encodable {
-        let name: String
-        let shape: [Int]
-        let mean: Double
-        let std: Double
-        let norm: Double
-    }
-
     public func run() throws {
         let c = try Checkpoint.read(from: checkpoint)
-        let shapes = c.config.model.parameterShapes
-        let stats = shapes.map { name, shape -> ParameterStats in
-            let v = (c.parameters[name] ?? []).map(Double.init)
-            let mean = v.reduce(0, +) / Double(v.count)
-            let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)
-            return ParameterStats(
-                name: name, shape: shape, mean: mean, std: variance.squareRoot(),
-                norm: v.reduce(0) { $0 + $1 * $1 }.squareRoot())
-        }
-        let verified = verify ? try verifyAllDatasets() : nil
+        let stats = c.parameterStatistics
+        let verified = verify ? try Checkpoint.verifyDatasets(at: checkpoint) : nil
         if json { try printJSON(c, stats, verified) } else { printTables(c, stats, verified) }
     }
 
-    /// The most elements `--verify` reads from one dataset: more than any
-    /// checkpoint of a model within zoo's limits holds in one array.
-    static let maximumVerifiedElements = ModelConfig.maximumParameters
-
-    /// Reads every dataset in the file (each object once, hard links only);
-    /// returns how many were read.
-    func verifyAllDatasets() throws -> Int {
-        var count = 0
-        do {
-            let f = try HDF5File.open(checkpoint)
-            try f.walk { g, name, path, kind in
-                guard kind == .dataset else { return }
-                let info = try g.info(name)
-                let limit = Self.maximumVerifiedElements
-                do {
-                    switch info.typeName {
-                    case "string": _ = try g.readString(name)
-                    case "uint64": _ = try g.read(name, as: UInt64.self, maxCount: limit)
-                    case "int64": _ = try g.read(name, as: Int64.self, maxCount: limit)
-                    case "float64": _ = try g.read(name, as: Double.self, maxCount: limit)
-                    case "float32": _ = try g.read(name, as: Float.self, maxCount: limit)
-                    default:
-                        throw CheckpointError.invalid(path: checkpoint, reason: "\(path) is \(info.description), a type zoo never writes")
-                    }
-                } catch let e as HDF5Error {
-                    throw CheckpointError.damaged(path: checkpoint, reason: "\(path) cannot be read (\(e))")
-                }
-                count += 1
-            }
-            try f.close()
-        } catch let e as HDF5ContentError {
-            throw CheckpointError.invalid(path: checkpoint, reason: e.detail)
-        }
-        return count
-    }
-
-    func printTables(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) {
+    func printTables(_ c: Checkpoint, _ stats: [Checkpoint.ParameterStatistics], _ verified: Int?) {
         var out = "\(checkpoint)\n"
         out += "  format        \(Checkpoint.format) v\(c.fileFormatVersion), written by zoo \(c.zooVersion) at \(c.createdUTC)\n"
         out += "  recipe        \(c.recipe ?? "none recorded")\n"
@@ -155,7 +102,7 @@ public struct Inspect: ParsableCommand {
 
     func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
 
-    func printJSON(_ c: Checkpoint, _ stats: [ParameterStats], _ verified: Int?) throws {
+    func printJSON(_ c: Checkpoint, _ stats: [Checkpoint.ParameterStatistics], _ verified: Int?) throws {
         struct Report: Encodable {
             let path: String
             let format: String
@@ -166,7 +113,7 @@ public struct Inspect: ParsableCommand {
             let training: Training?
             let optimizerStep: Int?
             let history: [EpochRecord]
-            let parameters: [ParameterStats]
+            let parameters: [Checkpoint.ParameterStatistics]
             let verifiedDatasets: Int?
             let metadataProtected: Bool
             let notes: [String]

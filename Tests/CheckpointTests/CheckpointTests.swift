@@ -192,3 +192,29 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
         }
     }
 }
+
+@Suite struct VerificationTests {
+    /// Every dataset is read once: the model's 10 parameters, 20 moments, the
+    /// config, 8 history columns, 5 random streams and, once an epoch has
+    /// finished, the 3 latent statistics.
+    @Test func verifyReadsEveryDatasetOnce() throws {
+        let (t, path) = try trainedCheckpoint()
+        #expect(t.epoch >= 1 && t.state.latent != nil)
+        #expect(try Checkpoint.verifyDatasets(at: path) == 10 + 20 + 1 + 8 + 5 + 3)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count / 2] ^= 0xFF
+        Fixtures.write(bytes, to: path)
+        #expect(throws: CheckpointError.self) { try Checkpoint.verifyDatasets(at: path) }
+    }
+
+    @Test func parameterStatisticsAreThoseOfTheArrays() throws {
+        let (t, path) = try trainedCheckpoint()
+        let stats = try Checkpoint.read(from: path).parameterStatistics
+        #expect(stats.map(\.name) == t.config.model.parameterShapes.map(\.0))
+        let bias = t.model.parameters.value("fc1.bias").array.map(Double.init)
+        let mean = bias.reduce(0, +) / Double(bias.count)
+        let fc1Bias = try #require(stats.first { $0.name == "fc1.bias" })
+        #expect(abs(fc1Bias.mean - mean) <= 1e-12 * max(1, abs(mean)))
+        #expect(abs(fc1Bias.norm - bias.reduce(0) { $0 + $1 * $1 }.squareRoot()) <= 1e-12)
+    }
+}

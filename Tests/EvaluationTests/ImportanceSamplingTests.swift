@@ -230,3 +230,22 @@ import Testing
         }
     }
 }
+
+@Suite struct RepeatedNLLTests {
+    /// Means over images per repeat, averaged over repeats; the standard error
+    /// is the first repeat's over the images; the repeat spread is the sample
+    /// standard deviation of the repeat means.
+    @Test func summarizesRepeatsAsDocumented() {
+        var s = RepeatedNLL(ks: [1, 10])
+        s.add(logLikelihood: [[-1, -3], [-0.5, -1.5]])  // means 2 and 1
+        s.add(logLikelihood: [[-2, -4], [-1.5, -2.5]])  // means 3 and 2
+        let e = s.estimates
+        #expect(e.map(\.k) == [1, 10])
+        #expect(e[0].nll == 2.5 && e[1].nll == 1.5)
+        #expect(abs(e[0].standardError - 1) < 1e-12)  // images 1 and 3: sd √2, s.e. √2/√2
+        #expect(abs(e[0].repeatStd! - 0.5.squareRoot()) < 1e-12)
+        var one = RepeatedNLL(ks: [5])
+        one.add(logLikelihood: [[-1, -2]])
+        #expect(one.estimates[0].repeatStd == nil)
+    }
+}
