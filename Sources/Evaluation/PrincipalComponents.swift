@@ -82,3 +82,29 @@ public struct PrincipalComponents: Sendable {
         return (order.map { a[$0 * d + $0] }, order.map { k in (0..<d).map { v[$0 * d + k] } })
     }
 }
+
+extension PrincipalComponents {
+    /// Rows of `points` (`dimension` values each) projected onto the first two
+    /// principal components of what was added, after centring; with the share
+    /// of the total variance each component explains, in percent.
+    public func projectOntoFirstTwo(_ points: [Float]) -> (x: [Float], y: [Float], percent: (Double, Double)) {
+        let L = dimension
+        let n = points.count / max(L, 1)
+        let (variances, vectors) = components()
+        var x = [Float](repeating: 0, count: n)
+        var y = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            var a = 0.0
+            var b = 0.0
+            for j in 0..<L {
+                let c = Double(points[i * L + j]) - mean[j]
+                a += c * vectors[0][j]
+                b += c * vectors[1][j]
+            }
+            x[i] = Float(a)
+            y[i] = Float(b)
+        }
+        let total = max(variances.reduce(0, +), 1e-300)
+        return (x, y, (100 * variances[0] / total, 100 * variances[1] / total))
+    }
+}

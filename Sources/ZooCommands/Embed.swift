@@ -143,10 +143,9 @@ public struct Embed: ParsableCommand {
                             var stream = RandomStream(
                                 seed: sampleSeed, purpose: .embedding,
                                 index: UInt64(set.images.split == .train ? 0 : 1) << 32 | UInt64(i))
-                            stream.fillNormal(&eps, count: samples * L)
-                            for s in 0..<samples {
-                                for j in 0..<L { text += ",\(row[j] + eps[s * L + j] * expf(0.5 * row[L + j]))" }
-                            }
+                            let z = LatentGrids.posteriorSamples(
+                                row, latentDim: L, samples: samples, stream: &stream, scratch: &eps)
+                            for v in z { text += ",\(v)" }
                         }
                         text += "\r\n"
                     }
@@ -204,22 +203,9 @@ public struct Embed: ParsableCommand {
             }
             (xLabel, yLabel) = ("Z0", "Z1")
         } else {
-            let (variances, vectors) = pca.components()
-            let mean = pca.mean
-            for i in 0..<n {
-                var a = 0.0
-                var b = 0.0
-                for j in 0..<L {
-                    let c = Double(points[i * L + j]) - mean[j]
-                    a += c * vectors[0][j]
-                    b += c * vectors[1][j]
-                }
-                x[i] = Float(a)
-                y[i] = Float(b)
-            }
-            let totalVariance = variances.reduce(0, +)
-            func share(_ k: Int) -> String { "\(Int((100 * variances[k] / max(totalVariance, 1e-300)).rounded()))%" }
-            (xLabel, yLabel) = ("PC1 (\(share(0)))", "PC2 (\(share(1)))")
+            let p = pca.projectOntoFirstTwo(points)
+            (x, y) = (p.x, p.y)
+            (xLabel, yLabel) = ("PC1 (\(Int(p.percent.0.rounded()))%)", "PC2 (\(Int(p.percent.1.rounded()))%)")
         }
         let base = URL(fileURLWithPath: checkpoint).lastPathComponent
         let plot = ScatterPlot(

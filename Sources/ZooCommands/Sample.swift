@@ -121,14 +121,9 @@ public struct Sample: ParsableCommand {
                 let s = steps ?? 11
                 let (mu, own) = encode(image)
                 let y = label.map(Int32.init) ?? own
-                for j in 0..<L {
-                    for k in 0..<s {
-                        let row = j * s + k
-                        for d in 0..<L { model.z[row * L + d] = mu[d] }
-                        model.z[row * L + j] = -3 + 6 * Float(k) / Float(s - 1)
-                        model.latentLabels[row] = y
-                    }
-                }
+                let z = LatentGrids.traversal(around: mu, steps: s)
+                model.z.buffer.update(fromContentsOf: z)
+                for row in 0..<(L * s) { model.latentLabels[row] = y }
                 tiles = decode(model, rows: L * s)
                 tileColumns = s
                 what = "traversal of test image \(image): \(L) dimensions × \(s) values in [−3, 3]"
@@ -138,11 +133,9 @@ public struct Sample: ParsableCommand {
                 let (a, ya) = encode(i)
                 let (b, _) = encode(j)
                 let y = label.map(Int32.init) ?? ya
-                for k in 0..<s {
-                    let t = Float(k) / Float(s - 1)
-                    for d in 0..<L { model.z[k * L + d] = a[d] + t * (b[d] - a[d]) }
-                    model.latentLabels[k] = y
-                }
+                let z = LatentGrids.interpolation(from: a, to: b, steps: s)
+                model.z.buffer.update(fromContentsOf: z)
+                for k in 0..<s { model.latentLabels[k] = y }
                 let decoded = decode(model, rows: s)
                 tiles = pixels(test, i) + decoded + pixels(test, j)
                 tileColumns = s + 2

@@ -249,3 +249,47 @@ import Testing
         #expect(one.estimates[0].repeatStd == nil)
     }
 }
+
+@Suite struct LatentGridTests {
+    @Test func traversalSweepsOneDimensionAtATime() {
+        let z = LatentGrids.traversal(around: [0.5, -1], steps: 3)
+        #expect(z == [-3, -1, 0, -1, 3, -1, 0.5, -3, 0.5, 0, 0.5, 3])
+    }
+
+    @Test func interpolationRunsFromEndToEnd() {
+        let z = LatentGrids.interpolation(from: [0, 2], to: [4, -2], steps: 3)
+        #expect(z == [0, 2, 2, 0, 4, -2])
+    }
+
+    @Test func posteriorSamplesAreMuPlusEpsilonSigma() {
+        var post: [Float] = [1, -2, 0, 2 * log(3)]  // μ = (1, −2), σ = (1, 3)
+        var a = RandomStream(seed: 5, purpose: .embedding)
+        var b = a
+        var scratch = [Float](repeating: 0, count: 5)
+        let z = post.withUnsafeMutableBufferPointer {
+            LatentGrids.posteriorSamples($0.baseAddress!, latentDim: 2, samples: 2, stream: &a, scratch: &scratch)
+        }
+        var eps = [Float](repeating: 0, count: 5)
+        b.fillNormal(&eps, count: 4)
+        for s in 0..<2 {
+            #expect(z[2 * s] == 1 + eps[2 * s] * expf(0))
+            #expect(abs(z[2 * s + 1] - (-2 + 3 * eps[2 * s + 1])) < 1e-5)
+        }
+    }
+
+    /// Points along one direction: the first component carries all the variance.
+    @Test func projectionOntoTheFirstTwoComponents() {
+        var pca = PrincipalComponents(dimension: 3)
+        var points: [Float] = []
+        for i in 0..<50 {
+            let t = Float(i - 25) / 10
+            var row: [Float] = [t, 2 * t, 0.0001 * Float(i % 3)]
+            row.withUnsafeMutableBufferPointer { pca.add($0.baseAddress!) }
+            points += row
+        }
+        let p = pca.projectOntoFirstTwo(points)
+        #expect(p.percent.0 > 99.99 && p.percent.1 < 0.01)
+        #expect(abs(abs(p.x[0]) - (2.45 * Float(5).squareRoot())) < 1e-3)  // t = −2.5, mean −0.05
+        #expect(p.y.allSatisfy { abs($0) < 1e-3 })
+    }
+}
