@@ -43,17 +43,26 @@ extension Dense: Layer {
     }
 }
 
-/// max(0, x), element-wise, in place.
-public struct ReLU: Layer {
+/// An element-wise nonlinearity, in place: ReLU max(0, x), or tanh
+/// (relative error < 3e-7); the backward pass needs only the output.
+public struct ActivationLayer: Layer {
+    public let function: ModelConfig.Activation
     public let inputSize: Int
     public var outputSize: Int { inputSize }
     public var inPlace: Bool { true }
     public var parameterRange: Range<Int>? { nil }
-    public init(size: Int) { inputSize = size }
+
+    public init(_ function: ModelConfig.Activation, size: Int) {
+        self.function = function
+        inputSize = size
+    }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         if UnsafePointer(y) != x { y.update(from: x, count: rows * inputSize) }
-        Kernels.relu(y, count: rows * inputSize)
+        switch function {
+        case .relu: Kernels.relu(y, count: rows * inputSize)
+        case .tanh: Kernels.tanh(y, count: rows * inputSize)
+        }
     }
 
     public func backward(
@@ -62,39 +71,9 @@ public struct ReLU: Layer {
     ) {
         guard let dx else { return }
         if dx != dy { dx.update(from: dy, count: rows * inputSize) }
-        Kernels.reluBackward(dx, output: y, count: rows * inputSize)
-    }
-}
-
-/// tanh(x), element-wise, in place (relative error < 3e-7).
-public struct Tanh: Layer {
-    public let inputSize: Int
-    public var outputSize: Int { inputSize }
-    public var inPlace: Bool { true }
-    public var parameterRange: Range<Int>? { nil }
-    public init(size: Int) { inputSize = size }
-
-    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        if UnsafePointer(y) != x { y.update(from: x, count: rows * inputSize) }
-        Kernels.tanh(y, count: rows * inputSize)
-    }
-
-    public func backward(
-        input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, gradOutput dy: UnsafeMutablePointer<Float>,
-        rows: Int, gradInput dx: UnsafeMutablePointer<Float>?
-    ) {
-        guard let dx else { return }
-        if dx != dy { dx.update(from: dy, count: rows * inputSize) }
-        Kernels.tanhBackward(dx, output: y, count: rows * inputSize)
-    }
-}
-
-extension ModelConfig.Activation {
-    /// The element-wise layer of this nonlinearity for rows of `size` values.
-    public func layer(size: Int) -> any Layer {
-        switch self {
-        case .relu: return ReLU(size: size)
-        case .tanh: return Tanh(size: size)
+        switch function {
+        case .relu: Kernels.reluBackward(dx, output: y, count: rows * inputSize)
+        case .tanh: Kernels.tanhBackward(dx, output: y, count: rows * inputSize)
         }
     }
 }

@@ -26,6 +26,25 @@ struct LatentBuffers {
     let sampleWeight: UnsafeMutablePointer<Float>
 }
 
+extension LatentBuffers {
+    /// σ = exp(½ log σ²) of image `r` into `sigma`; returns Σ_j (1 + log σ² − μ² − σ²)
+    /// (−2 KL) and Σ_j ½ log σ², accumulated in float in dimension order.
+    func standardDeviations(row r: Int) -> (klSum: Float, halfLogVariance: Float) {
+        let L = latentDim
+        var rowKL: Float = 0
+        var halfLogVar: Float = 0
+        for j in 0..<L {
+            let mu = posterior[r * 2 * L + j]
+            let logvar = posterior[r * 2 * L + L + j]
+            let sd = expf(0.5 * logvar)
+            sigma[r * L + j] = sd
+            rowKL += 1 + logvar - mu * mu - sd * sd
+            halfLogVar += 0.5 * logvar
+        }
+        return (rowKL, halfLogVar)
+    }
+}
+
 /// What the model minimizes and how its gradient reaches q(z|x): it draws z
 /// from the posterior, combines the per-draw reconstruction −log p(x|z) into
 /// the loss (scaling dL/dlogits per draw), and turns dL/dz into
@@ -59,21 +78,10 @@ struct ELBOObjective: Objective {
 
     func sample(_ b: LatentBuffers, rows: Int) -> Double {
         let L = b.latentDim
-        let post = b.posterior
-        let eps = b.epsilon
-        let s = b.sigma
-        let zp = b.z
         var total = 0.0
         for r in 0..<rows {
-            var rowKL: Float = 0
-            for j in 0..<L {
-                let mu = post[r * 2 * L + j]
-                let logvar = post[r * 2 * L + L + j]
-                let sd = expf(0.5 * logvar)
-                s[r * L + j] = sd
-                zp[r * L + j] = mu + eps[r * L + j] * sd
-                rowKL += 1 + logvar - mu * mu - sd * sd
-            }
+            let (rowKL, _) = b.standardDeviations(row: r)
+            for j in 0..<L { b.z[r * L + j] = b.posterior[r * 2 * L + j] + b.epsilon[r * L + j] * b.sigma[r * L + j] }
             b.kl[r] = -0.5 * Double(rowKL)
             total += b.kl[r]
         }
@@ -123,16 +131,7 @@ struct ImportanceWeightedObjective: Objective {
         let zp = b.z
         var total = 0.0
         for r in 0..<rows {
-            var rowKL: Float = 0
-            var halfLogVar: Float = 0
-            for j in 0..<L {
-                let mu = post[r * 2 * L + j]
-                let logvar = post[r * 2 * L + L + j]
-                let sd = expf(0.5 * logvar)
-                s[r * L + j] = sd
-                rowKL += 1 + logvar - mu * mu - sd * sd
-                halfLogVar += 0.5 * logvar
-            }
+            let (rowKL, halfLogVar) = b.standardDeviations(row: r)
             for k in 0..<K {
                 let row = r * K + k
                 var ratio = halfLogVar

@@ -125,7 +125,7 @@ public final class VAE {
         func hidden(_ layerNames: [String]) -> [any Layer] {
             layerNames.flatMap { name -> [any Layer] in
                 let dense = Dense(name, in: p)
-                return [dense, config.activation.layer(size: dense.outFeatures)]
+                return [dense, ActivationLayer(config.activation, size: dense.outFeatures)]
             }
         }
         posterior = try Tensor(shape: [maxRows, 2 * L])

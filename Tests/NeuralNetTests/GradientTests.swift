@@ -11,6 +11,22 @@ import Testing
 let fdStep: Float = 5e-3
 func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) <= 3e-3 + 1e-2 * abs(analytic) }
 
+/// Each value of `values` nudged by ±h: the central difference of `loss`
+/// must match `analytic` within `closeEnough`.
+func expectFiniteDifferences(
+    _ values: Tensor, analytic: [Float], _ what: String, loss: () -> Double, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for i in 0..<values.count {
+        let old = values[i]
+        values[i] = old + fdStep
+        let up = loss()
+        values[i] = old - fdStep
+        let down = loss()
+        values[i] = old
+        #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "\(what) \(i)", sourceLocation: sourceLocation)
+    }
+}
+
 @Suite struct GradientTests {
     @Test func denseBackwardMatchesFiniteDifferences() throws {
         let rows = 3
@@ -31,25 +47,8 @@ func closeEnough(_ fd: Double, _ analytic: Double) -> Bool { abs(fd - analytic) 
         _ = loss()
         let dx = try Tensor(shape: [rows, inF])
         layer.backward(input: x.pointer, gradOutput: c.pointer, rows: rows, gradInput: dx.pointer)
-        let analytic = params.gradients.array
-        for i in 0..<params.count {
-            let old = params.values[i]
-            params.values[i] = old + fdStep
-            let up = loss()
-            params.values[i] = old - fdStep
-            let down = loss()
-            params.values[i] = old
-            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "parameter \(i)")
-        }
-        for i in 0..<x.count {
-            let old = x[i]
-            x[i] = old + fdStep
-            let up = loss()
-            x[i] = old - fdStep
-            let down = loss()
-            x[i] = old
-            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(dx[i])), "input \(i)")
-        }
+        expectFiniteDifferences(params.values, analytic: params.gradients.array, "parameter", loss: loss)
+        expectFiniteDifferences(x, analytic: dx.array, "input", loss: loss)
     }
 
     /// The whole VAE: every parameter of every layer (encoder, both heads,
@@ -325,7 +324,7 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
         /// The smallest |input| of any ReLU in the last forward pass.
         func smallestReLUInput() -> Float {
             var smallest = Float.infinity
-            for i in stack.layers.indices where stack.layers[i] is ReLU {
+            for i in stack.layers.indices where (stack.layers[i] as? ActivationLayer)?.function == .relu {
                 if i == 0 { for k in 0..<x.count { smallest = min(smallest, abs(x[k])) } }
                 // In place: recompute the input from the layer before (a Dense).
                 guard i > 0, let dense = stack.layers[i - 1] as? Dense else { continue }
@@ -346,38 +345,23 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
         var done: [Range<Int>] = []
         stack.backward(input: x.pointer, gradOutput: gradOutput.pointer, rows: rows, gradInput: dx.pointer) { done.append($0) }
         #expect(done.reduce(0) { $0 + $1.count } == params.count, "every parameter's range is reported once")
-        let analytic = params.gradients.array
-        for i in 0..<params.count {
-            let old = params.values[i]
-            params.values[i] = old + fdStep
-            let up = loss()
-            params.values[i] = old - fdStep
-            let down = loss()
-            params.values[i] = old
-            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(analytic[i])), "parameter \(i)")
-        }
-        for i in 0..<x.count {
-            let old = x[i]
-            x[i] = old + fdStep
-            let up = loss()
-            x[i] = old - fdStep
-            let down = loss()
-            x[i] = old
-            #expect(closeEnough((up - down) / Double(2 * fdStep), Double(dx[i])), "input \(i)")
-        }
+        expectFiniteDifferences(params.values, analytic: params.gradients.array, "parameter", loss: loss)
+        expectFiniteDifferences(x, analytic: dx.array, "input", loss: loss)
     }
 
     @Test func reluAlone() throws {
-        try checkStack({ _ in [ReLU(size: 6)] }, layout: [], inputSize: 6, rows: 3, awayFromKinks: true)
+        try checkStack({ _ in [ActivationLayer(.relu, size: 6)] }, layout: [], inputSize: 6, rows: 3, awayFromKinks: true)
     }
 
     @Test func tanhAlone() throws {
-        try checkStack({ _ in [Tanh(size: 6)] }, layout: [], inputSize: 6, rows: 3, awayFromKinks: false)
+        try checkStack({ _ in [ActivationLayer(.tanh, size: 6)] }, layout: [], inputSize: 6, rows: 3, awayFromKinks: false)
     }
 
     @Test func denseTanhDenseReLUDense() throws {
         try checkStack(
-            { p in [Dense("a", in: p), Tanh(size: 5), Dense("b", in: p), ReLU(size: 4), Dense("c", in: p)] },
+            { p in
+                [Dense("a", in: p), ActivationLayer(.tanh, size: 5), Dense("b", in: p), ActivationLayer(.relu, size: 4), Dense("c", in: p)]
+            },
             layout: [
                 ("a.weight", [5, 3]), ("a.bias", [5]), ("b.weight", [4, 5]), ("b.bias", [4]),
                 ("c.weight", [2, 4]), ("c.bias", [2]),
@@ -386,7 +370,7 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
     }
 
     @Test func mismatchedSizesAreRefused() throws {
-        #expect(throws: ModelError.self) { try Sequential([ReLU(size: 3), Tanh(size: 4)], maxRows: 2) }
+        #expect(throws: ModelError.self) { try Sequential([ActivationLayer(.relu, size: 3), ActivationLayer(.tanh, size: 4)], maxRows: 2) }
         #expect(throws: ModelError.self) { try Sequential([], maxRows: 2) }
     }
 }
