@@ -27,15 +27,15 @@ public struct EvaluationSet: Sendable {
         case (.none, _): break
         // The test split: the draw Trainer makes for its per-epoch test loss.
         case (_, .test):
-            var r = RandomStream(seed: trainingSeed, purpose: .testBinarization)
+            var r = RunStreams(seed: trainingSeed).testBinarization
             images.binarize(using: &r)
         // The train split: static binarization's own training draw; for dynamic
         // binarization (a fresh draw each epoch) one fixed draw.
         case (.static, .train):
-            var r = RandomStream(seed: trainingSeed, purpose: .binarization, index: 1)
+            var r = RunStreams(seed: trainingSeed).staticTrainBinarization
             images.binarize(using: &r)
         case (.dynamic, .train):
-            var r = RandomStream(seed: trainingSeed, purpose: .testBinarization, index: 1)
+            var r = RunStreams(seed: trainingSeed).fixedTrainBinarization
             images.binarize(using: &r)
         }
         self.images = images

@@ -179,13 +179,13 @@ public final class Trainer {
         // Static binarization draws the training set once; the held-out sets get
         // one fixed draw under either binarization (dynamic redraws only training batches).
         if config.data.binarization == .static {
-            var r = RandomStream(seed: seed, purpose: .binarization, index: 1)
+            var r = RunStreams(seed: seed).staticTrainBinarization
             train.binarize(using: &r)
         }
         if config.data.binarization != .none {
-            var t = RandomStream(seed: seed, purpose: .testBinarization)
+            var t = RunStreams(seed: seed).testBinarization
             test?.binarize(using: &t)
-            var v = RandomStream(seed: seed, purpose: .testBinarization, index: 2)
+            var v = RunStreams(seed: seed).validationBinarization
             validation?.binarize(using: &v)
         }
         self.train = train
@@ -198,14 +198,14 @@ public final class Trainer {
         model = try VAE(
             config: config.model, maxRows: min(config.training.batchSize, largest),
             maxSamples: config.training.importanceSamples)
-        var initStream = RandomStream(seed: seed, purpose: .initialization)
+        var initStream = RunStreams(seed: seed).initialization
         model.initialize(using: &initStream)
         initializationStream = initStream
         optimizer = try Adam(parameterCount: model.parameters.count, config.training.optimizer.adam)
-        shuffleStream = RandomStream(seed: seed, purpose: .shuffle)
+        shuffleStream = RunStreams(seed: seed).shuffle
         epochShuffleStart = shuffleStream
-        noiseStream = RandomStream(seed: seed, purpose: .noise)
-        binarizationStream = RandomStream(seed: seed, purpose: .binarization)
+        noiseStream = RunStreams(seed: seed).noise
+        binarizationStream = RunStreams(seed: seed).binarization
         permutation = .allocate(capacity: max(train.count, 1))
         let seqCount = max(largest, 1)
         sequential = .allocate(capacity: seqCount)
@@ -392,7 +392,7 @@ public final class Trainer {
 
     /// The same, also adding every image's q(z|x) to `statistics`.
     public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0, statistics: inout LatentStatistics) -> SplitLoss {
-        var eps = RandomStream(seed: config.training.seed, purpose: .evaluation, index: UInt64(epoch) | stream << 32)
+        var eps = RunStreams(seed: config.training.seed).evaluation(epochs: epoch, set: stream)
         var rec = 0.0
         var kl = 0.0
         var first = 0
@@ -413,7 +413,7 @@ public final class Trainer {
     /// Gaussian means, `count × inputDim` floats in [0, 1]. A conditional
     /// model gives sample i the class i mod labelClasses.
     public func priorSamples(count: Int) -> [Float] {
-        var stream = RandomStream(seed: config.training.seed, purpose: .sampling)
+        var stream = RunStreams(seed: config.training.seed).sampling
         let D = config.model.inputDim
         let L = config.model.latentDim
         var out = [Float](repeating: 0, count: count * D)

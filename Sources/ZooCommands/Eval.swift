@@ -135,7 +135,7 @@ public struct Eval: ParsableCommand {
 
         // The ELBO, with the training's test-loss noise stream.
         let epochs = loaded.checkpoint.training?.epoch ?? 0
-        let noise = RandomStream(seed: seed, purpose: .evaluation, index: UInt64(epochs))
+        let noise = RunStreams(seed: seed).evaluation(epochs: epochs)
         guard
             let elboResult = ELBOEvaluator.evaluate(
                 model, on: set, batchSize: model.maxRows, noise: noise,

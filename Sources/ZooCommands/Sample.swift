@@ -143,7 +143,7 @@ public struct Sample: ParsableCommand {
             }
         } else {
             let model = try saved.makeModel(maxRows: n, path: checkpoint)
-            var stream = RandomStream(seed: seed ?? saved.config.training.seed, purpose: .sampling)
+            var stream = RunStreams(seed: seed ?? saved.config.training.seed).sampling
             stream.fillNormal(model.z.pointer, count: n * L)
             for r in 0..<n { model.latentLabels[r] = Int32(label ?? (C > 0 ? r % C : 0)) }
             tiles = decode(model, rows: n)
