@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "Evaluation", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
         .target(name: "Checkpoint", dependencies: ["CZlib", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore"]),
-        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "NumericCore", "Support"],
+        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Evaluation", "NumericCore", "Support"],
                 resources: [.embedInCode("Resources")]),
         .target(name: "Recipes", dependencies: ["Training", "Support"], resources: [.embedInCode("Resources")]),
         .target(

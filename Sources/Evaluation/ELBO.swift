@@ -34,8 +34,11 @@ public enum ELBOEvaluator {
         let indices = UnsafeMutablePointer<Int64>.allocate(capacity: batch)
         defer { indices.deallocate() }
         var perImage = [Double](repeating: 0, count: set.count)
-        var rec = RunningMean()
-        var kl = RunningMean()
+        // The means are batch sums over the count, the training loop's own
+        // arithmetic, so this is bit for bit its test loss; the standard error
+        // comes from a running variance of the per-image values.
+        var recSum = 0.0
+        var klSum = 0.0
         var total = RunningMean()
         var latent = LatentStatistics(latentDim: L)
         var first = 0
@@ -44,20 +47,21 @@ public enum ELBOEvaluator {
             let rows = min(batch, set.count - first)
             set.gather(first: first, rows: rows, into: model, indices: indices)
             noise.fillNormal(model.epsilon.pointer, count: rows * L)
-            model.forward(rows: rows)
+            let (r, k) = model.forward(rows: rows)
             latent.add(model.posterior.pointer, rows: rows)
+            recSum += r
+            klSum += k
             for r in 0..<rows {
                 let loss = model.reconstruction[r] + model.kl[r]
                 perImage[first + r] = loss
-                rec.add(model.reconstruction[r])
-                kl.add(model.kl[r])
                 total.add(loss)
             }
             first += rows
             progress(first)
         }
+        let n = Double(set.count)
         return ELBOResult(
-            count: set.count, negativeELBO: total.mean, reconstruction: rec.mean, kl: kl.mean,
+            count: set.count, negativeELBO: recSum / n + klSum / n, reconstruction: recSum / n, kl: klSum / n,
             standardError: total.standardError, perImage: perImage, latent: latent.summary)
     }
 }

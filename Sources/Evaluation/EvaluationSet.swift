@@ -42,6 +42,13 @@ public struct EvaluationSet: Sendable {
         self.binarization = binarization
     }
 
+    /// Wraps images that are already prepared (binarized as `binarization`
+    /// says, by the caller: the trainer's held-out splits).
+    public init(prepared images: ImageSet, binarization: Binarization) {
+        self.images = images
+        self.binarization = binarization
+    }
+
     public var count: Int { images.count }
     public var dimension: Int { images.dimension }
 

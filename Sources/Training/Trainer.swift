@@ -1,4 +1,5 @@
 import Datasets
+import Evaluation
 import NeuralNet
 import NumericCore
 import Support
@@ -359,16 +360,15 @@ public final class Trainer {
         }
         epochSeconds += monotonicSeconds() - start
         let evalStart = monotonicSeconds()
-        var heldOut = LatentStatistics(latentDim: config.model.latentDim)
-        let validationLoss = validation.map { evaluate($0, epoch: epoch + 1, stream: 1, statistics: &heldOut).loss }
-        var testStatistics = LatentStatistics(latentDim: config.model.latentDim)
-        let testLoss = test.map { evaluate($0, epoch: epoch + 1, statistics: &testStatistics).loss }
-        if validation == nil { heldOut = testStatistics }
+        let validationResult = validation.map { evaluate($0, epoch: epoch + 1, stream: 1) }
+        let testResult = test.map { evaluate($0, epoch: epoch + 1) }
+        let validationLoss = validationResult?.loss.loss
+        let testLoss = testResult?.loss.loss
         let evalSeconds = monotonicSeconds() - evalStart
         epoch += 1
         stepInEpoch = 0
         seconds += epochSeconds + evalSeconds
-        latent = heldOut.count > 0 ? heldOut.summary : nil
+        latent = (validationResult ?? testResult)?.latent
         if let v = validationLoss, bestValidationLoss.map({ v < $0 }) ?? true {
             bestValidationLoss = v
             bestEpoch = epoch
@@ -382,31 +382,17 @@ public final class Trainer {
         return record
     }
 
-    /// Mean negative ELBO of `set` with one z per image drawn from a stream
-    /// that depends only on the seed, `epoch` and `stream` (0 for the test
-    /// split, 1 for validation), so evaluating never changes the training streams.
-    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0) -> SplitLoss {
-        var ignored = LatentStatistics(latentDim: config.model.latentDim)
-        return evaluate(set, epoch: epoch, stream: stream, statistics: &ignored)
-    }
-
-    /// The same, also adding every image's q(z|x) to `statistics`.
-    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0, statistics: inout LatentStatistics) -> SplitLoss {
-        var eps = RunStreams(seed: config.training.seed).evaluation(epochs: epoch, set: stream)
-        var rec = 0.0
-        var kl = 0.0
-        var first = 0
-        while first < set.count {
-            let rows = min(model.maxRows, set.count - first)
-            gather(set, indices: sequential.baseAddress! + first, rows: rows, dynamic: false)
-            eps.fillNormal(model.epsilon.pointer, count: rows * config.model.latentDim)
-            let (r, k) = model.forward(rows: rows)
-            statistics.add(model.posterior.pointer, rows: rows)
-            rec += r
-            kl += k
-            first += rows
-        }
-        return SplitLoss(count: set.count, reconstruction: rec / Double(set.count), kl: kl / Double(set.count))
+    /// Mean negative ELBO of `set` (a split as the trainer prepared it) with
+    /// one z per image drawn from a stream that depends only on the seed,
+    /// `epoch` and `stream` (0 for the test split, 1 for validation), so
+    /// evaluating never changes the training streams. The ELBO evaluator's
+    /// figure, with the posterior-collapse statistics of the split.
+    public func evaluate(_ set: ImageSet, epoch: Int, stream: UInt64 = 0) -> (loss: SplitLoss, latent: LatentSummary) {
+        let prepared = EvaluationSet(prepared: set, binarization: config.data.binarization)
+        let noise = RunStreams(seed: config.training.seed).evaluation(epochs: epoch, set: stream)
+        // Never stops early (no stop condition), so the result exists.
+        let r = ELBOEvaluator.evaluate(model, on: prepared, batchSize: model.maxRows, noise: noise)!
+        return (SplitLoss(count: r.count, reconstruction: r.reconstruction, kl: r.kl), r.latent)
     }
 
     /// Decodes `count` draws z ~ N(0, I) (fixed by the seed) to Bernoulli /
