@@ -7,7 +7,7 @@
 #   Scripts/results.sh [recipe ...]        (default: every recipe of `zoo list`)
 #
 # Environment: ZOO (default .build/release/zoo, built if missing), MNIST (the
-# MNIST directory, default ../shared/datasets/mnist-t10k; skipped if absent),
+# MNIST directory, default Tests/Data/mnist-t10k; skipped if absent),
 # K (importance samples, default 5000), OUT (default results), EVAL=0 to
 # retrain (for the timings) but keep the existing eval reports: a run is
 # bit-identical for the same seed and thread count, so they still apply.
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ZOO=${ZOO:-.build/release/zoo}
-MNIST=${MNIST:-../shared/datasets/mnist-t10k}
+MNIST=${MNIST:-Tests/Data/mnist-t10k}
 K=${K:-5000}
 OUT=${OUT:-results}
 EVAL=${EVAL:-1}

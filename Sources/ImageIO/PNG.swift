@@ -24,13 +24,12 @@ public struct Image: Sendable, Equatable {
     }
 }
 
+/// An image that cannot be encoded (writing errors are `FileWriteError`s).
 public enum ImageIOError: Error, CustomStringConvertible, Sendable {
-    case cannotWrite(path: String, reason: String)
     case encoding(String)
 
     public var description: String {
         switch self {
-        case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason)"
         case .encoding(let reason): return "PNG encoding failed: \(reason)"
         }
     }

@@ -247,5 +247,5 @@ func unwritableReason(_ path: String) -> String? {
 
 /// Fails early when an output file (or "-", standard output) cannot be written.
 func checkWritable(_ path: String) throws {
-    if path != "-", let reason = unwritableReason(path) { throw ImageIOError.cannotWrite(path: path, reason: reason) }
+    if path != "-", let reason = unwritableReason(path) { throw FileWriteError(path: path, reason: reason) }
 }
