@@ -247,10 +247,8 @@ extension Checkpoint {
         let f = try HDF5File.open(path, writable: true)
         try f.setAttribute(MetadataDigest.attribute, try MetadataDigest.compute(f))
         try f.close()
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         guard bytes.count > FileSeal.size, Array(bytes[0..<FileSeal.tag.count]) == FileSeal.tag else { return }
-        let sealed = FileSeal.seal(Array(bytes[FileSeal.size...]))
-        bytes = sealed
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try Data(FileSeal.seal(Array(bytes[FileSeal.size...]))).write(to: URL(fileURLWithPath: path))
     }
 }

@@ -173,14 +173,15 @@ extension Checkpoint {
         for (name, shape) in expected.sorted(by: { $0.key < $1.key }) {
             let shown = groupPath == "/model" ? name : "\(groupPath.dropFirst())/\(name)"
             guard present.contains(name) else { throw CheckpointError.missingParameter(path: path, name: shown) }
-            let info = try g.info(name)
-            if info.typeName != "float32" {
-                throw CheckpointError.wrongType(path: path, name: "\(groupPath)/\(name)", found: info.typeName, expected: "float32")
-            }
-            if info.shape != shape { throw CheckpointError.wrongShape(path: path, name: shown, found: info.shape, expected: shape) }
             let values: [Float]
-            do { values = try g.read(name, as: Float.self, maxCount: info.count).values } catch {
-                throw CheckpointError.damaged(path: path, reason: "\(groupPath)/\(name) cannot be read (\(error))")
+            do {
+                values = try g.read(name, shape: shape) { info in
+                    info.typeName != "float32"
+                        ? CheckpointError.wrongType(path: path, name: "\(groupPath)/\(name)", found: info.typeName, expected: "float32")
+                        : CheckpointError.wrongShape(path: path, name: shown, found: info.shape, expected: shape)
+                }
+            } catch let e as HDF5Error {
+                throw CheckpointError.damaged(path: path, reason: "\(groupPath)/\(name) cannot be read (\(e))")
             }
             if let i = values.firstIndex(where: { !$0.isFinite }) {
                 throw CheckpointError.invalid(path: path, reason: "\(groupPath)/\(name)[\(i)] is \(values[i]); every value must be finite")
@@ -216,11 +217,10 @@ extension Checkpoint {
         let rng = try g.openGroup("rng")
         func stream(_ n: String) throws -> RandomStream {
             guard rng.contains(n) else { throw bad("random stream /training/rng/\(n) is missing") }
-            let info = try rng.info(n)
-            guard info.typeName == "uint64", info.shape == [4] else {
-                throw bad("random stream /training/rng/\(n) is \(info.description), expected uint64[4]")
+            let words = try rng.read(n, as: UInt64.self, shape: [4]) {
+                bad("random stream /training/rng/\(n) is \($0.description), expected uint64[4]")
             }
-            guard let s = RandomStream(state: try rng.read(n, as: UInt64.self, maxCount: 4).values) else {
+            guard let s = RandomStream(state: words) else {
                 throw bad("random stream /training/rng/\(n) is all zeros, not a valid state")
             }
             return s
@@ -230,11 +230,9 @@ extension Checkpoint {
         // Every column's type and length is checked before any is read.
         func column<T: HDF5Element>(_ n: String, _ type: T.Type) throws -> [T] {
             guard h.contains(n) else { throw bad("/history/\(n) is missing") }
-            let info = try h.info(n)
-            guard info.typeName == T.typeName, info.shape == [epoch] else {
-                throw bad("/history/\(n) is \(info.description), expected \(T.typeName)[\(epoch)] (one row per finished epoch)")
+            return try h.read(n, as: T.self, shape: [epoch]) {
+                bad("/history/\(n) is \($0.description), expected \(T.typeName)[\(epoch)] (one row per finished epoch)")
             }
-            return try h.read(n, as: T.self, maxCount: epoch).values
         }
         let epochs = try column("epoch", Int64.self)
         let cols = try ["train_loss", "train_reconstruction", "train_kl", "test_loss", "seconds"].map { try column($0, Double.self) }
@@ -260,11 +258,9 @@ extension Checkpoint {
             let L = config.model.latentDim
             func vector(_ n: String) throws -> [Double] {
                 guard lg.contains(n) else { throw bad("/training/latent/\(n) is missing") }
-                let info = try lg.info(n)
-                guard info.typeName == "float64", info.shape == [L] else {
-                    throw bad("/training/latent/\(n) is \(info.description), expected float64[\(L)]")
+                return try lg.read(n, as: Double.self, shape: [L]) {
+                    bad("/training/latent/\(n) is \($0.description), expected float64[\(L)]")
                 }
-                return try lg.read(n, as: Double.self, maxCount: L).values
             }
             guard let images = try lg.attribute("images", as: Int64.self), images >= 0 else {
                 throw bad("/training/latent lacks its images attribute, or it is negative")

@@ -200,10 +200,34 @@ extension Group {
         guard info.typeName == T.typeName else {
             throw HDF5ContentError.wrongType(file: file, object: name, found: info.description, expected: T.typeName)
         }
-        let count = info.count
-        guard count <= maxCount else {
+        guard info.count <= maxCount else {
             throw HDF5ContentError.tooLarge(file: file, object: name, found: info.description, limit: "\(maxCount) elements")
         }
+        return (try readData(name, count: info.count), info.shape)
+    }
+
+    /// Reads dataset `name` when it holds exactly `T` values of `shape`;
+    /// otherwise throws what `mismatch` makes of what it holds (nothing is
+    /// read or allocated then).
+    public func read<T: HDF5Element>(
+        _ name: String, as type: T.Type = T.self, shape: [Int], orThrow mismatch: (DatasetInfo) -> Error
+    ) throws -> [T] {
+        let info = try info(name)
+        guard info.typeName == T.typeName, info.shape == shape else { throw mismatch(info) }
+        return try readData(name, count: info.count)
+    }
+
+    /// The C string HDF5 returned (nil: empty), refused when over `maxBytes`.
+    private func boundedString(_ pointer: UnsafeMutablePointer<CChar>?, maxBytes: Int, object: String) throws -> String {
+        guard let pointer else { return "" }
+        guard strnlen(pointer, maxBytes + 1) <= maxBytes else {
+            throw HDF5ContentError.tooLarge(file: file, object: object, found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
+        }
+        return String(cString: pointer)
+    }
+
+    /// The `count` values of a dataset whose type and size were checked.
+    private func readData<T: HDF5Element>(_ name: String, count: Int) throws -> [T] {
         let dataset = try openDataset(name)
         var values = [T](repeating: T(), count: count)
         if count > 0 {
@@ -214,21 +238,7 @@ extension Group {
             }
         }
         try dataset.close()
-        return (values, info.shape)
-    }
-
-    /// Reads a numeric dataset of exactly type `T` and exactly `out.count` elements into `out`.
-    public func read<T: HDF5Element>(_ name: String, into out: UnsafeMutableBufferPointer<T>) throws {
-        let info = try info(name)
-        guard info.typeName == T.typeName, info.count == out.count else {
-            throw HDF5ContentError.wrongType(
-                file: file, object: name, found: info.description, expected: "\(T.typeName) of \(out.count) elements")
-        }
-        let dataset = try openDataset(name)
-        try check(
-            H5Dread(dataset.id, T.memoryType, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), out.baseAddress),
-            "reading dataset \(name)", file: file)
-        try dataset.close()
+        return values
     }
 
     private static func utf8StringType(file: String?) throws -> Datatype {
@@ -271,12 +281,7 @@ extension Group {
             H5Dread(dataset.id, type.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), &pointer),
             "reading dataset \(name)", file: file)
         defer { if let pointer { H5free_memory(pointer) } }
-        guard let pointer else { return "" }
-        let length = strnlen(pointer, maxBytes + 1)
-        guard length <= maxBytes else {
-            throw HDF5ContentError.tooLarge(file: file, object: name, found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
-        }
-        return String(cString: pointer)
+        return try boundedString(pointer, maxBytes: maxBytes, object: name)
     }
 
     // MARK: Attributes
@@ -348,13 +353,7 @@ extension Group {
         var pointer: UnsafeMutablePointer<CChar>?
         try check(H5Aread(attr.id, type.id, &pointer), "reading attribute \(name)", file: file)
         defer { if let pointer { H5free_memory(pointer) } }
-        guard let pointer else { return "" }
-        let length = strnlen(pointer, maxBytes + 1)
-        guard length <= maxBytes else {
-            throw HDF5ContentError.tooLarge(
-                file: file, object: "attribute \(name)", found: "over \(maxBytes) bytes", limit: "\(maxBytes) bytes")
-        }
-        return String(cString: pointer)
+        return try boundedString(pointer, maxBytes: maxBytes, object: "attribute \(name)")
     }
 
     /// Reads a scalar numeric attribute of exactly type `T` (nil when

@@ -67,9 +67,7 @@ public struct Embed: ParsableCommand {
     public func validate() throws {
         if csv == nil && tsv == nil && plot == nil { throw ValidationError("nothing to write: give --csv, --tsv or --plot") }
         try checkRange("--limit", limit, 1...RunConfig.maximumImages)
-        if samples < 0 || samples > Self.maximumSamples {
-            throw ValidationError("--samples must be between 0 and \(Self.maximumSamples), got \(samples)")
-        }
+        try checkRange("--samples", samples, 0...Self.maximumSamples)
         if tsv == "-" {
             throw ValidationError("--tsv takes a directory (it writes vectors.tsv and metadata.tsv); '-' (standard output) is for --csv")
         }
