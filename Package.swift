@@ -63,11 +63,11 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
-        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
+        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "NeuralNet", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint", "Support", "TestSupport"]),
         .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Support", "Training"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Datasets", "NeuralNet", "Support", "Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,7 +31,8 @@ torch.manual_seed(0)
 with h5py.File(args.checkpoint, "r") as f:
     config = json.loads(f["config"][()])
     p = {name: torch.from_numpy(np.asarray(f["model"][name])) for name in f["model"]}
-assert config["model"]["hidden"] == [400] and config["model"]["likelihood"] == "bernoulli"
+tutorial_encoder = [{"type": "linear", "out_features": 400}, {"type": "relu"}]  # fc1 + ReLU: the tutorial's model only
+assert config["model"]["encoder"] == tutorial_encoder and config["model"]["likelihood"] == "bernoulli", config["model"]
 with gzip.open(args.data, "rb") as f:
     raw = f.read()
 x_all = torch.from_numpy(np.frombuffer(raw, np.uint8, offset=16, count=args.images * 784).reshape(-1, 784) / 255.0).float()

@@ -36,7 +36,7 @@ for r in "${recipes[@]}"; do
 done
 
 python3 - "$OUT" "$K" "${recipes[@]}" <<'PY'
-import json, os, statistics, sys
+import json, math, os, statistics, sys
 out, K, recipes = sys.argv[1], sys.argv[2], sys.argv[3:]
 def load(p):
     return json.load(open(p)) if os.path.exists(p) else None
@@ -45,8 +45,9 @@ rows = ["| recipe | model | data | test −ELBO | test NLL (K=%s) | bits/dim | a
 for r in recipes:
     ins, ev, mn = load(f"{out}/{r}-inspect.json"), load(f"{out}/{r}-eval.json"), load(f"{out}/{r}-mnist-eval.json")
     m, t = ins["config"]["model"], ins["config"]["training"]
-    arch = "-".join(map(str, [m["input_dim"]] + m["hidden"] + [m["latent_dim"]] + m["hidden"][::-1] + [m["input_dim"]]))
-    extras = [m.get("activation", "relu")]
+    widths = lambda stack: [l["out_features"] for l in stack if l["type"] == "linear"]
+    arch = "-".join(map(str, [math.prod(m["input_shape"])] + widths(m["encoder"]) + [m["latent_dim"]] + widths(m["decoder"])))
+    extras = sorted({l["type"] for l in m["encoder"] + m["decoder"] if l["type"] != "linear"})
     if m["likelihood"] == "gaussian": extras.append("Gaussian σ=%g" % m["sigma"])
     if m.get("label_classes", 0): extras.append("conditional")
     if t.get("beta", 1) != 1: extras.append("β=%g" % t["beta"])

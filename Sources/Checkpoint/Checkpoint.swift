@@ -5,7 +5,7 @@ import NumericCore
 import Support
 import Training
 
-/// The contents of a zoo checkpoint (layout: schemas/checkpoint-layout.md).
+/// The contents of a zoo checkpoint (layout: schemas/checkpoint-layout.json).
 public struct Checkpoint {
     public static let format = "zoo-vae-checkpoint"
     /// 2 added the model's activation and label classes, β, warm-up, IWAE
@@ -14,7 +14,11 @@ public struct Checkpoint {
     /// columns; version 1 files still read (those take their defaults).
     /// 3 added the root attribute `metadata_sha256` (MetadataDigest); files of
     /// versions 1 and 2 still read, but their metadata is unprotected.
-    public static let formatVersion: Int64 = 3
+    /// 4 declares the architecture in the config (`input_shape` and the
+    /// `encoder`/`decoder` layer lists, config.schema.json) where 1–3 had an
+    /// MLP's `input_dim`, `hidden` and `activation` (config-v3.schema.json);
+    /// those read as the equivalent lists, with the same parameter names.
+    public static let formatVersion: Int64 = 4
 
     /// Whether the file it was read from carried a valid whole-file seal (FileSeal).
     public var sealed = false

@@ -76,12 +76,14 @@ extension Checkpoint {
         guard try f.objectKind("config") == .dataset else { throw CheckpointError.badConfig(path: path, reason: "/config is missing") }
         let json = try f.readString("config", maxBytes: maximumConfigBytes)
         let violations: [String]
-        do { violations = try JSONSchema(json: RunConfig.schemaJSON).violations(of: json) } catch {
+        let schema = version >= 4 ? RunConfig.schemaJSON : RunConfig.legacySchemaJSON
+        do { violations = try JSONSchema(json: schema).violations(of: json) } catch {
             throw CheckpointError.badConfig(
                 path: path, reason: "zoo's embedded config schema cannot be read (\(error)); this build is broken")
         }
         if !violations.isEmpty {
-            throw CheckpointError.badConfig(path: path, reason: "it fails config.schema.json: " + violations.joined(separator: "; "))
+            let name = version >= 4 ? "config.schema.json" : "config-v3.schema.json"
+            throw CheckpointError.badConfig(path: path, reason: "it fails \(name): " + violations.joined(separator: "; "))
         }
         let config: RunConfig
         do { config = try JSONDecoder().decode(RunConfig.self, from: Data(json.utf8)) } catch {
@@ -289,20 +291,5 @@ extension Checkpoint {
             bestValidationLoss: best, bestEpoch: bestEpoch, latent: latent)
         let initStream = rng.contains("initialization") ? try stream("initialization") : nil
         return (state, initStream, fingerprint)
-    }
-
-    private static func describe(decodingError error: Error) -> String {
-        guard let e = error as? DecodingError else { return "\(error)" }
-        func at(_ c: DecodingError.Context) -> String {
-            c.codingPath.map(\.stringValue).joined(separator: ".").isEmpty
-                ? "" : " at " + c.codingPath.map(\.stringValue).joined(separator: ".")
-        }
-        switch e {
-        case .keyNotFound(let key, let c): return "missing key \(key.stringValue)\(at(c))"
-        case .typeMismatch(_, let c): return "wrong type\(at(c)): \(c.debugDescription)"
-        case .valueNotFound(_, let c): return "missing value\(at(c))"
-        case .dataCorrupted(let c): return "invalid\(at(c)): \(c.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -39,6 +39,8 @@ public struct ImageSet: Sendable {
     public let labelsPath: String
 
     public var dimension: Int { height * width }
+    /// The shape of one example, [channels, height, width] (IDX images are grey: one channel).
+    public var shape: [Int] { [1, height, width] }
 
     public init(
         split: Split, height: Int, width: Int, pixels: [UInt8], labels: [UInt8],

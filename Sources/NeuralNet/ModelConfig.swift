@@ -1,9 +1,15 @@
-/// The architecture of a VAE: an MLP encoder input → hidden… → (μ, log σ²),
-/// and an MLP decoder latent → hidden (reversed) → input, with ReLU (or tanh)
-/// between. A conditional VAE (`labelClasses` > 0) appends the one-hot label
-/// to the encoder's input and to z. The defaults are the PyTorch tutorial's
-/// model: 784-400-20-400-784, ReLU, Bernoulli, unconditional.
-public struct ModelConfig: Codable, Equatable, Sendable {
+/// The architecture of a VAE, declared once: the input's shape, the encoder
+/// as a list of layers, the latent size (the encoder's output feeds two
+/// linear heads, μ and log σ², of `latentDim` outputs each), the decoder as
+/// a list of layers whose last one gives the logits of p(x|z), one per
+/// input value, and the likelihood. A conditional VAE (`labelClasses` > 0)
+/// appends the one-hot label to the encoder's input and to z.
+///
+/// The defaults are the PyTorch tutorial's model: input 1×28×28, encoder
+/// [linear 400, relu], latent 20, decoder [linear 400, relu, linear 784],
+/// Bernoulli. `ModelConfig(inputDim:hidden:…)` and `useMLP` build the MLPs
+/// that `--hidden` describes (decoder mirroring the encoder).
+public struct ModelConfig: Equatable, Sendable {
     /// The likelihood p(x|z) of the decoder.
     public enum Likelihood: String, Codable, CaseIterable, Sendable {
         /// Bernoulli with means sigmoid(logits): binary cross-entropy.
@@ -13,96 +19,235 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case gaussian
     }
 
-    /// The nonlinearity after every hidden layer.
+    /// An element-wise nonlinearity.
     public enum Activation: String, Codable, CaseIterable, Sendable {
         case relu, tanh
     }
 
-    public var inputDim: Int = 784
-    public var hidden: [Int] = [400]
+    /// The input of one example: [channels, height, width] for images, [length] for vectors.
+    public var inputShape: [Int] = [1, 28, 28]
+    public var encoder: [LayerSpec] = [.linear(outFeatures: 400), .relu]
     public var latentDim: Int = 20
+    public var decoder: [LayerSpec] = [.linear(outFeatures: 400), .relu, .linear(outFeatures: 784)]
     public var likelihood: Likelihood = .bernoulli
     /// σ of the Gaussian decoder (ignored for Bernoulli).
     public var sigma: Float = 0.1
-    public var activation: Activation = .relu
     /// Number of label classes the model is conditioned on (0: an ordinary VAE).
-    /// A conditional model's first encoder layer takes inputDim + labelClasses
-    /// inputs, its first decoder layer latentDim + labelClasses.
+    /// A conditional model's encoder takes inputDim + labelClasses inputs, its
+    /// decoder latentDim + labelClasses.
     public var labelClasses: Int = 0
 
     public var isConditional: Bool { labelClasses > 0 }
 
+    /// Height and width of a grey image input ([1, H, W]); nil for vectors
+    /// and colour images (which sample grids cannot show yet).
+    public var greyImageSize: (height: Int, width: Int)? {
+        inputShape.count == 3 && inputShape[0] == 1 ? (inputShape[1], inputShape[2]) : nil
+    }
+
+    /// Values per example: the product of `inputShape`.
+    public var inputDim: Int { inputShape.reduce(1, *) }
+
+    /// The tutorial's default model.
+    public init() {}
+
+    /// The MLP `--hidden` describes: encoder linear h₁, act, …, linear hₙ,
+    /// act; decoder the mirror image, then linear to the input's size.
     public init(
-        inputDim: Int = 784, hidden: [Int] = [400], latentDim: Int = 20,
-        likelihood: Likelihood = .bernoulli, sigma: Float = 0.1,
+        inputShape: [Int], hidden: [Int], latentDim: Int = 20, likelihood: Likelihood = .bernoulli, sigma: Float = 0.1,
         activation: Activation = .relu, labelClasses: Int = 0
     ) {
-        self.inputDim = inputDim
-        self.hidden = hidden
+        let d = inputShape.reduce(1, *)
+        self.init(
+            inputShape: inputShape, encoder: Self.mlpEncoder(hidden, activation), latentDim: latentDim,
+            decoder: Self.mlpDecoder(hidden, activation, output: d), likelihood: likelihood, sigma: sigma,
+            labelClasses: labelClasses)
+    }
+
+    /// The same MLP for vector inputs of `inputDim` values.
+    public init(
+        inputDim: Int, hidden: [Int], latentDim: Int = 20, likelihood: Likelihood = .bernoulli, sigma: Float = 0.1,
+        activation: Activation = .relu, labelClasses: Int = 0
+    ) {
+        self.init(
+            inputShape: [inputDim], hidden: hidden, latentDim: latentDim, likelihood: likelihood, sigma: sigma,
+            activation: activation, labelClasses: labelClasses)
+    }
+
+    public init(
+        inputShape: [Int], encoder: [LayerSpec], latentDim: Int, decoder: [LayerSpec],
+        likelihood: Likelihood = .bernoulli, sigma: Float = 0.1, labelClasses: Int = 0
+    ) {
+        self.inputShape = inputShape
+        self.encoder = encoder
         self.latentDim = latentDim
+        self.decoder = decoder
         self.likelihood = likelihood
         self.sigma = sigma
-        self.activation = activation
         self.labelClasses = labelClasses
     }
 
-    enum CodingKeys: String, CodingKey {
-        case inputDim = "input_dim"
-        case hidden
-        case latentDim = "latent_dim"
-        case likelihood, sigma, activation
-        case labelClasses = "label_classes"
-    }
+    // MARK: The MLP shorthand
 
-    /// Keys added after format version 1 (activation, label_classes) take their
-    /// defaults when absent, so older checkpoints still read.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        inputDim = try c.decode(Int.self, forKey: .inputDim)
-        hidden = try c.decode([Int].self, forKey: .hidden)
-        latentDim = try c.decode(Int.self, forKey: .latentDim)
-        likelihood = try c.decode(Likelihood.self, forKey: .likelihood)
-        sigma = try c.decode(Float.self, forKey: .sigma)
-        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .relu
-        labelClasses = try c.decodeIfPresent(Int.self, forKey: .labelClasses) ?? 0
-    }
-
-    /// Layer names in PyTorch order: encoder hidden layers, the μ head, the
-    /// log σ² head, decoder hidden layers, output. For the tutorial model:
-    /// fc1 (784→400), fc2 (μ), fc3 (log σ²), fc4 (20→400), fc5 (400→784).
-    public var layerNames: (encoder: [String], mu: String, logvar: String, decoder: [String], output: String) {
-        let h = hidden.count
-        let name = { (i: Int) in "fc\(i)" }
-        return (
-            (0..<h).map { name($0 + 1) }, name(h + 1), name(h + 2),
-            (0..<h).map { name(h + 3 + $0) }, name(2 * h + 3)
-        )
-    }
-
-    /// (name, [out, in]) of every layer in PyTorch order.
-    public var layerShapes: [(String, [Int])] {
-        let names = layerNames
-        var shapes: [(String, [Int])] = []
-        var width = inputDim + labelClasses
-        for (name, h) in zip(names.encoder, hidden) {
-            shapes.append((name, [h, width]))
-            width = h
+    /// What `--hidden W,…` and `--activation` describe.
+    public struct MLPShorthand: Equatable, Sendable {
+        public var hidden: [Int]
+        public var activation: Activation
+        public init(hidden: [Int], activation: Activation = .relu) {
+            self.hidden = hidden
+            self.activation = activation
         }
-        shapes.append((names.mu, [latentDim, width]))
-        shapes.append((names.logvar, [latentDim, width]))
-        width = latentDim + labelClasses
-        for (name, h) in zip(names.decoder, hidden.reversed()) {
-            shapes.append((name, [h, width]))
-            width = h
+    }
+
+    static func mlpEncoder(_ hidden: [Int], _ activation: Activation) -> [LayerSpec] {
+        hidden.flatMap { [.linear(outFeatures: $0), .activation(activation)] }
+    }
+
+    static func mlpDecoder(_ hidden: [Int], _ activation: Activation, output: Int) -> [LayerSpec] {
+        mlpEncoder(hidden.reversed(), activation) + [.linear(outFeatures: output)]
+    }
+
+    /// The shorthand this architecture is (an MLP whose decoder mirrors its
+    /// encoder, one activation throughout, output of the input's size), or nil.
+    public var mlpShorthand: MLPShorthand? {
+        var hidden: [Int] = []
+        var activation: Activation?
+        var i = 0
+        while i + 1 < encoder.count, case .linear(let w) = encoder[i], case .activation(let a) = encoder[i + 1],
+            activation == nil || activation == a
+        {
+            hidden.append(w)
+            activation = a
+            i += 2
         }
-        shapes.append((names.output, [inputDim, width]))
-        return shapes
+        guard let activation, i == encoder.count,
+            decoder == Self.mlpDecoder(hidden, activation, output: inputDim)
+        else { return nil }
+        return MLPShorthand(hidden: hidden, activation: activation)
+    }
+
+    /// Replaces the encoder and decoder by the MLP of `hidden` widths and
+    /// `activation`; either may be nil to keep the current model's (which
+    /// must then be such an MLP).
+    /// - Throws: `ConfigProblem` (key "model.hidden") when the widths are
+    ///   out of range, or when only the activation is given for a model whose
+    ///   layers are not the shorthand's.
+    public mutating func useMLP(hidden: [Int]? = nil, activation: Activation? = nil) throws(ConfigProblem) {
+        guard hidden != nil || activation != nil else { return }
+        let current = mlpShorthand
+        guard let widths = hidden ?? current?.hidden else {
+            throw ConfigProblem(
+                "model.hidden",
+                "the model declares its own encoder and decoder layers, so the activation alone cannot be changed; give the hidden widths too"
+            )
+        }
+        if widths.isEmpty { throw ConfigProblem("model.hidden", "at least one hidden layer is needed") }
+        if widths.count > Self.maximumHiddenLayers {
+            throw ConfigProblem("model.hidden", "at most \(Self.maximumHiddenLayers) hidden layers, got \(widths.count)")
+        }
+        if let bad = widths.first(where: { !(1...Self.maximumWidth).contains($0) }) {
+            throw ConfigProblem("model.hidden", "hidden layer sizes must be between 1 and \(Self.maximumWidth), got \(bad)")
+        }
+        let a = activation ?? current?.activation ?? .relu
+        encoder = Self.mlpEncoder(widths, a)
+        decoder = Self.mlpDecoder(widths, a, output: inputDim)
+    }
+
+    /// Sets the input shape to the data's; a decoder ending in a linear layer
+    /// gets that layer resized to the new input size (the decoder's last
+    /// layer always produces one logit per input value).
+    public mutating func fit(inputShape shape: [Int]) {
+        inputShape = shape
+        if case .linear = decoder.last { decoder[decoder.count - 1] = .linear(outFeatures: shape.reduce(1, *)) }
+    }
+
+    // MARK: Layers, names and shapes
+
+    /// How parameters are named: the tutorial's `fc1`, `fc2`, … for models
+    /// made only of linear layers and activations (numbered in order: the
+    /// encoder's, μ, log σ², the decoder's), otherwise `encoder.i`, `mu`,
+    /// `logvar`, `decoder.i` with i the layer's index in its list, as a
+    /// PyTorch module with `nn.Sequential` encoder and decoder names them.
+    public enum Naming: String, Sendable {
+        case tutorial, sequential
+    }
+
+    public var naming: Naming {
+        (encoder + decoder).allSatisfy({ if case .linear = $0 { true } else if case .activation = $0 { true } else { false } })
+            ? .tutorial : .sequential
+    }
+
+    /// One layer of the planned network: its declaration, the shapes it
+    /// takes and gives, and its state_dict name if it has parameters.
+    public struct PlannedLayer: Equatable, Sendable {
+        public let spec: LayerSpec
+        public let input: [Int]
+        public let output: [Int]
+        public let name: String?
+        public var parameterShapes: [(String, [Int])] {
+            guard let name else { return [] }
+            return spec.parameterShapes(for: input).map { ("\(name).\($0.0)", $0.1) }
+        }
+        public static func == (a: Self, b: Self) -> Bool {
+            a.spec == b.spec && a.input == b.input && a.output == b.output && a.name == b.name
+        }
+    }
+
+    /// The whole network with every shape worked out.
+    public struct Plan: Sendable {
+        public let encoder: [PlannedLayer]
+        /// The two heads, Linear(encoder output → latentDim) each.
+        public let mu: PlannedLayer
+        public let logvar: PlannedLayer
+        public let decoder: [PlannedLayer]
+        /// Every layer with parameters, in PyTorch's state_dict order.
+        public var parameterized: [PlannedLayer] { (encoder + [mu, logvar] + decoder).filter { $0.name != nil } }
+    }
+
+    /// The network this configuration declares, or the first reason it cannot be built.
+    public func plan() -> Result<Plan, ConfigProblem> {
+        let tutorial = naming == .tutorial
+        var counter = 0
+        func name(_ stack: String, _ index: Int, _ spec: LayerSpec) -> String? {
+            guard spec.hasParameters else { return nil }
+            counter += 1
+            return tutorial ? "fc\(counter)" : "\(stack).\(index)"
+        }
+        func run(_ stack: String, _ specs: [LayerSpec], from start: [Int]) -> Result<([PlannedLayer], [Int]), ConfigProblem> {
+            var shape = start
+            var out: [PlannedLayer] = []
+            for (i, spec) in specs.enumerated() {
+                switch spec.outputShape(for: shape) {
+                case .failure(let e):
+                    return .failure(ConfigProblem("model.\(stack)", "\(stack) layer \(i) (\(spec.summary)): \(e.message)"))
+                case .success(let next):
+                    out.append(PlannedLayer(spec: spec, input: shape, output: next, name: name(stack, i, spec)))
+                    shape = next
+                }
+            }
+            return .success((out, shape))
+        }
+        let C = labelClasses
+        let encoderInput = C > 0 ? [inputDim + C] : inputShape
+        let encoded: ([PlannedLayer], [Int])
+        switch run("encoder", encoder, from: encoderInput) {
+        case .failure(let p): return .failure(p)
+        case .success(let r): encoded = r
+        }
+        let head = LayerSpec.linear(outFeatures: latentDim)
+        let mu = PlannedLayer(spec: head, input: encoded.1, output: [latentDim], name: tutorial ? name("", 0, head) : "mu")
+        let logvar = PlannedLayer(spec: head, input: encoded.1, output: [latentDim], name: tutorial ? name("", 0, head) : "logvar")
+        switch run("decoder", decoder, from: [latentDim + C]) {
+        case .failure(let p): return .failure(p)
+        case .success(let (layers, _)): return .success(Plan(encoder: encoded.0, mu: mu, logvar: logvar, decoder: layers))
+        }
     }
 
     /// (state_dict name, shape) of every parameter in PyTorch order:
-    /// `fc1.weight` [out, in], `fc1.bias` [out], …
+    /// `fc1.weight` [out, in], `fc1.bias` [out], … (empty if the plan fails).
     public var parameterShapes: [(String, [Int])] {
-        layerShapes.flatMap { [("\($0.0).weight", $0.1), ("\($0.0).bias", [$0.1[0]])] }
+        guard case .success(let plan) = plan() else { return [] }
+        return plan.parameterized.flatMap(\.parameterShapes)
     }
 
     /// Limits that keep every size and product of sizes far from overflow
@@ -111,18 +256,27 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public static let maximumWidth = 1 << 16
     public static let maximumLatentDim = 1 << 14
     public static let maximumHiddenLayers = 16
+    /// Layers of each of the encoder and decoder lists.
+    public static let maximumLayers = 64
     public static let maximumParameters = 1 << 28
 
     /// Number of parameters (weights and biases of every layer).
-    public var parameterCount: Int { layerShapes.reduce(0) { $0 + $1.1[0] * ($1.1[1] + 1) } }
+    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.1.reduce(1, *) } }
 
     /// Bytes training needs: parameters, gradients and Adam's two moments,
     /// plus the forward and backward buffers of `rows` images with `samples`
     /// latent draws each (an estimate within a small factor of the real use).
     public func trainingBytes(rows: Int, samples: Int) -> Int {
-        let widths = hidden.reduce(0, +)
-        let perDraw = 4 * inputDim + 4 * widths + 8 * latentDim + 2 * labelClasses
-        let perImage = 2 * (inputDim + labelClasses) + 4 * widths + 8 * latentDim
+        guard case .success(let plan) = plan() else { return 0 }
+        // Values held per row: the outputs of layers that are not in place
+        // (the decoder's last is counted with the input size below).
+        func widths(_ layers: [PlannedLayer]) -> Int {
+            layers.filter(\.spec.hasParameters).reduce(0) { $0 + $1.output.reduce(1, *) }
+        }
+        let encoderWidths = widths(plan.encoder)
+        let decoderWidths = widths(plan.decoder) - inputDim
+        let perDraw = 4 * inputDim + 4 * decoderWidths + 8 * latentDim + 2 * labelClasses
+        let perImage = 2 * (inputDim + labelClasses) + 4 * encoderWidths + 8 * latentDim
         return 4 * (4 * parameterCount + rows * (samples * perDraw + perImage))
     }
 
@@ -137,15 +291,47 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                 out.append(.init(key, "\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)"))
             }
         }
-        bound("model.input_dim", "input dimension", inputDim, 1...Self.maximumInputDim)
-        bound("model.latent_dim", "latent dimension", latentDim, 1...Self.maximumLatentDim)
-        if hidden.isEmpty { out.append(.init("model.hidden", "at least one hidden layer is needed")) }
-        if hidden.count > Self.maximumHiddenLayers {
-            out.append(.init("model.hidden", "at most \(Self.maximumHiddenLayers) hidden layers, got \(hidden.count)"))
+        if ![1, 3].contains(inputShape.count) {
+            out.append(.init("model.input_shape", "the input shape is [length] or [channels, height, width], got \(inputShape)"))
+        } else if let bad = inputShape.first(where: { !(1...Self.maximumInputDim).contains($0) }) {
+            out.append(.init("model.input_shape", "input shape sizes must be between 1 and \(Self.maximumInputDim), got \(bad)"))
+        } else {
+            // Each factor is ≤ 2^24, so the product of three cannot overflow.
+            bound(
+                "model.input_shape", "the input size (\(inputShape.map(String.init).joined(separator: "×")))", inputDim,
+                1...Self.maximumInputDim)
         }
-        for h in hidden { bound("model.hidden", "hidden layer sizes", h, 1...Self.maximumWidth) }
+        bound("model.latent_dim", "latent dimension", latentDim, 1...Self.maximumLatentDim)
         if !(sigma > 0) || !sigma.isFinite { out.append(.init("model.sigma", "sigma must be a positive number, got \(sigma)")) }
         bound("model.label_classes", "label classes", labelClasses, 0...1000)
+        for (stack, specs) in [("encoder", encoder), ("decoder", decoder)] {
+            if specs.count > Self.maximumLayers {
+                out.append(.init("model.\(stack)", "the \(stack) has \(specs.count) layers, at most \(Self.maximumLayers) are allowed"))
+            }
+            for (i, spec) in specs.enumerated() {
+                if case .linear(let n) = spec, !(stack == "decoder" && i == specs.count - 1) {
+                    bound("model.\(stack)", "\(stack) layer \(i) (linear): out_features", n, 1...Self.maximumWidth)
+                }
+            }
+        }
+        if decoder.isEmpty {
+            out.append(.init("model.decoder", "the decoder needs at least one layer (the last gives the logits of p(x|z))"))
+        } else if case .linear(let n) = decoder[decoder.count - 1] {
+            if n != inputDim, out.isEmpty {
+                out.append(
+                    .init(
+                        "model.decoder",
+                        "the decoder's last layer gives \(n) values per example, but the input has \(inputDim) (input_shape \(inputShape))")
+                )
+            }
+        } else {
+            out.append(
+                .init(
+                    "model.decoder",
+                    "the decoder's last layer must be linear (its outputs are the logits of p(x|z)), got \(decoder[decoder.count - 1].summary)"
+                ))
+        }
+        if out.isEmpty, case .failure(let p) = plan() { out.append(p) }
         if out.isEmpty, parameterCount > Self.maximumParameters {
             out.append(
                 .init(
@@ -154,11 +340,92 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
         return out
     }
+
+    /// The architecture in a few words: "784-400-20-400-784 (input 1×28×28)"
+    /// for the MLP shorthand (with its activation when not ReLU), else the
+    /// input shape and the layer lists.
+    public var summary: String {
+        let shape = inputShape.map(String.init).joined(separator: "×")
+        if let m = mlpShorthand {
+            let widths = m.hidden.map(String.init)
+            var arch = ([String(inputDim)] + widths + [String(latentDim)] + widths.reversed() + [String(inputDim)]).joined(separator: "-")
+            if m.activation != .relu { arch += " \(m.activation.rawValue)" }
+            return inputShape.count > 1 ? "\(arch) (input \(shape))" : arch
+        }
+        return
+            "\(shape) → [\(encoder.map(\.summary).joined(separator: ", "))] → z \(latentDim) → [\(decoder.map(\.summary).joined(separator: ", "))]"
+    }
+}
+
+extension ModelConfig: Codable {
+    enum CodingKeys: String, CodingKey {
+        case inputShape = "input_shape"
+        case encoder
+        case latentDim = "latent_dim"
+        case decoder
+        case likelihood, sigma
+        case labelClasses = "label_classes"
+        // The MLP shorthand (recipes) and formats 1–3.
+        case inputDim = "input_dim"
+        case hidden, activation
+    }
+
+    /// Reads the layer lists, or the MLP shorthand `hidden` (+ `activation`)
+    /// of recipes and of checkpoints of formats 1–3, never both. Formats 1–3
+    /// stored the input as `input_dim`, a pixel count of square grey
+    /// images: a square count reads as [1, s, s], any other as a vector.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        latentDim = try c.decode(Int.self, forKey: .latentDim)
+        likelihood = try c.decode(Likelihood.self, forKey: .likelihood)
+        sigma = try c.decode(Float.self, forKey: .sigma)
+        labelClasses = try c.decodeIfPresent(Int.self, forKey: .labelClasses) ?? 0
+        if c.contains(.inputShape) {
+            if c.contains(.inputDim) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .inputDim, in: c, debugDescription: "give input_shape or (formats 1–3) input_dim, not both")
+            }
+            inputShape = try c.decode([Int].self, forKey: .inputShape)
+        } else {
+            let d = try c.decode(Int.self, forKey: .inputDim)
+            let side = Int(Double(max(d, 0)).squareRoot())
+            inputShape = side > 1 && side * side == d ? [1, side, side] : [d]
+        }
+        let lists = c.contains(.encoder) || c.contains(.decoder)
+        let shorthand = c.contains(.hidden) || c.contains(.activation)
+        if lists && shorthand {
+            throw DecodingError.dataCorruptedError(
+                forKey: .hidden, in: c,
+                debugDescription: "give either the MLP shorthand (hidden, activation) or the layer lists (encoder, decoder), not both")
+        }
+        if lists {
+            encoder = try c.decode([LayerSpec].self, forKey: .encoder)
+            self.decoder = try c.decode([LayerSpec].self, forKey: .decoder)
+        } else {
+            let hidden = try c.decode([Int].self, forKey: .hidden)
+            let activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .relu
+            do { try useMLP(hidden: hidden, activation: activation) } catch {
+                throw DecodingError.dataCorruptedError(forKey: .hidden, in: c, debugDescription: error.message)
+            }
+        }
+    }
+
+    /// Writes the layer lists (format 4), never the shorthand.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputShape, forKey: .inputShape)
+        try c.encode(self.encoder, forKey: .encoder)
+        try c.encode(latentDim, forKey: .latentDim)
+        try c.encode(decoder, forKey: .decoder)
+        try c.encode(likelihood, forKey: .likelihood)
+        try c.encode(sigma, forKey: .sigma)
+        try c.encode(labelClasses, forKey: .labelClasses)
+    }
 }
 
 /// One thing wrong with a configuration: the JSON key it concerns (as in
 /// config.schema.json, "training.batch_size") and a sentence naming the value.
-public struct ConfigProblem: Equatable, Sendable, CustomStringConvertible {
+public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible {
     public let key: String
     public let message: String
     public init(_ key: String, _ message: String) {
@@ -174,7 +441,8 @@ extension ModelConfig {
     /// 2·in·out for dW and for dX, except the first layer's dX (`zoo bench`
     /// divides it by the measured sgemm rate for the GEMM floor).
     public func epochFlops(images: Int) -> Double {
-        let layers = layerShapes.map { Double($0.1[0] * $0.1[1]) }
+        let layers = parameterShapes.filter { $0.1.count == 2 }.map { Double($0.1[0] * $0.1[1]) }
+        guard !layers.isEmpty else { return 0 }
         return Double(images) * 2 * (3 * layers.reduce(0, +) - layers[0])
     }
 }

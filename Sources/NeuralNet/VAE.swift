@@ -92,47 +92,37 @@ public final class VAE {
         self.config = config
         self.maxRows = maxRows
         self.maxSamples = maxSamples
-        let names = config.layerNames
-        let shapes = Dictionary(uniqueKeysWithValues: config.layerShapes)
-        // Storage order keeps the two heads' weights, then their biases, adjacent.
+        guard case .success(let plan) = config.plan() else { throw ModelError.invalid("the configuration has no network plan") }
+        // Storage order: each layer's weight then bias, except the two heads,
+        // whose weights, then biases, are adjacent (one fused product).
         var layout: [(String, [Int])] = []
-        func add(_ n: String) {
-            layout.append(("\(n).weight", shapes[n]!))
-            layout.append(("\(n).bias", [shapes[n]![0]]))
-        }
-        names.encoder.forEach(add)
-        layout.append(("\(names.mu).weight", shapes[names.mu]!))
-        layout.append(("\(names.logvar).weight", shapes[names.logvar]!))
-        layout.append(("\(names.mu).bias", [config.latentDim]))
-        layout.append(("\(names.logvar).bias", [config.latentDim]))
-        names.decoder.forEach(add)
-        add(names.output)
-        let order = config.parameterShapes.map(\.0)
-        let p = try ParameterSet(layout: layout, stateDictOrder: order)
+        for layer in plan.encoder { layout += layer.parameterShapes }
+        let (mu, logvar) = (plan.mu.parameterShapes, plan.logvar.parameterShapes)
+        layout += [mu[0], logvar[0], mu[1], logvar[1]]
+        for layer in plan.decoder { layout += layer.parameterShapes }
+        let p = try ParameterSet(layout: layout, stateDictOrder: config.parameterShapes.map(\.0))
         parameters = p
 
-        let width = config.hidden.last!
+        let width = plan.mu.input.reduce(1, *)
         let D = config.inputDim
         let L = config.latentDim
         let C = config.labelClasses
         let S = maxRows * maxSamples
+        let (muName, logvarName) = (plan.mu.name ?? "mu", plan.logvar.name ?? "logvar")
         let head = Dense(
-            weight: p.span("\(names.mu).weight", "\(names.logvar).weight", shape: [2 * L, width], of: p.values),
-            bias: p.span("\(names.mu).bias", "\(names.logvar).bias", shape: [2 * L], of: p.values),
-            weightGradient: p.span("\(names.mu).weight", "\(names.logvar).weight", shape: [2 * L, width], of: p.gradients),
-            biasGradient: p.span("\(names.mu).bias", "\(names.logvar).bias", shape: [2 * L], of: p.gradients))
-        /// Dense layers, each followed by the activation.
-        func hidden(_ layerNames: [String]) -> [any Layer] {
-            layerNames.flatMap { name -> [any Layer] in
-                let dense = Dense(name, in: p)
-                return [dense, ActivationLayer(config.activation, size: dense.outFeatures)]
-            }
-        }
+            weight: p.span("\(muName).weight", "\(logvarName).weight", shape: [2 * L, width], of: p.values),
+            bias: p.span("\(muName).bias", "\(logvarName).bias", shape: [2 * L], of: p.values),
+            weightGradient: p.span("\(muName).weight", "\(logvarName).weight", shape: [2 * L, width], of: p.gradients),
+            biasGradient: p.span("\(muName).bias", "\(logvarName).bias", shape: [2 * L], of: p.gradients))
         posterior = try Tensor(shape: [maxRows, 2 * L])
         logits = try Tensor(shape: [S, D])
-        encoder = try Sequential(hidden(names.encoder) + [head], maxRows: maxRows, output: posterior)
-        outputLayer = Dense(names.output, in: p)
-        decoder = try Sequential(hidden(names.decoder) + [outputLayer], maxRows: S, output: logits)
+        encoder = try Sequential(plan.encoder.map { Self.makeLayer($0, in: p) } + [head], maxRows: maxRows, output: posterior)
+        let decoderLayers = plan.decoder.map { Self.makeLayer($0, in: p) }
+        guard let output = decoderLayers.last as? Dense else {
+            throw ModelError.invalid("the decoder's last layer must be linear")
+        }
+        outputLayer = output
+        decoder = try Sequential(decoderLayers, maxRows: S, output: logits)
         likelihood = config.decoderLikelihood
         conditioning = C > 0 ? LabelConditioning(classes: C) : nil
 
@@ -161,6 +151,14 @@ public final class VAE {
         sampleLogRatio.initialize(repeating: 0)
         sampleWeight = .allocate(capacity: S)
         sampleWeight.initialize(repeating: 0)
+    }
+
+    /// The layer that runs a planned layer, on the parameters of `p`.
+    static func makeLayer(_ layer: ModelConfig.PlannedLayer, in p: ParameterSet) -> any Layer {
+        switch layer.spec {
+        case .linear: return Dense(layer.name ?? "", in: p)
+        case .activation(let f): return ActivationLayer(f, size: layer.input.reduce(1, *))
+        }
     }
 
     deinit {

@@ -17,7 +17,7 @@ public struct Recipe: Sendable {
     /// Parses and validates a recipe document.
     /// - Throws: `RecipeError.invalid` naming `source` and every schema violation.
     public init(json: String, source: String) throws {
-        let schema = try JSONSchema(json: recipeSchemaJSON)
+        let schema = try JSONSchema(json: recipeSchemaJSON, documents: ["config.schema.json": RunConfig.schemaJSON])
         let violations = schema.violations(of: json)
         guard violations.isEmpty else { throw RecipeError.invalid(source: source, problems: violations) }
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
@@ -36,15 +36,33 @@ public struct Recipe: Sendable {
         if !merged.problems.isEmpty { throw RecipeError.invalid(source: source, problems: merged.problems) }
     }
 
-    /// `defaults` with every field this recipe sets replaced by the recipe's value.
+    /// `defaults` with every field this recipe sets replaced by the recipe's
+    /// value (objects merged key by key, arrays replaced whole).
+    ///
+    /// The architecture is set one way or the other: a recipe that gives the
+    /// MLP shorthand (`hidden`, `activation`) replaces the defaults' encoder
+    /// and decoder by the MLP it describes (a missing `hidden` or
+    /// `activation` is the defaults' own); one that gives `encoder` and
+    /// `decoder` replaces them by its lists. Giving both is an error.
     public func config(over defaults: RunConfig) throws -> RunConfig {
-        let base = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
+        var base = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
         let fields = try JSONSerialization.jsonObject(with: Data(configJSON.utf8)) as? [String: Any] ?? [:]
+        if let model = fields["model"] as? [String: Any], model["hidden"] != nil || model["activation"] != nil,
+            var baseModel = base["model"] as? [String: Any]
+        {
+            baseModel["encoder"] = nil
+            baseModel["decoder"] = nil
+            if let shorthand = defaults.model.mlpShorthand {
+                baseModel["hidden"] = shorthand.hidden
+                baseModel["activation"] = shorthand.activation.rawValue
+            }
+            base["model"] = baseModel
+        }
         let merged = Self.merge(base, fields)
         do {
             return try JSONDecoder().decode(RunConfig.self, from: try JSONSerialization.data(withJSONObject: merged))
         } catch {
-            throw RecipeError.invalid(source: source, problems: ["config: \(error)"])
+            throw RecipeError.invalid(source: source, problems: ["config: \(describe(decodingError: error))"])
         }
     }
 

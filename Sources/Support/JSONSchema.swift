@@ -2,16 +2,28 @@ import Foundation
 
 /// A validator for the JSON Schema keywords zoo's schemas use: type, properties,
 /// required, additionalProperties (boolean), enum, const, minimum, maximum,
-/// exclusiveMinimum, exclusiveMaximum, items, minItems. Anything else in a
-/// schema is ignored (documentation keywords such as title and description).
+/// exclusiveMinimum, exclusiveMaximum, items, minItems, maxItems, and `$ref`
+/// to a definition (`#/$defs/NAME` in the same document, or
+/// `FILE#/$defs/NAME` in one of the `documents` given by file name).
+/// Anything else in a schema is ignored (documentation keywords such as
+/// title and description).
 public struct JSONSchema {
     let root: [String: Any]
+    let documents: [String: [String: Any]]
 
-    public init(json: String) throws {
-        guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
-            throw JSONSchemaError.notAnObject
+    /// - Parameter documents: other schemas `$ref`s may point into, by file name.
+    /// - Throws: `JSONSchemaError` when a document is not a JSON object.
+    public init(json: String, documents: [String: String] = [:]) throws {
+        func object(_ text: String) throws -> [String: Any] {
+            guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                throw JSONSchemaError.notAnObject
+            }
+            return o
         }
-        root = object
+        root = try object(json)
+        var parsed: [String: [String: Any]] = [:]
+        for (name, text) in documents { parsed[name] = try object(text) }
+        self.documents = parsed
     }
 
     /// Every violation, as "location: problem" (empty when the document is valid).
@@ -20,8 +32,21 @@ public struct JSONSchema {
             return ["$: not valid JSON"]
         }
         var out: [String] = []
-        check(value, against: root, at: "$", into: &out)
+        check(value, against: root, in: root, at: "$", into: &out)
         return out
+    }
+
+    /// The schema a `$ref` names and the document it lives in (for its own refs).
+    private func resolve(_ ref: String, in document: [String: Any]) -> ([String: Any], [String: Any])? {
+        let parts = ref.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        guard let doc = parts[0].isEmpty ? document : documents[String(parts[0])] else { return nil }
+        var node: Any = doc
+        for key in parts[1].split(separator: "/") {
+            guard let next = (node as? [String: Any])?[String(key)] else { return nil }
+            node = next
+        }
+        return (node as? [String: Any]).map { ($0, doc) }
     }
 
     private func typeName(_ v: Any) -> String {
@@ -42,7 +67,15 @@ public struct JSONSchema {
         }
     }
 
-    private func check(_ v: Any, against s: [String: Any], at path: String, into out: inout [String]) {
+    private func check(_ v: Any, against s: [String: Any], in document: [String: Any], at path: String, into out: inout [String]) {
+        if let ref = s["$ref"] as? String {
+            guard let (target, doc) = resolve(ref, in: document) else {
+                out.append("\(path): the schema's $ref \(ref) names no definition")
+                return
+            }
+            check(v, against: target, in: doc, at: path, into: &out)
+            return
+        }
         let actual = typeName(v)
         if let t = s["type"] {
             let allowed = (t as? [String]) ?? [(t as? String) ?? ""]
@@ -72,8 +105,9 @@ public struct JSONSchema {
         }
         if let a = v as? [Any] {
             if let m = s["minItems"] as? Int, a.count < m { out.append("\(path): needs at least \(m) items, found \(a.count)") }
+            if let m = s["maxItems"] as? Int, a.count > m { out.append("\(path): takes at most \(m) items, found \(a.count)") }
             if let items = s["items"] as? [String: Any] {
-                for (i, x) in a.enumerated() { check(x, against: items, at: "\(path)[\(i)]", into: &out) }
+                for (i, x) in a.enumerated() { check(x, against: items, in: document, at: "\(path)[\(i)]", into: &out) }
             }
         }
         if let o = v as? [String: Any] {
@@ -83,7 +117,7 @@ public struct JSONSchema {
             }
             for key in o.keys.sorted() {
                 if let sub = properties[key] as? [String: Any] {
-                    check(o[key]!, against: sub, at: "\(path).\(key)", into: &out)
+                    check(o[key]!, against: sub, in: document, at: "\(path).\(key)", into: &out)
                 } else if (s["additionalProperties"] as? Bool) == false {
                     out.append("\(path): unknown key \"\(key)\"")
                 }

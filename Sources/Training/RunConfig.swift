@@ -155,4 +155,9 @@ extension RunConfig {
     /// schemas/config.schema.json (a package resource, embedded in the binary):
     /// the JSON Schema of a checkpoint's /config.
     public static let schemaJSON = String(decoding: PackageResources.config_schema_json, as: UTF8.self)
+
+    /// schemas/config-v3.schema.json: the /config of checkpoint formats 1–3
+    /// (an MLP given by `input_dim` and `hidden`), which `RunConfig`'s decoder
+    /// reads as the equivalent layer lists.
+    public static let legacySchemaJSON = String(decoding: PackageResources.config_v3_schema_json, as: UTF8.self)
 }

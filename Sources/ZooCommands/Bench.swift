@@ -35,7 +35,7 @@ public struct Bench: ParsableCommand {
     public func run() throws {
         var (_, config) = try recipe.load()
         data.apply(to: &config.data)
-        model.apply(to: &config.model)
+        try model.apply(to: &config.model)
         config.training.epochs = epochs
         config.training.batchSize = batchSize
         config.training.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount

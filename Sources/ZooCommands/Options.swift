@@ -83,12 +83,18 @@ public struct ModelOptions: ParsableArguments {
         }
     }
 
-    public func apply(to m: inout ModelConfig) {
+    /// Sets the fields given. `--hidden` and `--activation` replace the
+    /// recipe's encoder and decoder by the MLP they describe (the decoder
+    /// mirroring the encoder); `--activation` alone keeps the recipe's widths.
+    /// - Throws: `ValidationError` when the widths are out of range, or
+    ///   `--activation` is given alone for a recipe whose layers are not an MLP.
+    public func apply(to m: inout ModelConfig) throws {
         if let latentDim { m.latentDim = latentDim }
-        if let widths = hiddenWidths { m.hidden = widths }
+        do { try m.useMLP(hidden: hiddenWidths, activation: activation) } catch {
+            throw ValidationError("\(hidden == nil ? "--activation" : "--hidden"): \(error.message)")
+        }
         if let decoder { m.likelihood = decoder }
         if let sigma { m.sigma = sigma }
-        if let activation { m.activation = activation }
         if let labelClasses { m.labelClasses = labelClasses }
     }
 }

@@ -91,8 +91,7 @@ public struct Sample: ParsableCommand {
         let D = config.inputDim
         let L = config.latentDim
         let C = config.labelClasses
-        let side = Int(Double(D).squareRoot())
-        guard side * side == D else { throw SampleError.notSquare(path: checkpoint, pixels: D) }
+        guard let (height, width) = config.greyImageSize else { throw SampleError.notAnImage(path: checkpoint, shape: config.inputShape) }
         if let label {
             guard C > 0 else { throw SampleError.notConditional(path: checkpoint) }
             guard label < C else { throw SampleError.labelOutOfRange(label: label, classes: C, path: checkpoint) }
@@ -152,7 +151,7 @@ public struct Sample: ParsableCommand {
         }
         let count = tiles.count / D
         try tiles.withUnsafeBufferPointer {
-            try PNG.write(ImageGrid.tile($0, count: count, height: side, width: side, columns: tileColumns), to: out)
+            try PNG.write(ImageGrid.tile($0, count: count, height: height, width: width, columns: tileColumns), to: out)
         }
         writeStderr("wrote \(out): \(what), in \(fmt(monotonicSeconds() - start, 2)) s\n")
     }
@@ -183,15 +182,15 @@ public struct Sample: ParsableCommand {
 
 /// A request `zoo sample` cannot draw, naming the file and what to do.
 enum SampleError: Error, CustomStringConvertible {
-    case notSquare(path: String, pixels: Int)
+    case notAnImage(path: String, shape: [Int])
     case notConditional(path: String)
     case labelOutOfRange(label: Int, classes: Int, path: String)
     case imageOutOfRange(index: Int, count: Int, path: String)
 
     var description: String {
         switch self {
-        case .notSquare(let path, let pixels):
-            return "\(path) models \(pixels)-pixel images, which are not square; zoo sample draws square images only"
+        case .notAnImage(let path, let shape):
+            return "\(path) models inputs of shape \(shape), not grey images [1, height, width]; zoo sample draws grey images only"
         case .notConditional(let path):
             return "--label needs a conditional model (e.g. zoo train --recipe cvae); \(path) is not conditional"
         case .labelOutOfRange(let label, let classes, let path):

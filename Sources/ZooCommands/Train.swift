@@ -80,7 +80,7 @@ public struct Train: ParsableCommand {
     func runConfig() throws -> (Recipe, RunConfig) {
         var (r, c) = try recipe.load()
         data.apply(to: &c.data)
-        model.apply(to: &c.model)
+        try model.apply(to: &c.model)
         if let epochs { c.training.epochs = epochs }
         if let batchSize { c.training.batchSize = batchSize }
         if let lr { c.training.optimizer.lr = lr }
@@ -116,6 +116,7 @@ public struct Train: ParsableCommand {
             writeStderr("note: \(directory.path) has no test split (t10k-*); the per-epoch test loss is skipped\n")
         }
 
+        if let note = samplesNote(config.model, dir: samplesDir) { writeStderr(note) }
         let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint(), recipe: recipe.name) }
         try trainLoop(trainer, saver: saver, samplesDir: samplesDir)
     }
@@ -123,10 +124,7 @@ public struct Train: ParsableCommand {
 
 func describe(_ c: RunConfig) -> String {
     let m = c.model
-    let widths = m.hidden.map(String.init)
-    let arch = ([String(m.inputDim)] + widths + [String(m.latentDim)] + widths.reversed() + [String(m.inputDim)]).joined(separator: "-")
-    var parts = ["\(m.isConditional ? "conditional VAE" : "VAE") \(arch)"]
-    if m.activation != .relu { parts.append(m.activation.rawValue) }
+    var parts = ["\(m.isConditional ? "conditional VAE" : "VAE") \(m.summary)"]
     parts.append(m.likelihood == .gaussian ? "gaussian σ=\(m.sigma) decoder" : "bernoulli decoder")
     if m.isConditional { parts.append("\(m.labelClasses) label classes") }
     let t = c.training
@@ -143,7 +141,7 @@ func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws 
     let directory = try DatasetDirectory(path: config.data.directory)
     let train = try directory.load(.train, limit: config.data.limit)
     let test = directory.has(.test) ? try directory.load(.test, limit: config.data.limit) : nil
-    if fitInputToData { config.model.inputDim = train.dimension }
+    if fitInputToData { config.model.fit(inputShape: train.shape) }
     BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
     let fingerprint = { ImageSet.fingerprint(pixels: train.pixels, labels: train.labels) }
@@ -164,20 +162,27 @@ func prepareOutputDirectory(_ dir: String) throws {
     if access(dir, W_OK) != 0 { throw CommandError.cannotCreateDirectory(dir, "it is not writable") }
 }
 
-/// The tutorial's two grids: 128 prior samples, and 8 test images above their reconstructions.
+/// The tutorial's two grids: 128 prior samples, and 8 test images above
+/// their reconstructions (grey image models only: `samplesNote` says so up front).
 func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String) throws {
-    let side = Int(Double(trainer.config.model.inputDim).squareRoot())
-    guard side * side == trainer.config.model.inputDim else { return }
+    guard let (height, width) = trainer.config.model.greyImageSize else { return }
+    let pixels = height * width
     let samples = trainer.priorSamples(count: 128)
     try samples.withUnsafeBufferPointer {
-        try PNG.write(ImageGrid.tile($0, count: 128, height: side, width: side, columns: 16), to: "\(dir)/sampled-\(epoch).png")
+        try PNG.write(ImageGrid.tile($0, count: 128, height: height, width: width, columns: 16), to: "\(dir)/sampled-\(epoch).png")
     }
     let pairs = trainer.reconstructions(of: trainer.test ?? trainer.train, count: 8)
     try pairs.withUnsafeBufferPointer {
         try PNG.write(
-            ImageGrid.tile($0, count: pairs.count / (side * side), height: side, width: side, columns: pairs.count / (2 * side * side)),
+            ImageGrid.tile($0, count: pairs.count / pixels, height: height, width: width, columns: pairs.count / (2 * pixels)),
             to: "\(dir)/reconst-\(epoch).png")
     }
+}
+
+/// Why `--samples-dir` will write nothing for this model (nil when it will).
+func samplesNote(_ model: ModelConfig, dir: String?) -> String? {
+    guard dir != nil, model.greyImageSize == nil else { return nil }
+    return "note: the model's input has shape \(model.inputShape), not a grey image [1, height, width]; --samples-dir writes no grids\n"
 }
 
 /// Errors of the command layer itself.

@@ -18,8 +18,7 @@ let data: (train: ImageSet, test: ImageSet)? = {
 
 func config() -> RunConfig {
     var c = RunConfig()
-    c.model.hidden = [32]
-    c.model.latentDim = 4
+    c.model = ModelConfig(inputShape: [1, 28, 28], hidden: [32], latentDim: 4)
     c.training.batchSize = 100
     c.training.threads = 2
     return c
@@ -159,7 +158,7 @@ func trainedCheckpoint(stopAfterSteps: Int = 15) throws -> (Trainer, String) {
         }
         expectError(
             path,
-            ["/config", "fails config.schema.json", "$.model: missing required key \"input_dim\"", "missing required key \"training\""])
+            ["/config", "fails config.schema.json", "$.model: missing required key \"input_shape\"", "missing required key \"training\""])
         try edit(path) { f in
             try f.remove("config")
             var c = config()

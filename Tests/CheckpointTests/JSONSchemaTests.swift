@@ -16,17 +16,21 @@ import Testing
         #expect(schema.violations(of: json(c)).isEmpty)
         c.data.directory = "/d"
         c.data.limit = 5
-        c.model.hidden = [200, 200]
+        try! c.model.useMLP(hidden: [200, 200])
         c.data.binarization = .dynamic
         #expect(schema.violations(of: json(c)).isEmpty)
     }
 
     @Test(arguments: [
-        (#"{"model": {}, "training": {}, "data": {}}"#, "missing required key \"input_dim\""),
+        (#"{"model": {}, "training": {}, "data": {}}"#, "missing required key \"input_shape\""),
         (
-            #"{"model": {"input_dim": 784, "hidden": [400], "latent_dim": 20, "likelihood": "poisson", "sigma": 0.1}}"#,
+            #"{"model": {"input_shape": [784], "encoder": [], "decoder": [], "latent_dim": 20, "likelihood": "poisson", "sigma": 0.1}}"#,
             "\"poisson\" is not one of"
         ),
+        (#"{"model": {"encoder": [{"type": "conv9d"}]}}"#, "$.model.encoder[0].type: \"conv9d\" is not one of"),
+        (#"{"model": {"decoder": [{"type": "linear", "width": 3}]}}"#, "$.model.decoder[0]: unknown key \"width\""),
+        (#"{"model": {"input_shape": [1, 2, 3, 4]}}"#, "$.model.input_shape: takes at most 3 items, found 4"),
+        (#"{"model": {"input_dim": 784, "hidden": [400]}}"#, "$.model: unknown key \"hidden\""),
         (#"{"extra": 1}"#, "unknown key \"extra\""),
     ])
     func violationsNameTheLocation(document: String, message: String) {
@@ -38,7 +42,7 @@ import Testing
         var object = try #require(try JSONSerialization.jsonObject(with: Data(json(RunConfig()).utf8)) as? [String: Any])
         var model = object["model"] as! [String: Any]
         model["latent_dim"] = 0
-        model["hidden"] = [400, -1]
+        model["encoder"] = [["type": "linear", "out_features": -1]]
         model["sigma"] = "wide"
         object["model"] = model
         var training = object["training"] as! [String: Any]
@@ -48,7 +52,7 @@ import Testing
         let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         let v = schema.violations(of: text).joined(separator: "; ")
         for part in [
-            "$.model.latent_dim: 0 is below the minimum 1", "$.model.hidden[1]: -1 is below the minimum 1",
+            "$.model.latent_dim: 0 is below the minimum 1", "$.model.encoder[0].out_features: -1 is below the minimum 1",
             "$.model.sigma: expected number, found string", "$.training.batch_size: expected integer, found number",
             "$.training: unknown key \"extra_knob\"",
         ] {

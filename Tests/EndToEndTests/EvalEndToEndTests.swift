@@ -3,6 +3,7 @@ import Foundation
 import Support
 import TestSupport
 import Testing
+import Training
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -37,7 +38,8 @@ func runPython(_ arguments: [String]) throws -> (Int32, String) {
         ])
         #expect(r.status == 0, "\(r.stderr)")
         let schema = try JSONSchema(
-            json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8))
+            json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8),
+            documents: ["config.schema.json": RunConfig.schemaJSON])
         #expect(schema.violations(of: r.stdout) == [])
         let saved = try String(contentsOfFile: dir + "/report.json", encoding: .utf8)
         #expect(schema.violations(of: saved) == [])

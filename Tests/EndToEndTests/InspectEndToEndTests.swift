@@ -39,7 +39,8 @@ import Testing
         let r = try Zoo.run(["inspect", dir + "/m.h5"])
         #expect(r.status == 0)
         for part in [
-            "zoo-vae-checkpoint v3", "seal and metadata digest OK", "epoch 1 done", "fc1.weight", "400×784", "fc5.bias", "sha256:",
+            "zoo-vae-checkpoint v4", "784-400-20-400-784 (input 1×28×28)", "seal and metadata digest OK", "epoch 1 done", "fc1.weight",
+            "400×784", "fc5.bias", "sha256:",
         ] {
             #expect(r.stdout.contains(part), "\(part) in \(r.stdout)")
         }

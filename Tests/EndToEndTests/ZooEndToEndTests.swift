@@ -3,6 +3,7 @@ import Foundation
 import Support
 import TestSupport
 import Testing
+import Training
 
 /// Width and height from a PNG's IHDR chunk (nil if the file is not a PNG).
 func pngSize(_ path: String) -> (width: Int, height: Int)? {
@@ -47,7 +48,8 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         let eval = try Zoo.run(["eval", ckpt, "--nll", "--iw-samples", "20", "--limit", "200", "--json"])
         #expect(eval.status == 0, "\(eval.stderr)")
         let schema = try JSONSchema(
-            json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8))
+            json: String(contentsOfFile: repository.appendingPathComponent("schemas/eval-report.schema.json").path, encoding: .utf8),
+            documents: ["config.schema.json": RunConfig.schemaJSON])
         #expect(schema.violations(of: eval.stdout) == [])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
         let elbo = try #require((report["elbo"] as? [String: Any])?["negative_elbo"] as? Double)
@@ -186,6 +188,6 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         let r = try Zoo.run(["train", "--recipe", file, "--limit", "300", "--epochs", "1", "--save", "\(dir)/t.h5"])
         #expect(r.status == 0, "\(r.stderr)")
         let saved = try Checkpoint.read(from: "\(dir)/t.h5")
-        #expect(saved.recipe == "tiny" && saved.config.model.hidden == [16] && saved.config.training.klWarmup == 1)
+        #expect(saved.recipe == "tiny" && saved.config.model.mlpShorthand?.hidden == [16] && saved.config.training.klWarmup == 1)
     }
 }

@@ -21,7 +21,7 @@ func trainedModel(
 ) throws -> (Trainer, ImageSet) {
     guard let data = fashion else { throw FixtureError.noData }
     var c = RunConfig()
-    c.model.hidden = hidden
+    try c.model.useMLP(hidden: hidden)
     c.model.latentDim = latent
     c.model.likelihood = likelihood
     c.training.batchSize = 100

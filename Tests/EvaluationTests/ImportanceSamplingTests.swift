@@ -218,8 +218,7 @@ import Testing
         let small = ImageSet(
             split: .test, height: 14, width: 14, pixels: [UInt8](repeating: 0, count: 3 * 196), labels: [0, 1, 2],
             imagesPath: "/d/t10k-images-idx3-ubyte")
-        var model = ModelConfig()
-        model.inputDim = 784
+        let model = ModelConfig()
         #expect(throws: EvaluationError.inputSizeMismatch(model: 784, data: 196, height: 14, width: 14, path: "/d/t10k-images-idx3-ubyte"))
         {
             try EvaluationSet(small, model: model, binarization: .none, trainingSeed: 1)

@@ -34,12 +34,3 @@ import Testing
         #expect(oa.step == 5 && ob.step == 5)
     }
 }
-
-@Suite struct ModelConfigTests {
-    /// The tutorial model: layers 784·400, 2·(400·20), 20·400, 400·784 = 651,200
-    /// multiply-adds; an epoch of 60,000 images is 2·(3·651,200 − 313,600)·60,000 FLOPs.
-    @Test func epochFlopsOfTheTutorialModel() {
-        #expect(ModelConfig().epochFlops(images: 60_000) == 2 * (3 * 651_200 - 313_600) * 60_000)
-        #expect(ModelConfig().parameterCount == 652_824)
-    }
-}

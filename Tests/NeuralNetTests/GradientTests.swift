@@ -72,6 +72,19 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
             beta: beta, samples: samples)
     }
 
+    /// Declared layer lists no `--hidden` describes: stacks of different
+    /// depths, both activations, a linear layer without one, image-shaped
+    /// input; plain and conditional, ELBO and K = 2.
+    @Test(arguments: [(0, 1), (3, 2)])
+    func declaredLayerListsBackwardMatchesFiniteDifferences(classes: Int, samples: Int) throws {
+        let config = ModelConfig(
+            inputShape: [1, 2, 3],
+            encoder: [.linear(outFeatures: 5), .tanh, .linear(outFeatures: 4), .linear(outFeatures: 4), .relu], latentDim: 2,
+            decoder: [.linear(outFeatures: 3), .relu, .linear(outFeatures: 6)], labelClasses: classes)
+        #expect(config.problems == [] && config.mlpShorthand == nil)
+        try checkVAEGradients(config, beta: 1, samples: samples)
+    }
+
     func checkVAEGradients(_ config: ModelConfig, beta: Float, samples: Int = 1) throws {
         let rows = 4
         let L = config.latentDim
@@ -87,7 +100,8 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
             for i in 0..<(rows * config.inputDim) { vae.input[i] = r.nextFloat() }
             r.fillNormal(vae.epsilon.pointer, count: rows * samples * L)
             vae.forward(rows: rows, samples: samples)
-            margin = config.activation == .relu ? smallestPreactivation(vae, rows: rows, samples: samples) : .infinity
+            margin =
+                (config.encoder + config.decoder).contains(.relu) ? smallestPreactivation(vae, rows: rows, samples: samples) : .infinity
         }
         #expect(margin >= 3 * Double(fdStep), "no input set found away from ReLU kinks")
         func loss() -> Double {

@@ -59,7 +59,8 @@ func read(_ relative: String) throws -> String {
         let config = try #require(try JSONSerialization.jsonObject(with: Data(RunConfig.schemaJSON.utf8)) as? [String: Any])
         let recipe = try #require(try JSONSerialization.jsonObject(with: Data(recipeSchemaJSON.utf8)) as? [String: Any])
         let recipeConfig = try #require((recipe["properties"] as? [String: Any])?["config"] as? [String: Any])
-        #expect(paths(config, "") == paths(recipeConfig, ""))
+        // Recipes may also give the MLP shorthand, which the config never stores.
+        #expect(paths(config, "").union(["model.hidden", "model.activation"]) == paths(recipeConfig, ""))
     }
 
     @Test func theIssuesRecipesHaveTheirDefiningSettings() throws {
@@ -72,8 +73,8 @@ func read(_ relative: String) throws -> String {
         #expect(try config("cvae").model.labelClasses == 10)
         #expect(try config("iwae").training.importanceSamples == 5)
         let deep = try config("vae-deep")
-        #expect(deep.model.hidden == [200, 200] && deep.model.latentDim == 50 && deep.data.binarization == .dynamic)
-        #expect(deep.model.activation == .tanh)
+        #expect(deep.model.mlpShorthand?.hidden == [200, 200] && deep.model.latentDim == 50 && deep.data.binarization == .dynamic)
+        #expect(deep.model.mlpShorthand?.activation == .tanh)
     }
 
     @Test func fieldsTheRecipeDoesNotSetKeepTheGivenDefaults() throws {
@@ -90,6 +91,22 @@ func read(_ relative: String) throws -> String {
 }
 
 @Suite struct BadRecipeTests {
+    /// The architecture comes whole from one place: the shorthand replaces the
+    /// defaults' lists (keeping what it does not name), declared lists replace them.
+    @Test func shorthandAndListsEachReplaceTheDefaultsArchitecture() throws {
+        func recipe(_ model: String) throws -> RunConfig {
+            try Recipe(json: #"{"name": "x", "description": "d", "config": {"model": \#(model)}}"#, source: "test").config(
+                over: RunConfig())
+        }
+        #expect(try recipe(#"{"activation": "tanh"}"#).model.mlpShorthand == .init(hidden: [400], activation: .tanh))
+        #expect(try recipe(#"{"hidden": [30, 20]}"#).model.mlpShorthand == .init(hidden: [30, 20], activation: .relu))
+        let lists = try recipe(
+            #"{"encoder": [{"type": "linear", "out_features": 9}], "decoder": [{"type": "relu"}, {"type": "linear", "out_features": 784}]}"#
+        )
+        #expect(lists.model.encoder == [.linear(outFeatures: 9)] && lists.model.decoder == [.relu, .linear(outFeatures: 784)])
+        #expect(lists.model.latentDim == 20 && lists.model.inputShape == [1, 28, 28])
+    }
+
     @Test func unknownNamesListTheRecipes() {
         do {
             _ = try RecipeBook.recipe("vea")
@@ -106,6 +123,18 @@ func read(_ relative: String) throws -> String {
         (#"{"name": "x", "config": {}}"#, "missing required key \"description\""),
         (#"{"name": "x", "description": "d", "config": {"training": {"patience": 3}}}"#, "needs a validation split"),
         (#"not json"#, "not valid JSON"),
+        (
+            #"{"name": "x", "description": "d", "config": {"model": {"hidden": [8], "encoder": [{"type": "linear", "out_features": 8}], "decoder": [{"type": "linear", "out_features": 784}]}}}"#,
+            "give either the MLP shorthand (hidden, activation) or the layer lists (encoder, decoder), not both"
+        ),
+        (
+            #"{"name": "x", "description": "d", "config": {"model": {"encoder": [{"type": "conv"}]}}}"#,
+            "$.config.model.encoder[0].type: \"conv\" is not one of"
+        ),
+        (
+            #"{"name": "x", "description": "d", "config": {"model": {"encoder": [], "decoder": [{"type": "linear", "out_features": 100}]}}}"#,
+            "the decoder's last layer gives 100 values per example, but the input has 784"
+        ),
     ])
     func invalidRecipeFilesAreRejectedWithTheReason(json: String, message: String) throws {
         let path = Fixtures.temporaryPath("zoo-recipe") + ".json"

@@ -112,18 +112,19 @@ public enum Fixtures {
         return dir
     }
 
-    /// Writes a split of `count` random 28×28 images with labels into `dir`.
+    /// Writes a split of `count` random side×side (or side×width) images with labels into `dir`.
     @discardableResult
     public static func writeSplit(
         _ prefix: String, count: Int, in dir: String, gzip compress: Bool = true,
-        labelCount: Int? = nil, side: Int = 28, seed: UInt64 = 1
+        labelCount: Int? = nil, side: Int = 28, width: Int? = nil, seed: UInt64 = 1
     ) -> (images: String, labels: String) {
         var state = seed
         func byte() -> UInt8 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return UInt8(state >> 56)
         }
-        let images = idx(dimensions: [count, side, side], data: (0..<(count * side * side)).map { _ in byte() })
+        let w = width ?? side
+        let images = idx(dimensions: [count, side, w], data: (0..<(count * side * w)).map { _ in byte() })
         let n = labelCount ?? count
         let labels = idx(dimensions: [n], data: (0..<n).map { _ in byte() % 10 })
         let ext = compress ? ".gz" : ""

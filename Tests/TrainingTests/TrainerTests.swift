@@ -16,8 +16,7 @@ let realSubset: (train: ImageSet, test: ImageSet)? = {
 
 func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: Int = 2) -> RunConfig {
     var c = RunConfig()
-    c.model.hidden = [64]
-    c.model.latentDim = 8
+    c.model = ModelConfig(inputShape: [1, 28, 28], hidden: [64], latentDim: 8)
     c.training.batchSize = 100
     c.training.seed = seed
     c.training.threads = threads
@@ -100,7 +99,7 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
     @Test func inputSizeMismatchIsAnError() throws {
         let data = try #require(realSubset)
         var c = smallConfig()
-        c.model.inputDim = 100
+        c.model.fit(inputShape: [100])
         #expect(throws: TrainingError.self) { try Trainer(config: c, train: data.train, test: data.test) }
     }
 }
@@ -108,7 +107,7 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
 @Suite struct RunConfigTests {
     @Test func defaultsAreTheTutorials() {
         let c = RunConfig()
-        #expect(c.model.inputDim == 784 && c.model.hidden == [400] && c.model.latentDim == 20)
+        #expect(c.model.inputShape == [1, 28, 28] && c.model.mlpShorthand == .init(hidden: [400]) && c.model.latentDim == 20)
         #expect(c.model.likelihood == .bernoulli)
         #expect(c.training.epochs == 15 && c.training.batchSize == 128)
         #expect(c.training.optimizer.lr == 1e-3 && c.training.optimizer.beta1 == 0.9)
@@ -129,7 +128,7 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
 
     @Test func configRoundTripsThroughJSONWithSnakeCaseKeys() throws {
         var c = RunConfig()
-        c.model.hidden = [200, 100]
+        try c.model.useMLP(hidden: [200, 100])
         c.data.limit = 5
         let json = try JSONEncoder().encode(c)
         let text = String(decoding: json, as: UTF8.self)

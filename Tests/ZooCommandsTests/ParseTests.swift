@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import NeuralNet
+import TestSupport
 import Testing
 
 @testable import ZooCommands
@@ -10,9 +13,11 @@ import Testing
         let (recipe, c) = try t.runConfig()
         #expect(recipe.name == "vae")
         #expect(c.training.beta == 1 && c.training.klWarmup == 0 && c.training.importanceSamples == 1)
-        #expect(c.training.validation == 0 && c.training.patience == nil && c.model.labelClasses == 0 && c.model.activation == .relu)
+        #expect(
+            c.training.validation == 0 && c.training.patience == nil && c.model.labelClasses == 0
+                && c.model.mlpShorthand?.activation == .relu)
         #expect(c.training.epochs == 15 && c.training.batchSize == 128 && c.training.optimizer.lr == 1e-3)
-        #expect(c.model.hidden == [400] && c.model.latentDim == 20 && c.model.likelihood == .bernoulli)
+        #expect(c.model.mlpShorthand?.hidden == [400] && c.model.latentDim == 20 && c.model.likelihood == .bernoulli)
         #expect(c.data.binarization == .none && c.data.limit == nil && c.data.directory == nil)
         #expect(c.training.seed == 1)
     }
@@ -26,9 +31,11 @@ import Testing
         ])
         let c = try t.runConfig().1
         #expect(c.training.beta == 2.5 && c.training.klWarmup == 4 && c.training.importanceSamples == 5)
-        #expect(c.training.validation == 1000 && c.training.patience == 3 && c.model.activation == .tanh && c.model.labelClasses == 10)
+        #expect(
+            c.training.validation == 1000 && c.training.patience == 3 && c.model.mlpShorthand?.activation == .tanh
+                && c.model.labelClasses == 10)
         #expect(c.training.epochs == 3 && c.training.batchSize == 64 && c.training.optimizer.lr == 0.002)
-        #expect(c.model.latentDim == 2 && c.model.hidden == [200, 100] && c.model.likelihood == .gaussian)
+        #expect(c.model.latentDim == 2 && c.model.mlpShorthand?.hidden == [200, 100] && c.model.likelihood == .gaussian)
         #expect(c.model.sigma == 0.2 && c.training.seed == 9 && c.training.threads == 1)
         #expect(c.data.directory == "/tmp/x" && c.data.binarization == .dynamic && c.data.limit == 500)
         #expect(t.samplesDir == "/tmp/s")
@@ -67,12 +74,33 @@ import Testing
     /// A recipe supplies the fields; flags override exactly the fields they name.
     @Test func flagsOverrideTheRecipe() throws {
         let deep = try Train.parse(["--recipe", "vae-deep", "--latent-dim", "10"]).runConfig().1
-        #expect(deep.model.latentDim == 10 && deep.model.hidden == [200, 200] && deep.model.activation == .tanh)
+        #expect(
+            deep.model.latentDim == 10 && deep.model.mlpShorthand?.hidden == [200, 200] && deep.model.mlpShorthand?.activation == .tanh)
         #expect(deep.data.binarization == .dynamic)
         let beta = try Train.parse(["--recipe", "beta-vae", "--beta", "2", "--epochs", "3"]).runConfig().1
         #expect(beta.training.beta == 2 && beta.training.epochs == 3)
         let plain = try Train.parse(["--recipe", "vae-deep", "--binarize", "none", "--activation", "relu"]).runConfig().1
-        #expect(plain.data.binarization == .none && plain.model.activation == .relu)
+        #expect(plain.data.binarization == .none && plain.model.mlpShorthand?.activation == .relu)
+    }
+
+    /// `--hidden` replaces a recipe's declared lists by the MLP it describes;
+    /// `--activation` alone cannot change a model that is not that MLP.
+    @Test func theShorthandFlagsOverARecipeWithLayerLists() throws {
+        let path = Fixtures.temporaryPath("lists") + ".json"
+        try
+            #"{"name": "lists", "description": "d", "config": {"model": {"encoder": [{"type": "linear", "out_features": 9}, {"type": "tanh"}], "decoder": [{"type": "linear", "out_features": 784}]}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let lists = try Train.parse(["--recipe", path]).runConfig().1
+        #expect(lists.model.encoder == [.linear(outFeatures: 9), .tanh] && lists.model.mlpShorthand == nil)
+        let mlp = try Train.parse(["--recipe", path, "--hidden", "50", "--activation", "tanh"]).runConfig().1
+        #expect(mlp.model.mlpShorthand == .init(hidden: [50], activation: .tanh))
+        do {
+            _ = try Train.parse(["--recipe", path, "--activation", "relu"]).runConfig()
+            Issue.record("--activation alone was accepted for declared layers")
+        } catch {
+            #expect(Train.message(for: error).contains("--activation: the model declares its own encoder and decoder layers"))
+        }
     }
 
     @Test func combinationsTheConfigRejectsNameTheProblem() throws {

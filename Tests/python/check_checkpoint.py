@@ -23,14 +23,20 @@ assert seal == "zoo-checkpoint-crc32 %08x\n" % zlib.crc32(raw[512:]), seal[:90]
 with h5py.File(path, "r") as f:
     assert f.userblock_size == 512, f.userblock_size
     assert f.attrs["format"] == "zoo-vae-checkpoint", f.attrs["format"]
-    assert int(f.attrs["format_version"]) == 3
+    assert int(f.attrs["format_version"]) == 4
     assert len(f.attrs["metadata_sha256"]) == 64, f.attrs["metadata_sha256"]
     for key in ("zoo_version", "created_utc"):
         assert isinstance(f.attrs[key], str), (key, type(f.attrs[key]))
     config_text = f["config"][()]
     config_text = config_text.decode() if isinstance(config_text, bytes) else config_text
     config = json.loads(config_text)
-    assert config["model"]["input_dim"] == 784, config["model"]
+    model = config["model"]
+    assert model["input_shape"] == [1, 28, 28], model
+    # The tutorial's MLP as layer lists: fc1 (+ReLU), the heads fc2/fc3, fc4 (+ReLU), fc5.
+    linear = lambda stack: [layer["out_features"] for layer in stack if layer["type"] == "linear"]
+    assert linear(model["encoder"]) + [model["latent_dim"]] * 2 + linear(model["decoder"]) == [
+        list(expected[f"fc{i}.weight"]["shape"])[0] for i in range(1, 6)
+    ], model
 
     state_dict = {name: np.asarray(f["model"][name]) for name in f["model"]}
     assert set(state_dict) == set(expected), (sorted(state_dict), sorted(expected))

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Runs a zoo checkpoint's encoder in numpy, from the parameters h5py reads by
 their state_dict names, on the first images of an IDX file, and compares the
-posterior means with the mu_* columns `zoo embed --csv` wrote. A conditional
-model (label_classes C > 0) gets [x, one-hot(label)] with the CSV's label column;
-a tanh model tanh instead of ReLU.
+posterior means with the mu_* columns `zoo embed --csv` wrote. The encoder is
+walked as the config's layer list declares it (linear layers named fc1, fc2, …
+in order, then the μ head); a conditional model (label_classes C > 0) gets
+[x, one-hot(label)] with the CSV's label column.
 
 Usage: check_embedding.py CHECKPOINT.h5 EMBEDDING.csv IMAGES-idx3-ubyte[.gz] COUNT
 Exits non-zero (with the largest difference) when any |mu - mu_numpy| > 1e-4.
@@ -22,9 +23,9 @@ with h5py.File(ckpt, "r") as f:
     config = json.loads(f["config"][()])
     params = {name: np.asarray(f["model"][name], dtype=np.float64) for name in f["model"]}
 model = config["model"]
-hidden, latent = model["hidden"], model["latent_dim"]
+latent = model["latent_dim"]
 classes = model.get("label_classes", 0)
-act = np.tanh if model.get("activation", "relu") == "tanh" else (lambda v: np.maximum(v, 0))
+activations = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh}
 
 opener = gzip.open if images_path.endswith(".gz") else open
 with opener(images_path, "rb") as f:
@@ -40,9 +41,14 @@ with open(table, newline="") as f:
 h = x
 if classes:
     h = np.concatenate([x, np.eye(classes)[[int(r[2]) for r in rows_read]]], axis=1)
-for i in range(len(hidden)):  # encoder fc1 … fc{h}: Linear then the activation, weights [out, in]
-    h = act(h @ params[f"fc{i + 1}.weight"].T + params[f"fc{i + 1}.bias"])
-mu = h @ params[f"fc{len(hidden) + 1}.weight"].T + params[f"fc{len(hidden) + 1}.bias"]
+linear = 0
+for layer in model["encoder"]:  # weights [out, in], as nn.Linear
+    if layer["type"] == "linear":
+        linear += 1
+        h = h @ params[f"fc{linear}.weight"].T + params[f"fc{linear}.bias"]
+    else:
+        h = activations[layer["type"]](h)
+mu = h @ params[f"fc{linear + 1}.weight"].T + params[f"fc{linear + 1}.bias"]
 assert header[:3] == ["index", "split", "label"], header
 mu_cols = [header.index(f"mu_{j}") for j in range(latent)]
 zoo_mu = np.array([[float(r[c]) for c in mu_cols] for r in rows_read])

@@ -18,6 +18,18 @@ import numpy as np
 source, case, out = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
+def legacy_config(text):
+    """The config of a format-4 MLP as format 2 wrote it: input_dim, hidden widths, activation."""
+    config = json.loads(text)
+    model = config["model"]
+    shape, encoder = model.pop("input_shape"), model.pop("encoder")
+    model.pop("decoder")
+    model["input_dim"] = int(np.prod(shape))
+    model["hidden"] = [layer["out_features"] for layer in encoder if layer["type"] == "linear"]
+    model["activation"] = next(layer["type"] for layer in encoder if layer["type"] != "linear")
+    return json.dumps(config)
+
+
 def unsealed_copy(src, dst):
     """A format-2 copy without user block or digest, object by object."""
     with h5py.File(src, "r") as a, h5py.File(dst, "w") as b:
@@ -26,7 +38,10 @@ def unsealed_copy(src, dst):
                 b.attrs[k] = v
         b.attrs["format_version"] = np.int64(2)
         for name in a:
-            a.copy(a[name], b, name=name)
+            if name == "config":
+                b["config"] = legacy_config(a["config"][()])
+            else:
+                a.copy(a[name], b, name=name)
 
 
 if case.startswith("flip-"):
