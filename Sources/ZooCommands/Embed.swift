@@ -103,18 +103,17 @@ public struct Embed: ParsableCommand {
         let csvFile = try csv.map { try OutputFile($0) }
         let vectors = try tsv.map { try OutputFile($0 + "/vectors.tsv") }
         let metadata = try tsv.map { try OutputFile($0 + "/metadata.tsv") }
-        try csvFile?.write(csvHeader(latent: L))
-        try metadata?.write("index\tsplit\tlabel\n")
+        var table = EmbeddingTable(latentDim: L, logvar: logvar, samples: samples, seed: seed ?? saved.config.training.seed)
+        try csvFile?.write(table.csvHeader)
+        try metadata?.write(EmbeddingTable.metadataHeader)
         var plotPoints: [Float] = []
         var plotLabels: [UInt8] = []
         var pca = PrincipalComponents(dimension: L)
         let indices = UnsafeMutablePointer<Int64>.allocate(capacity: batch)
         defer { indices.deallocate() }
-        var eps = [Float](repeating: 0, count: samples * L + 1)
-        let sampleSeed = seed ?? saved.config.training.seed
 
         for set in sets {
-            let name = set.images.split.rawValue
+            let split = set.images.split
             var first = 0
             while first < set.count {
                 if signals.requested {
@@ -132,25 +131,9 @@ public struct Embed: ParsableCommand {
                     let i = first + r
                     let row = post + r * 2 * L
                     let label = set.images.labels[i]
-                    if csvFile != nil {
-                        text += "\(i),\(name),\(label)"
-                        for j in 0..<L { text += ",\(row[j])" }
-                        if logvar { for j in 0..<L { text += ",\(row[L + j])" } }
-                        if samples > 0 {
-                            // One stream per image: the draws do not depend on batching or other images.
-                            var stream = RandomStream(
-                                seed: sampleSeed, purpose: .embedding,
-                                index: UInt64(set.images.split == .train ? 0 : 1) << 32 | UInt64(i))
-                            let z = LatentGrids.posteriorSamples(
-                                row, latentDim: L, samples: samples, stream: &stream, scratch: &eps)
-                            for v in z { text += ",\(v)" }
-                        }
-                        text += "\r\n"
-                    }
+                    if csvFile != nil { table.appendCSVRow(to: &text, index: i, split: split, label: label, posterior: row) }
                     if vectors != nil {
-                        for j in 0..<L { vec += (j == 0 ? "" : "\t") + "\(row[j])" }
-                        vec += "\n"
-                        meta += "\(i)\t\(name)\t\(label)\n"
+                        table.appendTSVRows(vectors: &vec, metadata: &meta, index: i, split: split, label: label, posterior: row)
                     }
                     if plot != nil {
                         pca.add(row)
@@ -177,38 +160,12 @@ public struct Embed: ParsableCommand {
                 + "\(fmt(monotonicSeconds() - start, 2)) s: \(outputs.joined(separator: ", "))\n")
     }
 
-    func csvHeader(latent L: Int) -> String {
-        var h = "index,split,label"
-        for j in 0..<L { h += ",mu_\(j)" }
-        if logvar { for j in 0..<L { h += ",logvar_\(j)" } }
-        for s in 0..<samples { for j in 0..<L { h += ",z_\(s)_\(j)" } }
-        return h + "\r\n"
-    }
-
     func scatter(points: [Float], labels: [UInt8], latent L: Int, pca: PrincipalComponents, names: [String]?) -> Image {
-        let n = labels.count
-        var x = [Float](repeating: 0, count: n)
-        var y = [Float](repeating: 0, count: n)
-        let xLabel: String
-        let yLabel: String
-        if L == 1 {
-            for i in 0..<n { x[i] = points[i] }
-            (xLabel, yLabel) = ("Z0", "")
-        } else if L == 2 {
-            for i in 0..<n {
-                x[i] = points[2 * i]
-                y[i] = points[2 * i + 1]
-            }
-            (xLabel, yLabel) = ("Z0", "Z1")
-        } else {
-            let p = pca.projectOntoFirstTwo(points)
-            (x, y) = (p.x, p.y)
-            (xLabel, yLabel) = ("PC1 (\(Int(p.percent.0.rounded()))%)", "PC2 (\(Int(p.percent.1.rounded()))%)")
-        }
+        let c = PlotCoordinates(points: points, latentDim: L, pca: pca)
         let base = URL(fileURLWithPath: checkpoint).lastPathComponent
         let plot = ScatterPlot(
-            title: "\(base): MU OF \(n) IMAGES (\(split.rawValue.uppercased())), D=\(L)",
-            xLabel: xLabel, yLabel: yLabel, labelNames: names ?? [])
-        return plot.render(x: x, y: y, labels: labels)
+            title: "\(base): MU OF \(labels.count) IMAGES (\(split.rawValue.uppercased())), D=\(L)",
+            xLabel: c.xLabel, yLabel: c.yLabel, labelNames: names ?? [])
+        return plot.render(x: c.x, y: c.y, labels: labels)
     }
 }
