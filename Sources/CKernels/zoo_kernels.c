@@ -184,6 +184,22 @@ void zk_gather_u8_bernoulli(const uint8_t *restrict src, const int64_t *restrict
     }
 }
 
+void zk_gather_f32(const float *restrict src, const int64_t *restrict rows, size_t nrows, size_t cols,
+                   float *restrict dst) {
+    for (size_t i = 0; i < nrows; i++) memcpy(dst + i * cols, src + (size_t)rows[i] * cols, cols * sizeof(float));
+}
+
+void zk_gather_f32_bernoulli(const float *restrict src, const int64_t *restrict rows, size_t nrows,
+                             size_t cols, const uint32_t *restrict u, float *restrict dst) {
+    const float scale = 1.0f / 16777216.0f;  // 2^-24: u * scale is exact for u < 2^24
+    for (size_t i = 0; i < nrows; i++) {
+        const float *s = src + (size_t)rows[i] * cols;
+        const uint32_t *ui = u + i * cols;
+        float *d = dst + i * cols;
+        for (size_t c = 0; c < cols; c++) d[c] = ((float)ui[c] * scale < s[c]) ? 1.0f : 0.0f;
+    }
+}
+
 int zk_all_finite(const float *x, size_t n) {
     int ok = 1;
     for (size_t i = 0; i < n; i++) ok &= isfinite(x[i]) ? 1 : 0;

@@ -13,6 +13,13 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case badShape(path: String, reason: String)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case empty(path: String)
+    case badArray(path: String, reason: String)
+    case badValue(path: String, reason: String)
+    case testSplitTooLarge(path: String, requested: Int, available: Int)
+    case sourceMissing(path: String)
+    case unknownSource(path: String)
+    case hasTestSplit(path: String)
+    case noTestSplit(path: String)
 
     public var description: String {
         switch self {
@@ -45,6 +52,23 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(images) holds \(n) images but \(labels) holds \(m) labels; they must match."
         case .empty(let path):
             return "\(path) holds no images."
+        case .badArray(let path, let reason):
+            return "\(path) is not an array zoo can read: \(reason)."
+        case .badValue(let path, let reason):
+            return "\(path) holds \(reason)."
+        case .testSplitTooLarge(let path, let requested, let available):
+            return "--test-split \(requested) would hold out every one of the \(available) examples of \(path); "
+                + "choose fewer than \(available)"
+        case .sourceMissing(let path):
+            return "the data \(path) does not exist. --data takes a directory in the MNIST layout or a NumPy .npy file "
+                + "(without --data zoo uses Fashion-MNIST from `apt-get install dataset-fashion-mnist`)."
+        case .unknownSource(let path):
+            return "\(path) is a file zoo cannot read as data: it is not a NumPy .npy array (no \\x93NUMPY magic). "
+                + "--data takes a directory in the MNIST layout or a .npy file (numpy.save)."
+        case .hasTestSplit(let path):
+            return "\(path) has its own test split (t10k-*); --test-split is for data without one"
+        case .noTestSplit(let path):
+            return "\(path) has no test split (the run used no --test-split); use --split train"
         }
     }
 }

@@ -64,9 +64,7 @@ public struct EvaluationSet: Sendable {
     /// Writes images `first ..< first + rows` as floats in [0, 1] into `out` ([rows, dimension]).
     public func gather(first: Int, rows: Int, into out: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int64>) {
         for i in 0..<rows { indices[i] = Int64(first + i) }
-        images.pixels.withUnsafeBufferPointer {
-            Kernels.gatherBytes($0.baseAddress!, rows: indices, count: rows, cols: dimension, into: out)
-        }
+        images.gather(indices, count: rows, into: out)
     }
 }
 

@@ -78,6 +78,25 @@ public enum Kernels {
         zk_gather_u8_bernoulli(src, rows, count, cols, uniform24, dst)
     }
 
+    /// Rows `rows[0..<count]` of a float matrix with `cols` columns, into `dst`.
+    @inline(__always)
+    public static func gatherFloats(
+        _ src: UnsafePointer<Float>, rows: UnsafePointer<Int64>, count: Int, cols: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        zk_gather_f32(src, rows, count, cols, dst)
+    }
+
+    /// The same rows, every value p ∈ [0, 1] replaced by one Bernoulli(p) draw
+    /// (1 when uniform24 · 2⁻²⁴ < p).
+    @inline(__always)
+    public static func gatherFloatsBernoulli(
+        _ src: UnsafePointer<Float>, rows: UnsafePointer<Int64>, count: Int, cols: Int,
+        uniform24: UnsafePointer<UInt32>, into dst: UnsafeMutablePointer<Float>
+    ) {
+        zk_gather_f32_bernoulli(src, rows, count, cols, uniform24, dst)
+    }
+
     @inline(__always)
     public static func adam(
         parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,

@@ -27,6 +27,7 @@ public struct RandomStream: Equatable, Sendable {
         case importanceSampling = 8
         case embedding = 9
         case validationSplit = 10
+        case testSplit = 11
     }
 
     public init(seed: UInt64, stream: UInt64) {

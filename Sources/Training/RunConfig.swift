@@ -72,15 +72,57 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 
 /// Where the data comes from and how it is presented.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// Directory in the MNIST layout; nil means Debian's Fashion-MNIST.
-    public var directory: String?
+    /// The data: a directory in the MNIST layout or a NumPy `.npy` file
+    /// (stored absolute); nil means Debian's Fashion-MNIST.
+    public var path: String?
+    /// What `path` is, recognised from the path's contents when training starts.
+    public var kind: DataSource.Kind = .mnistDirectory
     public var binarization: Binarization = .none
     /// Use only the first `limit` images of each split.
     public var limit: Int?
-    public init(directory: String? = nil, binarization: Binarization = .none, limit: Int? = nil) {
-        self.directory = directory
+    /// Examples held out as the test split of a source that has none (0:
+    /// none): the last `testSplit` of a fixed permutation (seed 0).
+    public var testSplit: Int = 0
+
+    public init(path: String? = nil, binarization: Binarization = .none, limit: Int? = nil) {
+        self.path = path
         self.binarization = binarization
         self.limit = limit
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, kind, binarization, limit
+        case testSplit = "test_split"
+        /// Formats 1–3 (always an MNIST-layout directory).
+        case directory
+    }
+
+    /// Format 4 writes `path`, `kind` and `test_split`; formats 1–3 wrote the
+    /// MNIST-layout `directory`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if c.contains(.directory) {
+            if c.contains(.path) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .directory, in: c, debugDescription: "give path or (formats 1–3) directory, not both")
+            }
+            path = try c.decodeIfPresent(String.self, forKey: .directory)
+        } else {
+            path = try c.decodeIfPresent(String.self, forKey: .path)
+        }
+        kind = try c.decodeIfPresent(DataSource.Kind.self, forKey: .kind) ?? .mnistDirectory
+        binarization = try c.decode(Binarization.self, forKey: .binarization)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        testSplit = try c.decodeIfPresent(Int.self, forKey: .testSplit) ?? 0
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(binarization, forKey: .binarization)
+        try c.encode(limit, forKey: .limit)
+        try c.encode(testSplit, forKey: .testSplit)
     }
 }
 
@@ -130,6 +172,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if !(o.beta2 >= 0 && o.beta2 < 1) { add("training.optimizer.beta2", "beta2 must be in [0, 1), got \(o.beta2)") }
         if !(o.eps > 0) || !o.eps.isFinite { add("training.optimizer.eps", "eps must be a positive number, got \(o.eps)") }
         if let l = data.limit { bound("data.limit", "limit", l, 1...Self.maximumImages) }
+        bound("data.test_split", "the test split (examples)", data.testSplit, 0...Self.maximumImages)
         if !(t.beta >= 0) || !t.beta.isFinite || t.beta > 1e6 { add("training.beta", "beta must be a number in [0, 1e6], got \(t.beta)") }
         bound("training.kl_warmup", "KL warm-up (epochs)", t.klWarmup, 0...Self.maximumEpochs)
         bound("training.iw_samples", "importance samples", t.importanceSamples, 1...1000)

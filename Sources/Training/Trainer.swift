@@ -19,6 +19,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     case labelOutOfRange(label: Int, classes: Int, path: String)
     /// The validation split would leave no training images.
     case validationTooLarge(requested: Int, available: Int, path: String)
+    case valuesOutsideUnitInterval(min: Float, max: Float, path: String)
+    case unlabeledData(classes: Int, path: String)
     case invalidConfig(String)
 
     public var description: String {
@@ -33,6 +35,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .labelOutOfRange(let label, let classes, let path):
             return "\(path) has label \(label), but the conditional model has \(classes) classes (0…\(classes - 1)); "
                 + "set label_classes (--label-classes) to at least \(label + 1)"
+        case .valuesOutsideUnitInterval(let lo, let hi, let path):
+            return "\(path) holds values in [\(lo), \(hi)], outside [0, 1], which the Bernoulli decoder cannot model; "
+                + "use --decoder gaussian, or rescale the data to [0, 1]"
+        case .unlabeledData(let classes, let path):
+            return "\(path) has no labels, so a conditional model (\(classes) label classes) cannot train on it; "
+                + "train an unconditional recipe, or give data with labels"
         case .validationTooLarge(let n, let available, let path):
             return "--val-split \(n) would hold out every one of the \(available) training images in \(path); "
                 + "choose fewer than \(available)"
@@ -157,9 +165,17 @@ public final class Trainer {
         if let test, test.dimension != config.model.inputDim {
             throw TrainingError.inputSizeMismatch(model: config.model.inputDim, data: test.dimension, path: test.imagesPath)
         }
+        for set in [train, test].compactMap({ $0 }) {
+            // Bytes are scaled into [0, 1]; only float data can lie outside.
+            guard case .floats = set.values, config.model.likelihood == .bernoulli else { continue }
+            if let r = set.valueRange, r.min < 0 || r.max > 1 {
+                throw TrainingError.valuesOutsideUnitInterval(min: r.min, max: r.max, path: set.imagesPath)
+            }
+        }
         let classes = config.model.labelClasses
         if classes > 0 {
             for set in [train, test].compactMap({ $0 }) {
+                if !set.hasLabels { throw TrainingError.unlabeledData(classes: classes, path: set.imagesPath) }
                 if let bad = set.firstLabel(outside: classes) {
                     throw TrainingError.labelOutOfRange(label: bad, classes: classes, path: set.labelsPath)
                 }
@@ -292,15 +308,11 @@ public final class Trainer {
         if config.model.isConditional {
             for r in 0..<rows { model.labels[r] = Int32(set.labels[Int(indices[r])]) }
         }
-        set.pixels.withUnsafeBufferPointer { px in
-            if dynamic {
-                binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D)
-                Kernels.gatherBytesBernoulli(
-                    px.baseAddress!, rows: indices, count: rows, cols: D,
-                    uniform24: uniform.baseAddress!, into: model.input.pointer)
-            } else {
-                Kernels.gatherBytes(px.baseAddress!, rows: indices, count: rows, cols: D, into: model.input.pointer)
-            }
+        if dynamic {
+            binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D)
+            set.gatherBernoulli(indices, count: rows, uniform24: uniform.baseAddress!, into: model.input.pointer)
+        } else {
+            set.gather(indices, count: rows, into: model.input.pointer)
         }
     }
 

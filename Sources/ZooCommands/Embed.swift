@@ -32,7 +32,7 @@ public struct Embed: ParsableCommand {
     @Option(
         name: .customLong("data"),
         help: ArgumentHelp(
-            "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
+            "The data: an MNIST-layout directory or a .npy file (default: what the checkpoint was trained on).", valueName: "path"))
     public var directory: String?
 
     @Option(help: "Split: test, train, or all (train then test).")
@@ -85,12 +85,12 @@ public struct Embed: ParsableCommand {
         for path in [csv, plot].compactMap({ $0 }) { try checkWritable(path) }
         if let tsv { try prepareOutputDirectory(tsv) }
         let saved = try Checkpoint.read(from: checkpoint)
-        let data = try DatasetDirectory(path: directory ?? saved.config.data.directory)
+        let data = try DataSource(path: directory.map(absolutePath) ?? saved.config.data.path)
         let splits: [Split] = split == .all ? [.train, .test] : [split == .train ? .train : .test]
         // Load (and check) every split before writing anything.
         let sets = try splits.map { s -> EvaluationSet in
             try EvaluationSet(
-                try data.load(s, limit: limit), model: saved.config.model,
+                try data.load(s, limit: limit, testSplit: saved.config.data.testSplit), model: saved.config.model,
                 binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
         }
         let total = sets.reduce(0) { $0 + $1.count }

@@ -17,7 +17,7 @@ public struct EvalDataOptions: ParsableArguments {
     @Option(
         name: .customLong("data"),
         help: ArgumentHelp(
-            "Directory in the MNIST layout (default: the one the checkpoint was trained on).", valueName: "dir"))
+            "The data: an MNIST-layout directory or a .npy file (default: what the checkpoint was trained on).", valueName: "path"))
     public var directory: String?
 
     @Option(help: "Split: test or train.")
@@ -130,7 +130,7 @@ public struct Eval: ParsableCommand {
         BLAS.setThreads(threadCount)
         Kernels.flushDenormals()
         writeStderr(
-            "zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.directory.path)\n"
+            "zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.source.path)\n"
         )
 
         // The ELBO, with the training's test-loss noise stream.
@@ -158,7 +158,7 @@ public struct Eval: ParsableCommand {
                 trainingSeed: loaded.checkpoint.config.training.seed,
                 recipe: loaded.checkpoint.recipe),
             data: .init(
-                directory: loaded.directory.path, split: data.split.rawValue, images: set.count, limit: data.limit,
+                directory: loaded.source.path, split: data.split.rawValue, images: set.count, limit: data.limit,
                 fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D),
             elbo: .init(
                 negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
@@ -216,16 +216,16 @@ public struct Eval: ParsableCommand {
 /// A checkpoint and one split of data prepared for its model.
 struct LoadedCheckpoint {
     let checkpoint: Checkpoint
-    let directory: DatasetDirectory
+    let source: DataSource
     let set: EvaluationSet
     /// SHA-256 of the split's images and labels as read (before any binarization).
     let fingerprint: String
 
     init(_ path: String, data: EvalDataOptions) throws {
         checkpoint = try Checkpoint.read(from: path)
-        directory = try DatasetDirectory(path: data.directory ?? checkpoint.config.data.directory)
-        let images = try directory.load(data.split, limit: data.limit)
-        fingerprint = ImageSet.fingerprint(pixels: images.pixels, labels: images.labels)
+        source = try DataSource(path: data.directory.map(absolutePath) ?? checkpoint.config.data.path)
+        let images = try source.load(data.split, limit: data.limit, testSplit: checkpoint.config.data.testSplit)
+        fingerprint = images.fingerprint
         set = try EvaluationSet(
             images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,
             trainingSeed: checkpoint.config.training.seed)

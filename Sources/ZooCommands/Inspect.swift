@@ -39,8 +39,9 @@ public struct Inspect: ParsableCommand {
             "  training      \(t.epochs) epochs, batch \(t.batchSize), Adam lr \(t.optimizer.lr), seed \(t.seed), \(t.threads) thread(s)"
             + (t.validation > 0 ? ", \(t.validation) validation images" : "") + "\n"
         out +=
-            "  data          \(c.config.data.directory ?? "Fashion-MNIST (default)"), binarization \(c.config.data.binarization.rawValue)"
-            + (c.config.data.limit.map { ", first \($0) images" } ?? "") + "\n"
+            "  data          \(c.config.data.path ?? "Fashion-MNIST (default)") (\(c.config.data.kind.rawValue)), binarization \(c.config.data.binarization.rawValue)"
+            + (c.config.data.limit.map { ", first \($0) images" } ?? "")
+            + (c.config.data.testSplit > 0 ? ", \(c.config.data.testSplit) examples held out as the test split" : "") + "\n"
         if let s = c.training {
             out +=
                 "  position      epoch \(s.epoch) done" + (s.stepInEpoch > 0 ? ", \(s.stepInEpoch) steps into epoch \(s.epoch + 1)" : "")

@@ -16,10 +16,16 @@ public struct DataOptions: ParsableArguments {
     @Option(
         name: .customLong("data"),
         help: ArgumentHelp(
-            "Directory in the MNIST layout (train-images-idx3-ubyte[.gz], t10k-…).",
+            "The data: a directory in the MNIST layout (train-images-idx3-ubyte[.gz], t10k-…), or a NumPy .npy array of examples (N, D), (N, H, W), (N, H, W, C) or (N, C, H, W).",
             discussion: "Default: Fashion-MNIST from Debian's dataset-fashion-mnist, \(DatasetDirectory.defaultPath).",
-            valueName: "dir"))
+            valueName: "path"))
     public var directory: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Hold out N examples as the test split of data that has none (a fixed draw, the same for every seed).", valueName: "N"))
+    public var testSplit: Int?
 
     @Option(
         help:
@@ -35,7 +41,8 @@ public struct DataOptions: ParsableArguments {
     /// Sets the fields given; a relative --data path is stored absolute, so
     /// a checkpoint evaluated from another directory reads the same data.
     public func apply(to c: inout DataConfig) {
-        if let directory { c.directory = absolutePath(directory) }
+        if let directory { c.path = absolutePath(directory) }
+        if let testSplit { c.testSplit = testSplit }
         if let binarize { c.binarization = binarize }
         if let limit { c.limit = limit }
     }
@@ -139,7 +146,7 @@ let configFlags: [String: String] = [
     "training.threads": "--threads", "training.beta": "--beta", "training.kl_warmup": "--kl-warmup",
     "training.iw_samples": "--iw-samples", "training.val_split": "--val-split", "training.patience": "--patience",
     "model.latent_dim": "--latent-dim", "model.hidden": "--hidden", "model.sigma": "--sigma",
-    "model.label_classes": "--label-classes", "data.limit": "--limit",
+    "model.label_classes": "--label-classes", "data.limit": "--limit", "data.test_split": "--test-split",
 ]
 
 /// Refuses a configuration with problems (its one validation,

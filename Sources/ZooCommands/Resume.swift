@@ -21,7 +21,7 @@ public struct Resume: ParsableCommand {
         help: ArgumentHelp("Train until this many epochs in total (default: the checkpoint's).", valueName: "total"))
     public var epochs: Int?
 
-    @Option(name: .customLong("data"), help: ArgumentHelp("Read the data from here instead of the recorded directory.", valueName: "dir"))
+    @Option(name: .customLong("data"), help: ArgumentHelp("Read the data from here instead of the recorded path.", valueName: "path"))
     public var directory: String?
 
     @Flag(help: "Continue even if the training data differs from the data the checkpoint was trained on.")
@@ -45,7 +45,7 @@ public struct Resume: ParsableCommand {
         var config = saved.config
         if let epochs { config.training.epochs = epochs }
         try checkConfig(config)
-        if let directory { config.data.directory = absolutePath(directory) }
+        if let directory { config.data.path = absolutePath(directory) }
         if saved.optimizer == nil || saved.training == nil {
             guard freshOptimizer else { throw CheckpointError.missingOptimizerState(path: checkpoint) }
         }

@@ -158,9 +158,9 @@ public struct Sample: ParsableCommand {
 
     /// The checkpoint's test split, prepared as training saw it.
     func testSet(_ saved: Checkpoint) throws -> EvaluationSet {
-        let data = try DatasetDirectory(path: directory ?? saved.config.data.directory)
+        let data = try DataSource(path: directory.map(absolutePath) ?? saved.config.data.path)
         return try EvaluationSet(
-            try data.load(.test), model: saved.config.model,
+            try data.load(.test, limit: nil, testSplit: saved.config.data.testSplit), model: saved.config.model,
             binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
     }
 

@@ -102,18 +102,20 @@ public struct Train: ParsableCommand {
         if let save { try CheckpointSaver.checkTarget(save) }
         let lock = try save.map(CheckpointSaver.lock)
         defer { lock?.release() }
-        let (trainer, directory, fingerprint) = try makeTrainer(&config)
+        let (trainer, source, fingerprint) = try makeTrainer(&config)
         let train = trainer.train
         let test = trainer.test
 
         writeStderr("zoo \(Zoo.version): recipe \(recipe.name): \(describe(config)), \(trainer.model.parameters.count) parameters\n")
         let held = trainer.validation.map { " / \($0.count) validation" } ?? ""
         writeStderr(
-            "data: \(directory.path), \(train.count) train\(held) / \(test.map { String($0.count) } ?? "no") test images, "
+            "data: \(source), \(train.count) train\(held) / \(test.map { String($0.count) } ?? "no") test examples, "
                 + "binarization \(config.data.binarization.rawValue); \(config.training.threads) BLAS thread(s); "
                 + "ready in \(fmt(monotonicSeconds() - startup, 2)) s\n")
         if test == nil {
-            writeStderr("note: \(directory.path) has no test split (t10k-*); the per-epoch test loss is skipped\n")
+            writeStderr(
+                "note: the data has no test split, so the run evaluates on no held-out data (no per-epoch test loss); "
+                    + "--test-split N holds out N examples\n")
         }
 
         if let note = samplesNote(config.model, dir: samplesDir) { writeStderr(note) }
@@ -136,16 +138,19 @@ func describe(_ c: RunConfig) -> String {
 }
 
 /// Loads the data `config` names (the train split, and the test split when the
-/// directory has one), fits the model's input size to the images, and builds a trainer.
-func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws -> (Trainer, DatasetDirectory, () -> String) {
-    let directory = try DatasetDirectory(path: config.data.directory)
-    let train = try directory.load(.train, limit: config.data.limit)
-    let test = directory.has(.test) ? try directory.load(.test, limit: config.data.limit) : nil
+/// source has one or `--test-split` holds one out), records what kind of
+/// source it is, fits the model's input shape to the examples (a new run), and
+/// builds a trainer. Returns the trainer, a description of the source, and
+/// the training data's fingerprint (computed when asked for).
+func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws -> (Trainer, String, () -> String) {
+    let source = try DataSource(path: config.data.path)
+    let (train, test, description) = try source.load(limit: config.data.limit, testSplit: config.data.testSplit)
+    config.data.kind = source.kind
     if fitInputToData { config.model.fit(inputShape: train.shape) }
     BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
-    let fingerprint = { ImageSet.fingerprint(pixels: train.pixels, labels: train.labels) }
-    return (try Trainer(config: config, train: train, test: test), directory, fingerprint)
+    let fingerprint = { train.fingerprint }
+    return (try Trainer(config: config, train: train, test: test), description, fingerprint)
 }
 
 /// Creates `dir` (and parents) if needed and checks it is writable, before any training.

@@ -14,7 +14,7 @@ import Testing
     @Test func validConfigurationsPass() {
         var c = RunConfig()
         #expect(schema.violations(of: json(c)).isEmpty)
-        c.data.directory = "/d"
+        c.data.path = "/d"
         c.data.limit = 5
         try! c.model.useMLP(hidden: [200, 200])
         c.data.binarization = .dynamic

@@ -222,7 +222,7 @@ func craft(_ testCase: String) throws -> String {
             directory: parent)
         #expect(r.status == 0, "\(r.stderr)")
         let c = try Checkpoint.read(from: dir + "/m.h5")
-        #expect(c.config.data.directory == data, "\(c.config.data.directory ?? "nil")")
+        #expect(c.config.data.path == data, "\(c.config.data.path ?? "nil")")
         let e = try Zoo.run(["eval", dir + "/m.h5"], directory: "/")
         #expect(e.status == 0 && e.stdout.contains("100"), "\(e.stderr)")
     }

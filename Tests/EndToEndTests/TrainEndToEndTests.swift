@@ -28,7 +28,7 @@ import Testing
         let last = try #require(lines.last.flatMap(testLoss))
         // Measured: 355.2 → 306.8 nats per image; require a fall of at least 30.
         #expect(last < first - 30, "test loss \(first) → \(last)")
-        #expect(r.stderr.contains("3000 train / 3000 test images"))
+        #expect(r.stderr.contains("3000 train / 3000 test examples"))
         for epoch in 1...3 {
             for name in ["sampled-\(epoch).png", "reconst-\(epoch).png"] {
                 let data = try #require(FileManager.default.contents(atPath: "\(samples)/\(name)"))

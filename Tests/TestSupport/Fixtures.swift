@@ -104,6 +104,32 @@ public enum Fixtures {
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
 
+    /// The bytes of a NumPy `.npy` file (format 1.0 unless `version` 2) as
+    /// numpy.save writes it: magic, version, header length, the dict literal
+    /// padded with spaces to a multiple of 64 and ending in a newline, data.
+    public static func npy(descr: String, shape: [Int], data: [UInt8], fortran: Bool = false, version: UInt8 = 1, header: String? = nil)
+        -> [UInt8]
+    {
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var text = header ?? "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(dims), }"
+        let prefix = version == 1 ? 10 : 12
+        while (prefix + text.utf8.count + 1) % 64 != 0 { text += " " }
+        text += "\n"
+        let n = text.utf8.count
+        let length: [UInt8] = version == 1 ? [UInt8(n & 0xFF), UInt8(n >> 8)] : [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), 0, 0]
+        return [0x93] + Array("NUMPY".utf8) + [version, 0] + length + Array(text.utf8) + data
+    }
+
+    /// Little-endian bytes of float32 values.
+    public static func bytes(_ values: [Float]) -> [UInt8] {
+        values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+    }
+
+    /// Little-endian bytes of float64 values.
+    public static func bytes(_ values: [Double]) -> [UInt8] {
+        values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+    }
+
     /// A new directory holding random train and test splits of `count` images.
     public static func writeSplitDirectory(count: Int) -> String {
         let dir = temporaryDirectory("data")

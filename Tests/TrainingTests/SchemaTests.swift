@@ -21,7 +21,7 @@ func jsonObject(_ relative: String) throws -> [String: Any] {
     @Test func schemaPropertiesMatchTheEncodedConfiguration() throws {
         let schema = try jsonObject("schemas/config.schema.json")
         var config = RunConfig()
-        config.data.directory = "/data"
+        config.data.path = "/data"
         config.data.limit = 10
         let encoded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any])
         func check(_ value: [String: Any], against schema: [String: Any], path: String) {

@@ -18,7 +18,7 @@ import Testing
                 && c.model.mlpShorthand?.activation == .relu)
         #expect(c.training.epochs == 15 && c.training.batchSize == 128 && c.training.optimizer.lr == 1e-3)
         #expect(c.model.mlpShorthand?.hidden == [400] && c.model.latentDim == 20 && c.model.likelihood == .bernoulli)
-        #expect(c.data.binarization == .none && c.data.limit == nil && c.data.directory == nil)
+        #expect(c.data.binarization == .none && c.data.limit == nil && c.data.path == nil)
         #expect(c.training.seed == 1)
     }
 
@@ -37,7 +37,7 @@ import Testing
         #expect(c.training.epochs == 3 && c.training.batchSize == 64 && c.training.optimizer.lr == 0.002)
         #expect(c.model.latentDim == 2 && c.model.mlpShorthand?.hidden == [200, 100] && c.model.likelihood == .gaussian)
         #expect(c.model.sigma == 0.2 && c.training.seed == 9 && c.training.threads == 1)
-        #expect(c.data.directory == "/tmp/x" && c.data.binarization == .dynamic && c.data.limit == 500)
+        #expect(c.data.path == "/tmp/x" && c.data.binarization == .dynamic && c.data.limit == 500)
         #expect(t.samplesDir == "/tmp/s")
     }
 

@@ -19,7 +19,8 @@ source, case, out = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def legacy_config(text):
-    """The config of a format-4 MLP as format 2 wrote it: input_dim, hidden widths, activation."""
+    """The config of a format-4 MLP as format 2 wrote it: input_dim, hidden widths, activation,
+    and the data as an MNIST-layout directory."""
     config = json.loads(text)
     model = config["model"]
     shape, encoder = model.pop("input_shape"), model.pop("encoder")
@@ -27,6 +28,9 @@ def legacy_config(text):
     model["input_dim"] = int(np.prod(shape))
     model["hidden"] = [layer["out_features"] for layer in encoder if layer["type"] == "linear"]
     model["activation"] = next(layer["type"] for layer in encoder if layer["type"] != "linear")
+    data = config["data"]  # format 2 knew only MNIST-layout directories
+    assert data.pop("kind") == "mnist-directory" and data.pop("test_split") == 0, data
+    data["directory"] = data.pop("path")
     return json.dumps(config)
 
 

@@ -74,6 +74,15 @@ void zk_gather_u8(const uint8_t *restrict src, const int64_t *restrict rows, siz
 void zk_gather_u8_bernoulli(const uint8_t *restrict src, const int64_t *restrict rows, size_t nrows,
                             size_t cols, const uint32_t *restrict u, float *restrict dst);
 
+/// Rows `rows[0..nrows)` of a float32 matrix with `cols` columns, copied into dst.
+void zk_gather_f32(const float *restrict src, const int64_t *restrict rows, size_t nrows, size_t cols,
+                   float *restrict dst);
+
+/// The same rows with every value p in [0, 1] replaced by one Bernoulli(p)
+/// draw: 1 when u[i] * 2^-24 < p, with u uniform on [0, 2^24).
+void zk_gather_f32_bernoulli(const float *restrict src, const int64_t *restrict rows, size_t nrows,
+                             size_t cols, const uint32_t *restrict u, float *restrict dst);
+
 /// 1 if every x[i] is finite, else 0.
 int zk_all_finite(const float *x, size_t n);
 

@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where a run's examples come from, recognised by what the path is (never
+/// by its name alone): a directory is the MNIST layout; a regular file that
+/// starts with NumPy's magic is a `.npy` array of examples.
+public struct DataSource: Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// `train-images-idx3-ubyte[.gz]`, `train-labels-…`, `t10k-…` in a directory.
+        case mnistDirectory = "mnist-directory"
+        /// One `.npy` array of examples, without labels.
+        case numpy
+    }
+
+    public let kind: Kind
+    public let path: String
+
+    /// The source at `path` (nil: Debian's Fashion-MNIST).
+    /// - Throws: `DatasetError` when the path is missing, unreadable, or
+    ///   neither a directory nor a NumPy file.
+    public init(path: String?) throws {
+        guard let path else {
+            kind = .mnistDirectory
+            self.path = try DatasetDirectory(path: nil).path
+            return
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == EACCES { throw DatasetError.unreadable(path: path, reason: "permission denied (on it or a directory above it)") }
+            throw DatasetError.sourceMissing(path: path)
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            kind = .mnistDirectory
+            self.path = try DatasetDirectory(path: path).path
+        case S_IFREG:
+            guard NumPyReader.isNumPyFile(path) else { throw DatasetError.unknownSource(path: path) }
+            kind = .numpy
+            self.path = path
+        default:
+            throw DatasetError.unreadable(path: path, reason: "it is not a regular file or a directory; zoo reads only those")
+        }
+    }
+
+    /// Class names when the source is Fashion-MNIST (the default directory, or
+    /// one whose name says fashion-mnist); nil otherwise (labels are numbers).
+    public var labelNames: [String]? {
+        kind == .mnistDirectory ? (try? DatasetDirectory(path: path))?.labelNames : nil
+    }
+
+    /// The examples of a run: the train split, and the test split, either
+    /// the source's own or (`testSplit` > 0, for sources without one) the
+    /// last `testSplit` entries of a fixed permutation (seed 0, independent of
+    /// any run seed) of the examples; `limit` keeps only the first examples
+    /// of each split (of the whole array before a hold-out).
+    /// - Throws: `DatasetError` for a bad file, or `testSplit` on a source
+    ///   that has a test split, or as large as the data.
+    public func load(limit: Int?, testSplit: Int) throws -> (train: ImageSet, test: ImageSet?, description: String) {
+        switch kind {
+        case .mnistDirectory:
+            let d = try DatasetDirectory(path: path)
+            if testSplit > 0, d.has(.test) { throw DatasetError.hasTestSplit(path: path) }
+            var train = try d.load(.train, limit: limit)
+            var test = d.has(.test) ? try d.load(.test, limit: limit) : nil
+            if testSplit > 0 { (train, test) = try Self.holdOutTest(train, testSplit, path: path) }
+            return (train, test, "MNIST-layout directory \(path)")
+        case .numpy:
+            let array = try NumPyReader.read(path: path)
+            var (all, layout) = try ArrayExamples.examples(array, path: path)
+            if let limit, limit < all.count { all = all.subset(Array(0..<limit)) }
+            let description = "NumPy array \(path), \(array.dtype) \(array.shape)\(layout.note)"
+            guard testSplit > 0 else { return (all, nil, description) }
+            let (train, test) = try Self.holdOutTest(all, testSplit, path: path)
+            return (train, test, description)
+        }
+    }
+
+    /// One split as a run with these settings saw it.
+    /// - Throws: `DatasetError.splitMissing` when the run had no such split.
+    public func load(_ split: Split, limit: Int?, testSplit: Int) throws -> ImageSet {
+        if kind == .mnistDirectory, testSplit == 0 { return try DatasetDirectory(path: path).load(split, limit: limit) }
+        let (train, test, _) = try load(limit: limit, testSplit: testSplit)
+        if split == .train { return train }
+        guard let test else { throw DatasetError.noTestSplit(path: path) }
+        return test
+    }
+
+    static func holdOutTest(_ set: ImageSet, _ count: Int, path: String) throws -> (ImageSet, ImageSet) {
+        guard count < set.count else { throw DatasetError.testSplitTooLarge(path: path, requested: count, available: set.count) }
+        let (train, held) = set.holdOut(count, purpose: .testSplit)
+        return (train, held.relabeled(split: .test))
+    }
+}
+
+/// How an array's axes map onto examples.
+public enum ArrayLayout: Sendable, Equatable {
+    case vectors, greyImages, channelsFirst, channelsLast
+
+    var note: String {
+        switch self {
+        case .vectors: return ", as vectors"
+        case .greyImages: return ", as grey images"
+        case .channelsFirst: return ", as (N, C, H, W) images"
+        case .channelsLast: return ", as channels-last (N, H, W, C) images, moved to (C, H, W)"
+        }
+    }
+}
+
+/// Examples from an array: shapes (N, D), (N, H, W), (N, H, W, C) with C in
+/// {1, 3, 4} (channels-last) or (N, C, H, W); uint8 (scaled by 1/255 when
+/// gathered), float32 or float64 (stored as float32, every value finite).
+public enum ArrayExamples {
+    public static func examples(_ a: NumPyArray, path: String, split: Split = .train) throws -> (ImageSet, ArrayLayout) {
+        func bad(_ why: String) -> DatasetError { .badArray(path: path, reason: why) }
+        let s = a.shape
+        guard (2...4).contains(s.count) else {
+            throw bad("its shape \(s) is not (N, D), (N, H, W), (N, H, W, C) or (N, C, H, W)")
+        }
+        let n = s[0]
+        guard n > 0 else { throw DatasetError.empty(path: path) }
+        guard s.dropFirst().allSatisfy({ $0 > 0 }) else { throw bad("its shape \(s) has an empty axis") }
+        let layout: ArrayLayout
+        let shape: [Int]
+        switch s.count {
+        case 2: (layout, shape) = (.vectors, [s[1]])
+        case 3: (layout, shape) = (.greyImages, [1, s[1], s[2]])
+        default:
+            if [1, 3, 4].contains(s[3]) {
+                (layout, shape) = (.channelsLast, [s[3], s[1], s[2]])
+            } else {
+                (layout, shape) = (.channelsFirst, [s[1], s[2], s[3]])
+            }
+        }
+        let values: ImageSet.Values
+        switch a.dtype {
+        case .uint8:
+            values = .bytes(layout == .channelsLast ? toChannelsFirst(a.bytes, n: n, shape: shape) : a.bytes)
+        case .float32, .float64:
+            var f = [Float](repeating: 0, count: a.count)
+            try a.bytes.withUnsafeBytes { raw in
+                for i in 0..<a.count {
+                    let v: Float
+                    if a.dtype == .float32 {
+                        v = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+                    } else {
+                        let d = Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)
+                        guard d.isFinite, abs(d) <= Double(Float.greatestFiniteMagnitude) else {
+                            throw badValue(d, at: i, shape: s, path: path)
+                        }
+                        v = Float(d)
+                    }
+                    guard v.isFinite else { throw badValue(Double(v), at: i, shape: s, path: path) }
+                    f[i] = v
+                }
+            }
+            values = .floats(layout == .channelsLast ? toChannelsFirst(f, n: n, shape: shape) : f)
+        default:
+            throw bad("dtype \(a.dtype) is an integer type other than uint8; save the examples as uint8, float32 or float64")
+        }
+        let set = ImageSet(
+            split: split, shape: shape, values: values, labels: [UInt8](repeating: 0, count: n), hasLabels: false, imagesPath: path)
+        return (set, layout)
+    }
+
+    static func badValue(_ v: Double, at i: Int, shape: [Int], path: String) -> DatasetError {
+        var index: [Int] = []
+        var rest = i
+        for d in shape.reversed() {
+            index.insert(rest % d, at: 0)
+            rest /= d
+        }
+        return .badValue(path: path, reason: "\(v) at index \(index); every value must be a finite number (replace or drop it)")
+    }
+
+    /// (N, H, W, C) → (N, C, H, W) for `shape` = [C, H, W].
+    static func toChannelsFirst<T>(_ x: [T], n: Int, shape: [Int]) -> [T] {
+        let (c, h, w) = (shape[0], shape[1], shape[2])
+        var out = x
+        for i in 0..<n {
+            let base = i * c * h * w
+            for y in 0..<h {
+                for xx in 0..<w {
+                    for ch in 0..<c { out[base + (ch * h + y) * w + xx] = x[base + (y * w + xx) * c + ch] }
+                }
+            }
+        }
+        return out
+    }
+}
