@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // .npz archives are zip files.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // MARK: C shims, one per system library
@@ -20,7 +22,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(
-            name: "CZlib",
+            name: "CZlibShim",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
@@ -35,12 +37,12 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
-        .target(name: "Datasets", dependencies: ["CZlib", "NumericCore"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", "ZIPFoundation"]),
         .target(name: "Support"),
-        .target(name: "ImageIO", dependencies: ["CZlib", "Support"]),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
+        .target(name: "ImageIO", dependencies: ["CZlibShim", "Support"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CZlibShim"]),
         .target(name: "Evaluation", dependencies: ["NeuralNet", "Datasets", "NumericCore"]),
-        .target(name: "Checkpoint", dependencies: ["CZlib", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore"]),
+        .target(name: "Checkpoint", dependencies: ["CZlibShim", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore"]),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Evaluation", "NumericCore", "Support"],
                 resources: [.embedInCode("Resources")]),
         .target(name: "Recipes", dependencies: ["Training", "Support"], resources: [.embedInCode("Resources")]),
@@ -54,10 +56,10 @@ let package = Package(
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CZlibShim"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
-        .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlib"]),
+        .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlibShim"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),

@@ -6,17 +6,28 @@
 
 /// Where a run's examples come from, recognised by what the path is (never
 /// by its name alone): a directory is the MNIST layout; a regular file that
-/// starts with NumPy's magic is a `.npy` array of examples.
+/// starts with NumPy's magic is a `.npy` array of examples, a zip archive an
+/// `.npz` of Keras-named arrays, an HDF5 file (signature at offset 0 or a
+/// user block's end) the same arrays at its root, or in the group of
+/// `FILE:/group`.
 public struct DataSource: Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         /// `train-images-idx3-ubyte[.gz]`, `train-labels-…`, `t10k-…` in a directory.
         case mnistDirectory = "mnist-directory"
         /// One `.npy` array of examples, without labels.
         case numpy
+        /// A zip of `x_train.npy`, `y_train.npy`, `x_test.npy`, `y_test.npy` (KerasArrays).
+        case npz
+        /// An HDF5 file with datasets `x_train`, `y_train`, `x_test`, `y_test`.
+        case hdf5
     }
 
     public let kind: Kind
+    /// As given (absolute when the caller made it so), with `:/group` for HDF5.
     public let path: String
+    /// The file or directory itself, and the HDF5 group named after `:`.
+    public let file: String
+    public let group: String?
 
     /// The source at `path` (nil: Debian's Fashion-MNIST).
     /// - Throws: `DatasetError` when the path is missing, unreadable, or
@@ -25,30 +36,64 @@ public struct DataSource: Sendable, Equatable {
         guard let path else {
             kind = .mnistDirectory
             self.path = try DatasetDirectory(path: nil).path
+            file = self.path
+            group = nil
             return
         }
+        self.path = path
         var st = stat()
-        guard stat(path, &st) == 0 else {
-            if errno == EACCES { throw DatasetError.unreadable(path: path, reason: "permission denied (on it or a directory above it)") }
+        var file = path
+        var group: String?
+        if stat(path, &st) != 0, let r = path.range(of: ":/", options: .backwards) {
+            file = String(path[..<r.lowerBound])
+            group = String(path[path.index(after: r.lowerBound)...])
+        }
+        guard stat(file, &st) == 0 else {
+            if errno == EACCES { throw DatasetError.unreadable(path: file, reason: "permission denied (on it or a directory above it)") }
             throw DatasetError.sourceMissing(path: path)
         }
+        self.file = file
+        self.group = group
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
             kind = .mnistDirectory
-            self.path = try DatasetDirectory(path: path).path
+            _ = try DatasetDirectory(path: file)
         case S_IFREG:
-            guard NumPyReader.isNumPyFile(path) else { throw DatasetError.unknownSource(path: path) }
-            kind = .numpy
-            self.path = path
+            let head = Self.head(of: file)
+            if head.starts(with: NumPyReader.magic) {
+                kind = .numpy
+            } else if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+                kind = .npz
+            } else if Self.isHDF5(file) {
+                kind = .hdf5
+            } else {
+                throw DatasetError.unknownSource(path: file)
+            }
         default:
-            throw DatasetError.unreadable(path: path, reason: "it is not a regular file or a directory; zoo reads only those")
+            throw DatasetError.unreadable(path: file, reason: "it is not a regular file or a directory; zoo reads only those")
         }
+        if group != nil, kind != .hdf5 { throw DatasetError.sourceMissing(path: path) }
+    }
+
+    static func head(of path: String, at offset: Int = 0) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        let n = pread(fd, &bytes, 8, off_t(offset))
+        return n == 8 ? bytes : []
+    }
+
+    /// HDF5's signature sits at 0 or at the end of a user block (512, 1024, 2048, … bytes).
+    static func isHDF5(_ path: String) -> Bool {
+        let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+        return ([0] + (9...20).map { 1 << $0 }).contains { head(of: path, at: $0) == signature }
     }
 
     /// Class names when the source is Fashion-MNIST (the default directory, or
     /// one whose name says fashion-mnist); nil otherwise (labels are numbers).
     public var labelNames: [String]? {
-        kind == .mnistDirectory ? (try? DatasetDirectory(path: path))?.labelNames : nil
+        kind == .mnistDirectory ? (try? DatasetDirectory(path: file))?.labelNames : nil
     }
 
     /// The examples of a run: the train split, and the test split, either
@@ -61,14 +106,27 @@ public struct DataSource: Sendable, Equatable {
     public func load(limit: Int?, testSplit: Int) throws -> (train: ImageSet, test: ImageSet?, description: String) {
         switch kind {
         case .mnistDirectory:
-            let d = try DatasetDirectory(path: path)
+            let d = try DatasetDirectory(path: file)
             if testSplit > 0, d.has(.test) { throw DatasetError.hasTestSplit(path: path) }
             var train = try d.load(.train, limit: limit)
             var test = d.has(.test) ? try d.load(.test, limit: limit) : nil
             if testSplit > 0 { (train, test) = try Self.holdOutTest(train, testSplit, path: path) }
             return (train, test, "MNIST-layout directory \(path)")
+        case .npz, .hdf5:
+            let (train, test, layout) = kind == .npz ? try KerasArrays.npz(path: file) : try KerasArrays.hdf5(path: file, group: group)
+            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
+            let description =
+                "\(kind == .npz ? "NumPy archive" : "HDF5 file") \(path), x_train \(train.count)\(layout.note)"
+                + (train.hasLabels ? ", labelled" : ", unlabelled")
+            if let test {
+                if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
+                return (limited(train), limited(test), description)
+            }
+            guard testSplit > 0 else { return (limited(train), nil, description) }
+            let (t, held) = try Self.holdOutTest(limited(train), testSplit, path: path)
+            return (t, held, description)
         case .numpy:
-            let array = try NumPyReader.read(path: path)
+            let array = try NumPyReader.read(path: file)
             var (all, layout) = try ArrayExamples.examples(array, path: path)
             if let limit, limit < all.count { all = all.subset(Array(0..<limit)) }
             let description = "NumPy array \(path), \(array.dtype) \(array.shape)\(layout.note)"
@@ -81,7 +139,7 @@ public struct DataSource: Sendable, Equatable {
     /// One split as a run with these settings saw it.
     /// - Throws: `DatasetError.splitMissing` when the run had no such split.
     public func load(_ split: Split, limit: Int?, testSplit: Int) throws -> ImageSet {
-        if kind == .mnistDirectory, testSplit == 0 { return try DatasetDirectory(path: path).load(split, limit: limit) }
+        if kind == .mnistDirectory, testSplit == 0 { return try DatasetDirectory(path: file).load(split, limit: limit) }
         let (train, test, _) = try load(limit: limit, testSplit: testSplit)
         if split == .train { return train }
         guard let test else { throw DatasetError.noTestSplit(path: path) }

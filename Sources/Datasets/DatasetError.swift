@@ -60,13 +60,14 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "--test-split \(requested) would hold out every one of the \(available) examples of \(path); "
                 + "choose fewer than \(available)"
         case .sourceMissing(let path):
-            return "the data \(path) does not exist. --data takes a directory in the MNIST layout or a NumPy .npy file "
+            return "the data \(path) does not exist. --data takes a directory in the MNIST layout, a NumPy .npy or .npz file, "
+                + "or an HDF5 file (FILE.h5 or FILE.h5:/group) "
                 + "(without --data zoo uses Fashion-MNIST from `apt-get install dataset-fashion-mnist`)."
         case .unknownSource(let path):
-            return "\(path) is a file zoo cannot read as data: it is not a NumPy .npy array (no \\x93NUMPY magic). "
-                + "--data takes a directory in the MNIST layout or a .npy file (numpy.save)."
+            return "\(path) is a file zoo cannot read as data: it is neither a NumPy .npy array, a zip (.npz) archive, nor an HDF5 file. "
+                + "--data takes a directory in the MNIST layout, a .npy or .npz file (numpy.save, numpy.savez) or an HDF5 file."
         case .hasTestSplit(let path):
-            return "\(path) has its own test split (t10k-*); --test-split is for data without one"
+            return "\(path) has its own test split (t10k-* or x_test); --test-split is for data without one"
         case .noTestSplit(let path):
             return "\(path) has no test split (the run used no --test-split); use --split train"
         }

@@ -1,4 +1,4 @@
-import CZlib
+import CZlibShim
 
 #if canImport(Glibc)
     import Glibc

@@ -206,6 +206,41 @@ extension Group {
         return (try readData(name, count: info.count), info.shape)
     }
 
+    /// Reads a numeric dataset of any integer or floating-point type (its
+    /// `typeName`: "uint8", "int64", "float32", …) as the bytes of that same
+    /// type in the machine's byte order, when it holds at most `maxBytes`.
+    /// Type and size are checked before anything is allocated.
+    public func readNumeric(_ name: String, maxBytes: Int) throws -> (info: DatasetInfo, bytes: [UInt8]) {
+        let info = try info(name)
+        guard let bits = Int(info.typeName.drop { $0.isLetter }),
+            info.typeName.hasPrefix("uint") || info.typeName.hasPrefix("int") || info.typeName.hasPrefix("float")
+        else {
+            throw HDF5ContentError.wrongType(
+                file: file, object: name, found: info.description, expected: "an integer or floating-point array")
+        }
+        let (total, overflow) = info.count.multipliedReportingOverflow(by: bits / 8)
+        guard !overflow, total <= maxBytes else {
+            throw HDF5ContentError.tooLarge(file: file, object: name, found: info.description, limit: "\(maxBytes) bytes")
+        }
+        let dataset = try openDataset(name)
+        let type = Datatype(try check(H5Dget_type(dataset.id), "reading the type of \(name)", file: file), file: file, closer: H5Tclose)
+        let native = Datatype(
+            try check(H5Tget_native_type(type.id, H5T_DIR_ASCEND), "reading the type of \(name)", file: file), file: file, closer: H5Tclose)
+        guard H5Tget_size(native.id) == bits / 8 else {
+            throw HDF5ContentError.wrongType(file: file, object: name, found: info.description, expected: "a standard-size numeric type")
+        }
+        var bytes = [UInt8](repeating: 0, count: total)
+        if total > 0 {
+            try bytes.withUnsafeMutableBytes {
+                try check(
+                    H5Dread(dataset.id, native.id, zoo_H5S_ALL(), zoo_H5S_ALL(), zoo_H5P_DEFAULT(), $0.baseAddress),
+                    "reading dataset \(name)", file: file)
+            }
+        }
+        try dataset.close()
+        return (info, bytes)
+    }
+
     /// Reads dataset `name` when it holds exactly `T` values of `shape`;
     /// otherwise throws what `mismatch` makes of what it holds (nothing is
     /// read or allocated then).

@@ -1,5 +1,5 @@
 import CHDF5
-import CZlib
+import CZlibShim
 import Dispatch
 
 extension Group {

@@ -1,4 +1,4 @@
-import CZlib
+import CZlibShim
 import Support
 
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import CHDF5
 import COpenBLAS
-import CZlib
+import CZlibShim
 import Testing
 
 /// The C shims compile, link and reach their libraries.

@@ -93,4 +93,77 @@ import Testing
         #expect(r.status != 0 && r.status < 128 && r.stderr.contains(message), "\(r.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["x.npy"])
     }
+
+    /// The Keras-named files numpy and h5py write (Tests/python/write_keras_arrays.py), made once.
+    static let kerasFiles: Result<String, Error> = Result {
+        let dir = Fixtures.temporaryDirectory("keras")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [repository.appendingPathComponent("Tests/python/write_keras_arrays.py").path, dir]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw FixtureError(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        return dir
+    }
+
+    struct FixtureError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// A labelled .npz with its own test split trains a conditional model; an
+    /// HDF5 group of float32 images trains, evaluates and embeds.
+    @Test func npzAndHDF5FilesTrainWithTheirSplitsAndLabels() throws {
+        let dir = try Self.kerasFiles.get()
+        let out = Fixtures.temporaryDirectory("keras-run")
+        let z = try Zoo.run([
+            "train", "--data", dir + "/digits.npz", "--recipe", "cvae", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save",
+            out + "/z.h5",
+        ])
+        #expect(z.status == 0, "\(z.stderr)")
+        #expect(
+            z.stderr.contains("NumPy archive \(dir)/digits.npz, x_train 1000, as grey images, labelled, 1000 train / 200 test examples"))
+        let zs = try Zoo.run(["sample", out + "/z.h5", "--n", "10", "--label", "3", "--out", out + "/z.png"])
+        #expect(zs.status == 0, "\(zs.stderr)")
+
+        let h = try Zoo.run([
+            "train", "--data", dir + "/digits.h5:/digits", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save", out + "/h.h5",
+        ])
+        #expect(h.status == 0, "\(h.stderr)")
+        #expect(h.stderr.contains("HDF5 file \(dir)/digits.h5:/digits, x_train 1000"))
+        let saved = try Checkpoint.read(from: out + "/h.h5")
+        #expect(saved.config.data.kind == .hdf5 && saved.config.data.path == dir + "/digits.h5:/digits")
+        let e = try Zoo.run(["eval", out + "/h.h5", "--elbo"])
+        #expect(e.status == 0 && e.stderr.contains("200 test images"), "\(e.stderr)")
+        let m = try Zoo.run(["embed", out + "/h.h5", "--plot", out + "/h.png"])
+        #expect(m.status == 0 && pngSize(out + "/h.png") != nil, "\(m.stderr)")
+
+        let plain = try Zoo.run(["train", "--data", dir + "/digits-plain.npz", "--hidden", "16", "--epochs", "1", "--test-split", "100"])
+        #expect(plain.status == 0 && plain.stderr.contains("unlabelled, 900 train / 100 test examples"), "\(plain.stderr)")
+    }
+
+    @Test(arguments: [
+        ("bad-no-x-train.npz", "it has no x_train array (it holds images)"),
+        ("bad-test-shape.npz", "x_test holds examples of shape [28, 20] but x_train of [28, 28]"),
+        ("bad-label-count.npz", "it holds labels of shape [999] for 1000 examples"),
+        ("bad-object.npz", "it holds Python objects (dtype |O)"),
+        ("bad-label-range.npz", "label 300 at index 3; labels must be class indices 0…255"),
+        ("bad-label-float.npz", "labels must be integers, not float64"),
+        ("bad-no-x-train.h5", "it has no x_train array (it holds images)"),
+        ("bad-string.h5", "x_train is fixed-length string[3], expected an integer or floating-point array"),
+        ("digits.h5", "it has no x_train array (it holds none)"),
+        ("digits.h5:/elsewhere", "elsewhere is missing, expected a group"),
+        ("digits.npz --test-split 10", "has its own test split (t10k-* or x_test)"),
+    ])
+    func badKerasFilesNameTheProblem(file: String, message: String) throws {
+        let dir = try Self.kerasFiles.get()
+        let parts = file.split(separator: " ").map(String.init)
+        let r = try Zoo.run(["train", "--data", dir + "/" + parts[0], "--epochs", "1"] + parts.dropFirst())
+        #expect(r.status == 1 && r.stderr.contains(message) && r.stderr.contains(dir), "\(r.stderr)")
+    }
 }

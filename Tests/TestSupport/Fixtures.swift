@@ -1,4 +1,4 @@
-import CZlib
+import CZlibShim
 import Foundation
 
 /// Small IDX datasets written on the fly, and the real ones on this machine.
