@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // .npz archives are zip files.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // CSV tables (RFC 4180 quoting) for --data table.csv.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
     ],
     targets: [
         // MARK: C shims, one per system library
@@ -37,7 +39,7 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", "ZIPFoundation"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "Support"),
         .target(name: "ImageIO", dependencies: ["CZlibShim", "Support"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlibShim"]),

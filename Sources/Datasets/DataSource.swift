@@ -20,6 +20,17 @@ public struct DataSource: Sendable, Equatable {
         case npz
         /// An HDF5 file with datasets `x_train`, `y_train`, `x_test`, `y_test`.
         case hdf5
+        /// A CSV table with a header row (CSVTable).
+        case csv
+    }
+
+    /// What `load` gives: the splits, a sentence saying what was read, and
+    /// the class names when the labels were strings.
+    public struct Loaded: Sendable {
+        public var train: ImageSet
+        public var test: ImageSet?
+        public var description: String
+        public var classNames: [String]?
     }
 
     public let kind: Kind
@@ -66,6 +77,8 @@ public struct DataSource: Sendable, Equatable {
                 kind = .npz
             } else if Self.isHDF5(file) {
                 kind = .hdf5
+            } else if CSVTable.looksLikeTable(file) {
+                kind = .csv
             } else {
                 throw DatasetError.unknownSource(path: file)
             }
@@ -103,46 +116,52 @@ public struct DataSource: Sendable, Equatable {
     /// of each split (of the whole array before a hold-out).
     /// - Throws: `DatasetError` for a bad file, or `testSplit` on a source
     ///   that has a test split, or as large as the data.
-    public func load(limit: Int?, testSplit: Int) throws -> (train: ImageSet, test: ImageSet?, description: String) {
+    public func load(limit: Int?, testSplit: Int, labelColumn: String? = nil) throws -> Loaded {
+        if labelColumn != nil, kind != .csv {
+            throw DatasetError.badTable(path: path, reason: "--label-column names a column of a CSV table, and this is not one")
+        }
+        /// A single set of examples: limited, then split by --test-split.
+        func single(_ all: ImageSet, _ description: String, _ classNames: [String]? = nil) throws -> Loaded {
+            var all = all
+            if let limit, limit < all.count { all = all.subset(Array(0..<limit)) }
+            guard testSplit > 0 else { return Loaded(train: all, test: nil, description: description, classNames: classNames) }
+            let (train, test) = try Self.holdOutTest(all, testSplit, path: path)
+            return Loaded(train: train, test: test, description: description, classNames: classNames)
+        }
         switch kind {
         case .mnistDirectory:
             let d = try DatasetDirectory(path: file)
             if testSplit > 0, d.has(.test) { throw DatasetError.hasTestSplit(path: path) }
-            var train = try d.load(.train, limit: limit)
-            var test = d.has(.test) ? try d.load(.test, limit: limit) : nil
-            if testSplit > 0 { (train, test) = try Self.holdOutTest(train, testSplit, path: path) }
-            return (train, test, "MNIST-layout directory \(path)")
+            let train = try d.load(.train, limit: limit)
+            let description = "MNIST-layout directory \(path)"
+            guard d.has(.test) else { return try single(train, description) }
+            return Loaded(train: train, test: try d.load(.test, limit: limit), description: description)
         case .npz, .hdf5:
             let (train, test, layout) = kind == .npz ? try KerasArrays.npz(path: file) : try KerasArrays.hdf5(path: file, group: group)
-            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
             let description =
                 "\(kind == .npz ? "NumPy archive" : "HDF5 file") \(path), x_train \(train.count)\(layout.note)"
                 + (train.hasLabels ? ", labelled" : ", unlabelled")
-            if let test {
-                if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
-                return (limited(train), limited(test), description)
-            }
-            guard testSplit > 0 else { return (limited(train), nil, description) }
-            let (t, held) = try Self.holdOutTest(limited(train), testSplit, path: path)
-            return (t, held, description)
+            guard let test else { return try single(train, description) }
+            if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
+            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
+            return Loaded(train: limited(train), test: limited(test), description: description)
         case .numpy:
             let array = try NumPyReader.read(path: file)
-            var (all, layout) = try ArrayExamples.examples(array, path: path)
-            if let limit, limit < all.count { all = all.subset(Array(0..<limit)) }
-            let description = "NumPy array \(path), \(array.dtype) \(array.shape)\(layout.note)"
-            guard testSplit > 0 else { return (all, nil, description) }
-            let (train, test) = try Self.holdOutTest(all, testSplit, path: path)
-            return (train, test, description)
+            let (all, layout) = try ArrayExamples.examples(array, path: path)
+            return try single(all, "NumPy array \(path), \(array.dtype) \(array.shape)\(layout.note)")
+        case .csv:
+            let table = try CSVTable.load(path: file, labelColumn: labelColumn)
+            return try single(table.examples, table.description, table.classNames)
         }
     }
 
     /// One split as a run with these settings saw it.
-    /// - Throws: `DatasetError.splitMissing` when the run had no such split.
-    public func load(_ split: Split, limit: Int?, testSplit: Int) throws -> ImageSet {
+    /// - Throws: `DatasetError.noTestSplit` when the run had no test split.
+    public func load(_ split: Split, limit: Int?, testSplit: Int, labelColumn: String? = nil) throws -> ImageSet {
         if kind == .mnistDirectory, testSplit == 0 { return try DatasetDirectory(path: file).load(split, limit: limit) }
-        let (train, test, _) = try load(limit: limit, testSplit: testSplit)
-        if split == .train { return train }
-        guard let test else { throw DatasetError.noTestSplit(path: path) }
+        let loaded = try load(limit: limit, testSplit: testSplit, labelColumn: labelColumn)
+        if split == .train { return loaded.train }
+        guard let test = loaded.test else { throw DatasetError.noTestSplit(path: path) }
         return test
     }
 

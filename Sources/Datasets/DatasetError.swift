@@ -15,6 +15,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case empty(path: String)
     case badArray(path: String, reason: String)
     case badValue(path: String, reason: String)
+    case badTable(path: String, reason: String)
     case testSplitTooLarge(path: String, requested: Int, available: Int)
     case sourceMissing(path: String)
     case unknownSource(path: String)
@@ -54,6 +55,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) holds no images."
         case .badArray(let path, let reason):
             return "\(path) is not an array zoo can read: \(reason)."
+        case .badTable(let path, let reason):
+            return "\(path) is not a table zoo can read: \(reason)."
         case .badValue(let path, let reason):
             return "\(path) holds \(reason)."
         case .testSplitTooLarge(let path, let requested, let available):

@@ -101,12 +101,71 @@ public struct GaussianLikelihood: DecoderLikelihood {
     }
 }
 
+/// Normal with mean equal to the logits (the decoder's linear output, no
+/// sigmoid) and fixed standard deviation σ, for data that is not confined to
+/// [0, 1] (standardized features): (x − μ)² / (2σ²) plus D·(log σ + ½ log 2π)
+/// per row, a density in nats. Sums in double precision.
+public struct LinearGaussianLikelihood: DecoderLikelihood {
+    public let sigma: Float
+    public init(sigma: Float) { self.sigma = sigma }
+
+    public func constant(cols: Int) -> Double { Double(cols) * (log(Double(sigma)) + 0.5 * log(2 * Double.pi)) }
+
+    public func negativeLogLikelihoodKernel(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
+        rows: Int, cols: Int, rowLoss: UnsafeMutablePointer<Double>
+    ) {
+        let inverseVariance = 1 / (sigma * sigma)
+        for r in 0..<rows {
+            let l = logits + r * cols
+            let x = targets + r * cols
+            var sum = 0.0
+            if let grad {
+                let g = grad + r * cols
+                for j in 0..<cols {
+                    let d = l[j] - x[j]
+                    g[j] = d * inverseVariance
+                    sum += Double(d * d)
+                }
+            } else {
+                for j in 0..<cols {
+                    let d = l[j] - x[j]
+                    sum += Double(d * d)
+                }
+            }
+            rowLoss[r] = 0.5 * Double(inverseVariance) * sum
+        }
+    }
+
+    public func logLikelihood(
+        logits: UnsafePointer<Float>, bias: UnsafePointer<Float>, target x: UnsafePointer<Float>,
+        rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>
+    ) {
+        let half = 0.5 / (Double(sigma) * Double(sigma))
+        let c = constant(cols: cols)
+        for r in 0..<rows {
+            let l = logits + r * cols
+            var sum = 0.0
+            for j in 0..<cols {
+                let d = Double(l[j] + bias[j] - x[j])
+                sum += d * d
+            }
+            out[r] = -half * sum - c
+        }
+    }
+
+    public func mean(logits: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        out.update(from: logits, count: count)
+    }
+}
+
 extension ModelConfig {
     /// The likelihood this configuration names.
     public var decoderLikelihood: any DecoderLikelihood {
         switch likelihood {
         case .bernoulli: return BernoulliLikelihood()
         case .gaussian: return GaussianLikelihood(sigma: sigma)
+        case .gaussianLinear: return LinearGaussianLikelihood(sigma: sigma)
         }
     }
 }

@@ -17,6 +17,12 @@ public struct ModelConfig: Equatable, Sendable {
         /// Normal with mean sigmoid(logits) and fixed standard deviation `sigma`:
         /// squared error / (2σ²) plus D·(log σ + ½ log 2π), so the loss is in nats.
         case gaussian
+        /// Normal with mean the logits themselves (no sigmoid) and fixed σ:
+        /// for data outside [0, 1], such as standardized features.
+        case gaussianLinear = "gaussian-linear"
+
+        /// Whether the decoder's means lie in [0, 1] (so the data must, too).
+        public var needsUnitInterval: Bool { self != .gaussianLinear }
     }
 
     /// An element-wise nonlinearity.

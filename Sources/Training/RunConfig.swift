@@ -83,6 +83,11 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Examples held out as the test split of a source that has none (0:
     /// none): the last `testSplit` of a fixed permutation (seed 0).
     public var testSplit: Int = 0
+    /// The column of a CSV table that holds the class label (nil: none).
+    public var labelColumn: String?
+    /// The class names of string labels, in index order (recorded when
+    /// training starts; nil when labels are plain numbers).
+    public var classNames: [String]?
 
     public init(path: String? = nil, binarization: Binarization = .none, limit: Int? = nil) {
         self.path = path
@@ -93,6 +98,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case path, kind, binarization, limit
         case testSplit = "test_split"
+        case labelColumn = "label_column"
+        case classNames = "class_names"
         /// Formats 1–3 (always an MNIST-layout directory).
         case directory
     }
@@ -114,6 +121,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         binarization = try c.decode(Binarization.self, forKey: .binarization)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         testSplit = try c.decodeIfPresent(Int.self, forKey: .testSplit) ?? 0
+        labelColumn = try c.decodeIfPresent(String.self, forKey: .labelColumn)
+        classNames = try c.decodeIfPresent([String].self, forKey: .classNames)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -123,6 +132,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try c.encode(binarization, forKey: .binarization)
         try c.encode(limit, forKey: .limit)
         try c.encode(testSplit, forKey: .testSplit)
+        try c.encode(labelColumn, forKey: .labelColumn)
+        try c.encode(classNames, forKey: .classNames)
     }
 }
 

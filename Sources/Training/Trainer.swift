@@ -14,6 +14,7 @@ import Support
 public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The loss became NaN or infinite (epoch and step are 1-based).
     case nonFiniteLoss(epoch: Int, step: Int, reconstruction: Double, kl: Double)
+    case nonFiniteState(epoch: Int, step: Int, what: String)
     case inputSizeMismatch(model: Int, data: Int, path: String)
     /// A conditional model met a label outside [0, classes).
     case labelOutOfRange(label: Int, classes: Int, path: String)
@@ -26,6 +27,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .invalidConfig(let why): return "invalid run configuration: \(why)"
+        case .nonFiniteState(let e, let s, let what):
+            return "training diverged: \(what) overflowed to infinity or NaN by epoch \(e), step \(s) (the loss itself stayed finite); "
+                + "nothing of this epoch is saved. Lower the learning rate (--lr), or bring the data to a unit scale"
         case .nonFiniteLoss(let e, let s, let r, let k):
             return "the loss became non-finite at epoch \(e), step \(s) (reconstruction \(r), KL \(k)); "
                 + "training stopped and nothing from this epoch was written. Lower the learning rate (--lr) "
@@ -36,8 +40,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) has label \(label), but the conditional model has \(classes) classes (0…\(classes - 1)); "
                 + "set label_classes (--label-classes) to at least \(label + 1)"
         case .valuesOutsideUnitInterval(let lo, let hi, let path):
-            return "\(path) holds values in [\(lo), \(hi)], outside [0, 1], which the Bernoulli decoder cannot model; "
-                + "use --decoder gaussian, or rescale the data to [0, 1]"
+            return "\(path) holds values in [\(lo), \(hi)], outside [0, 1], where the bernoulli and gaussian decoders' means lie; "
+                + "use --decoder gaussian-linear (and --standardize for features of different scales), or rescale the data to [0, 1]"
         case .unlabeledData(let classes, let path):
             return "\(path) has no labels, so a conditional model (\(classes) label classes) cannot train on it; "
                 + "train an unconditional recipe, or give data with labels"
@@ -167,7 +171,7 @@ public final class Trainer {
         }
         for set in [train, test].compactMap({ $0 }) {
             // Bytes are scaled into [0, 1]; only float data can lie outside.
-            guard case .floats = set.values, config.model.likelihood == .bernoulli else { continue }
+            guard case .floats = set.values, config.model.likelihood.needsUnitInterval else { continue }
             if let r = set.valueRange, r.min < 0 || r.max > 1 {
                 throw TrainingError.valuesOutsideUnitInterval(min: r.min, max: r.max, path: set.imagesPath)
             }
@@ -364,12 +368,14 @@ public final class Trainer {
                     meanReconstruction: epochReconstruction / Double(epochImages),
                     meanKL: epochKL / Double(epochImages)))
             if stepInEpoch < steps && shouldStop() {
+                try checkFiniteState()
                 let elapsed = monotonicSeconds() - start
                 epochSeconds += elapsed
                 seconds += elapsed
                 return nil
             }
         }
+        try checkFiniteState()
         epochSeconds += monotonicSeconds() - start
         let evalStart = monotonicSeconds()
         let validationResult = validation.map { evaluate($0, epoch: epoch + 1, stream: 1) }
@@ -392,6 +398,19 @@ public final class Trainer {
             validationLoss: validationLoss, activeUnits: latent?.activeUnits, seconds: epochSeconds)
         history.append(record)
         return record
+    }
+
+    /// Refuses to go on (and so to save) with a parameter or Adam moment that
+    /// is not finite: a run can diverge that way while its loss stays finite
+    /// (squared gradients overflow first). Checked at the end of every epoch
+    /// and before a mid-epoch stop; a few microseconds per million values.
+    private func checkFiniteState() throws {
+        for (what, tensor) in [
+            ("a parameter", model.parameters.values), ("Adam's first moment", optimizer.firstMoment),
+            ("Adam's second moment", optimizer.secondMoment),
+        ] where !Kernels.allFinite(tensor.pointer, count: tensor.count) {
+            throw TrainingError.nonFiniteState(epoch: epoch + 1, step: stepInEpoch, what: what)
+        }
     }
 
     /// Mean negative ELBO of `set` (a split as the trainer prepared it) with

@@ -90,7 +90,8 @@ public struct Embed: ParsableCommand {
         // Load (and check) every split before writing anything.
         let sets = try splits.map { s -> EvaluationSet in
             try EvaluationSet(
-                try data.load(s, limit: limit, testSplit: saved.config.data.testSplit), model: saved.config.model,
+                try data.load(s, limit: limit, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn),
+                model: saved.config.model,
                 binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
         }
         let total = sets.reduce(0) { $0 + $1.count }
@@ -150,7 +151,10 @@ public struct Embed: ParsableCommand {
         let plotFile = try plot.map { try OutputFile($0) }
         if let plotFile {
             try plotFile.write(
-                bytes: try PNG.encode(scatter(points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: data.labelNames)))
+                bytes: try PNG.encode(
+                    scatter(
+                        points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: saved.config.data.classNames ?? data.labelNames)
+                ))
         }
         // One commit: the CSV, the TSV pair and the plot all appear, or none changes.
         try OutputFile.commit([csvFile, vectors, metadata, plotFile].compactMap { $0 })

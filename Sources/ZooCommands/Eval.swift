@@ -224,7 +224,8 @@ struct LoadedCheckpoint {
     init(_ path: String, data: EvalDataOptions) throws {
         checkpoint = try Checkpoint.read(from: path)
         source = try DataSource(path: data.directory.map(absolutePath) ?? checkpoint.config.data.path)
-        let images = try source.load(data.split, limit: data.limit, testSplit: checkpoint.config.data.testSplit)
+        let images = try source.load(
+            data.split, limit: data.limit, testSplit: checkpoint.config.data.testSplit, labelColumn: checkpoint.config.data.labelColumn)
         fingerprint = images.fingerprint
         set = try EvaluationSet(
             images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,

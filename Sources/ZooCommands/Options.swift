@@ -28,6 +28,12 @@ public struct DataOptions: ParsableArguments {
     public var testSplit: Int?
 
     @Option(
+        help: ArgumentHelp(
+            "The column of a CSV table that holds the class label (numbers, or strings mapped to sorted class indices).", valueName: "name")
+    )
+    public var labelColumn: String?
+
+    @Option(
         help:
             "Pixel binarization: none (intensities in [0, 1]), dynamic (a fresh Bernoulli draw each epoch), static (one fixed draw by seed). Default: the recipe's (none for vae)."
     )
@@ -43,6 +49,7 @@ public struct DataOptions: ParsableArguments {
     public func apply(to c: inout DataConfig) {
         if let directory { c.path = absolutePath(directory) }
         if let testSplit { c.testSplit = testSplit }
+        if let labelColumn { c.labelColumn = labelColumn }
         if let binarize { c.binarization = binarize }
         if let limit { c.limit = limit }
     }
@@ -59,7 +66,10 @@ public struct ModelOptions: ParsableArguments {
     )
     public var hidden: String?
 
-    @Option(help: "Decoder likelihood: bernoulli (binary cross-entropy) or gaussian (fixed σ).")
+    @Option(
+        help:
+            "Decoder likelihood: bernoulli (binary cross-entropy), gaussian (mean sigmoid(logits), fixed σ) or gaussian-linear (mean the logits, fixed σ, for data outside [0, 1])."
+    )
     public var decoder: ModelConfig.Likelihood?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("σ of the Gaussian decoder (default 0.1).", valueName: "σ"))

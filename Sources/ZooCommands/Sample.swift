@@ -160,7 +160,8 @@ public struct Sample: ParsableCommand {
     func testSet(_ saved: Checkpoint) throws -> EvaluationSet {
         let data = try DataSource(path: directory.map(absolutePath) ?? saved.config.data.path)
         return try EvaluationSet(
-            try data.load(.test, limit: nil, testSplit: saved.config.data.testSplit), model: saved.config.model,
+            try data.load(.test, limit: nil, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn),
+            model: saved.config.model,
             binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
     }
 

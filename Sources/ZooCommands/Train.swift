@@ -127,7 +127,7 @@ public struct Train: ParsableCommand {
 func describe(_ c: RunConfig) -> String {
     let m = c.model
     var parts = ["\(m.isConditional ? "conditional VAE" : "VAE") \(m.summary)"]
-    parts.append(m.likelihood == .gaussian ? "gaussian σ=\(m.sigma) decoder" : "bernoulli decoder")
+    parts.append(m.likelihood == .bernoulli ? "bernoulli decoder" : "\(m.likelihood.rawValue) σ=\(m.sigma) decoder")
     if m.isConditional { parts.append("\(m.labelClasses) label classes") }
     let t = c.training
     if t.importanceSamples > 1 { parts.append("IWAE objective K=\(t.importanceSamples)") }
@@ -144,8 +144,10 @@ func describe(_ c: RunConfig) -> String {
 /// the training data's fingerprint (computed when asked for).
 func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws -> (Trainer, String, () -> String) {
     let source = try DataSource(path: config.data.path)
-    let (train, test, description) = try source.load(limit: config.data.limit, testSplit: config.data.testSplit)
+    let loaded = try source.load(limit: config.data.limit, testSplit: config.data.testSplit, labelColumn: config.data.labelColumn)
+    let (train, test, description) = (loaded.train, loaded.test, loaded.description)
     config.data.kind = source.kind
+    config.data.classNames = loaded.classNames
     if fitInputToData { config.model.fit(inputShape: train.shape) }
     BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.

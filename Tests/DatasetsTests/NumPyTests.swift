@@ -97,7 +97,9 @@ import Testing
         Fixtures.write(Fixtures.npy(descr: "|u1", shape: [5, 3], data: Array(0..<15)), to: npy)
         #expect(try DataSource(path: npy).kind == .numpy)
         Fixtures.write(Array("index,x\n".utf8), to: dir + "/table.npy")
-        #expect(throws: DatasetError.unknownSource(path: dir + "/table.npy")) { try DataSource(path: dir + "/table.npy") }
+        #expect(try DataSource(path: dir + "/table.npy").kind == .csv)
+        Fixtures.write([0, 1, 2, 3], to: dir + "/binary.npy")
+        #expect(throws: DatasetError.unknownSource(path: dir + "/binary.npy")) { try DataSource(path: dir + "/binary.npy") }
         #expect(throws: DatasetError.sourceMissing(path: dir + "/none.npy")) { try DataSource(path: dir + "/none.npy") }
     }
 
@@ -106,7 +108,8 @@ import Testing
         let path = Fixtures.temporaryPath("split") + ".npy"
         Fixtures.write(Fixtures.npy(descr: "|u1", shape: [50, 1], data: Array(0..<50)), to: path)
         let source = try DataSource(path: path)
-        let (train, test, description) = try source.load(limit: nil, testSplit: 10)
+        let loaded = try source.load(limit: nil, testSplit: 10)
+        let (train, test, description) = (loaded.train, loaded.test, loaded.description)
         #expect(train.count == 40 && test?.count == 10 && test?.split == .test && description.contains("uint8 [50, 1], as vectors"))
         let all = Set(train.pixels + (test?.pixels ?? []))
         #expect(all == Set(0..<50))

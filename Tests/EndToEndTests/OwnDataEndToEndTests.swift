@@ -73,7 +73,7 @@ import Testing
         (["--recipe", "cvae"], "has no labels, so a conditional model (10 label classes) cannot train on it"),
         (
             ["--decoder", "bernoulli", "--data-scale", "3"],
-            "outside [0, 1], which the Bernoulli decoder cannot model; use --decoder gaussian"
+            "outside [0, 1], where the bernoulli and gaussian decoders' means lie; use --decoder gaussian-linear"
         ),
     ])
     func badRequestsOnNumpyDataNameTheProblem(arguments: [String], message: String) throws {
@@ -165,5 +165,47 @@ import Testing
         let parts = file.split(separator: " ").map(String.init)
         let r = try Zoo.run(["train", "--data", dir + "/" + parts[0], "--epochs", "1"] + parts.dropFirst())
         #expect(r.status == 1 && r.stderr.contains(message) && r.stderr.contains(dir), "\(r.stderr)")
+    }
+
+    /// scikit-learn's iris as a CSV table: string labels become sorted
+    /// classes whose names the checkpoint keeps; the linear Gaussian decoder
+    /// models the unscaled measurements.
+    @Test func csvTableWithStringLabelsTrainsAndKeepsTheClassNames() throws {
+        let iris = repository.appendingPathComponent("Tests/Data/sklearn/iris.csv").path
+        let dir = Fixtures.temporaryDirectory("csv")
+        let t = try Zoo.run([
+            "train", "--data", iris, "--label-column", "species", "--decoder", "gaussian-linear", "--sigma", "1", "--hidden", "16",
+            "--latent-dim", "2", "--batch-size", "16", "--epochs", "5", "--test-split", "30", "--save", dir + "/m.h5",
+        ])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(
+            t.stderr.contains(
+                "150 rows × 4 numeric columns, label column 'species' (3 classes: setosa, versicolor, virginica), 120 train / 30 test"))
+        let saved = try Checkpoint.read(from: dir + "/m.h5")
+        #expect(saved.config.data.kind == .csv && saved.config.data.labelColumn == "species")
+        #expect(saved.config.data.classNames == ["setosa", "versicolor", "virginica"] && saved.config.model.inputShape == [4])
+        let losses = saved.training?.history.compactMap(\.testLoss) ?? []
+        #expect(losses.count == 5 && losses.last! < losses.first!, "the test loss falls: \(losses)")
+        let e = try Zoo.run(["embed", dir + "/m.h5", "--split", "all", "--csv", dir + "/e.csv", "--plot", dir + "/e.png"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let rows = try String(contentsOfFile: dir + "/e.csv", encoding: .utf8).split(separator: "\r\n")
+        #expect(rows.count == 151)
+        let c = try Zoo.run([
+            "train", "--data", iris, "--label-column", "species", "--recipe", "cvae", "--decoder", "gaussian-linear", "--epochs", "1",
+        ])
+        #expect(c.status == 0, "a conditional model on the CSV's labels: \(c.stderr)")
+    }
+
+    @Test(arguments: [
+        (["--label-column", "colour"], "there is no column 'colour' for --label-column; the columns are sepal length (cm)"),
+        (
+            ["--decoder", "gaussian"],
+            "holds values in [0.1, 7.9], outside [0, 1], where the bernoulli and gaussian decoders' means lie; use --decoder gaussian-linear"
+        ),
+    ])
+    func badCSVRequestsNameTheProblem(arguments: [String], message: String) throws {
+        let iris = repository.appendingPathComponent("Tests/Data/sklearn/iris.csv").path
+        let r = try Zoo.run(["train", "--data", iris, "--epochs", "1"] + arguments)
+        #expect(r.status == 1 && r.stderr.contains(message), "\(r.stderr)")
     }
 }

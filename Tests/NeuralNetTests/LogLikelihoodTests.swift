@@ -65,8 +65,27 @@ import Testing
         }
     }
 
+    /// The linear Gaussian is the normal density written out, mean = logits + bias, any sign.
+    @Test(arguments: [Float(0.3), 2])
+    func linearGaussianIsTheNormalDensity(sigma: Float) {
+        let l: [Float] = [-3, 0.5, 12, -0.25]
+        let b: [Float] = [0.5, -1, 0, 2]
+        let x: [Float] = [-2.75, 1, 11, 0]
+        var out = [0.0]
+        LinearGaussianLikelihood(sigma: sigma).logLikelihood(logits: l, bias: b, target: x, rows: 1, cols: 4, into: &out)
+        let s = Double(sigma)
+        let ref = (0..<4).reduce(0.0) { acc, j in
+            let d = Double(x[j]) - Double(l[j] + b[j])
+            return acc - d * d / (2 * s * s) - log(s) - 0.5 * log(2 * Double.pi)
+        }
+        #expect(abs(out[0] - ref) < 1e-9 * max(1, abs(ref)), "\(out[0]) vs \(ref)")
+        var mean = [Float](repeating: 0, count: 4)
+        LinearGaussianLikelihood(sigma: sigma).mean(logits: l, into: &mean, count: 4)
+        #expect(mean == l)
+    }
+
     /// The training loss path (forward with ε) and this path agree on −log p(x|z).
-    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian])
+    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear])
     func agreesWithTheTrainingReconstructionTerm(likelihood: ModelConfig.Likelihood) throws {
         let m = try model(likelihood)
         let x = image()

@@ -96,6 +96,18 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
         }
     }
 
+    /// A run whose Adam state overflowed while its loss stayed finite stops
+    /// at the epoch's end, before anything could be saved.
+    @Test func overflowedOptimizerStateStopsTheRun() throws {
+        let data = try #require(realSubset)
+        let trainer = try Trainer(config: smallConfig(), train: data.train, test: nil)
+        _ = try trainer.runEpoch()
+        trainer.optimizer.secondMoment.pointer[7] = .infinity
+        #expect(throws: TrainingError.nonFiniteState(epoch: 2, step: trainer.stepsPerEpoch, what: "Adam's second moment")) {
+            try trainer.runEpoch()
+        }
+    }
+
     @Test func inputSizeMismatchIsAnError() throws {
         let data = try #require(realSubset)
         var c = smallConfig()

@@ -30,6 +30,7 @@ def legacy_config(text):
     model["activation"] = next(layer["type"] for layer in encoder if layer["type"] != "linear")
     data = config["data"]  # format 2 knew only MNIST-layout directories
     assert data.pop("kind") == "mnist-directory" and data.pop("test_split") == 0, data
+    assert data.pop("label_column") is None and data.pop("class_names") is None, data
     data["directory"] = data.pop("path")
     return json.dumps(config)
 
