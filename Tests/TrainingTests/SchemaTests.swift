@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import NeuralNet
 import Testing
 
 @testable import Training
@@ -45,7 +47,8 @@ func jsonObject(_ relative: String) throws -> [String: Any] {
         let props = schema["properties"] as! [String: Any]
         let model = (props["model"] as! [String: Any])["properties"] as! [String: Any]
         let data = (props["data"] as! [String: Any])["properties"] as! [String: Any]
-        #expect(Set((model["likelihood"] as! [String: Any])["enum"] as! [String]) == ["bernoulli", "gaussian"])
-        #expect(Set((data["binarization"] as! [String: Any])["enum"] as! [String]) == ["none", "dynamic", "static"])
+        #expect(Set((model["likelihood"] as! [String: Any])["enum"] as! [String]) == Set(ModelConfig.Likelihood.allCases.map(\.rawValue)))
+        #expect(Set((data["binarization"] as! [String: Any])["enum"] as! [String]) == Set(Binarization.allCases.map(\.rawValue)))
+        #expect(Set((data["kind"] as! [String: Any])["enum"] as! [String]) == Set(DataSource.Kind.allCases.map(\.rawValue)))
     }
 }
