@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import HDF5
 import NeuralNet
@@ -47,6 +48,9 @@ public struct Checkpoint {
     public var createdUTC: String
     /// The recipe the run started from (nil for files without one).
     public var recipe: String?
+    /// The per-feature standardization of a `--standardize` run
+    /// (`/standardization/mean`, `/standardization/std`), else nil.
+    public var standardization: Standardization?
     /// The format version of the file it was read from (`formatVersion` for a new one).
     public var fileFormatVersion: Int64 = Checkpoint.formatVersion
 
@@ -78,6 +82,7 @@ public struct Checkpoint {
             firstMoment: moments(trainer.optimizer.firstMoment),
             secondMoment: moments(trainer.optimizer.secondMoment))
         training = trainer.state
+        standardization = trainer.standardization
         initializationStream = trainer.initializationStream
         self.dataFingerprint = dataFingerprint
         self.zooVersion = zooVersion
@@ -174,6 +179,13 @@ extension Checkpoint {
             try writeArray(model, name, values, shape: shapes[name] ?? [values.count])
         }
         try model.close()
+
+        if let standardization {
+            let g = try f.createGroup("standardization")
+            try writeArray(g, "mean", standardization.mean, shape: [standardization.mean.count])
+            try writeArray(g, "std", standardization.std, shape: [standardization.std.count])
+            try g.close()
+        }
 
         if let optimizer {
             let g = try f.createGroup("optimizer")

@@ -103,6 +103,11 @@ extension Checkpoint {
             createdUTC: try f.stringAttribute("created_utc") ?? "unknown")
         checkpoint.recipe = try f.stringAttribute("recipe")
         checkpoint.fileFormatVersion = version
+        if config.data.standardize {
+            checkpoint.standardization = try readStandardization(f, dimension: config.model.inputDim, path: path)
+        } else if try f.objectKind("standardization") != nil {
+            throw CheckpointError.invalid(path: path, reason: "/standardization is present but the config does not standardize")
+        }
 
         if try f.isGroup("optimizer") {
             checkpoint.optimizer = try readOptimizer(try f.openGroup("optimizer"), config: config, expected: expected, path: path)
@@ -291,5 +296,27 @@ extension Checkpoint {
             bestValidationLoss: best, bestEpoch: bestEpoch, latent: latent)
         let initStream = rng.contains("initialization") ? try stream("initialization") : nil
         return (state, initStream, fingerprint)
+    }
+
+    /// `/standardization/mean` and `/std`: float32 [inputDim] each, finite, every std > 0.
+    private static func readStandardization(_ f: HDF5File, dimension: Int, path: String) throws -> Standardization {
+        guard try f.isGroup("standardization") else {
+            throw CheckpointError.invalid(path: path, reason: "the config standardizes the data but /standardization is missing")
+        }
+        let g = try f.openGroup("standardization")
+        func read(_ name: String) throws -> [Float] {
+            let v = try g.read(name, as: Float.self, shape: [dimension]) { info in
+                CheckpointError.invalid(
+                    path: path, reason: "/standardization/\(name) is \(info.description), expected float32[\(dimension)]")
+            }
+            if let i = v.firstIndex(where: { !$0.isFinite || (name == "std" && $0 <= 0) }) {
+                throw CheckpointError.invalid(
+                    path: path, reason: "/standardization/\(name)[\(i)] is \(v[i]); means must be finite and standard deviations positive")
+            }
+            return v
+        }
+        let s = Standardization(mean: try read("mean"), std: try read("std"))
+        try g.close()
+        return s
     }
 }

@@ -11,7 +11,12 @@ public struct EvaluationSet: Sendable {
 
     /// - Throws: `EvaluationError.inputSizeMismatch` when the images do not have
     ///   the model's input size; `EvaluationError.emptySet` for a split without images.
-    public init(_ images: ImageSet, model: ModelConfig, binarization: Binarization, trainingSeed: UInt64) throws {
+    /// - Parameter standardization: the run's per-feature standardization
+    ///   (`--standardize`), applied to the images as training did.
+    public init(
+        _ images: ImageSet, model: ModelConfig, binarization: Binarization, trainingSeed: UInt64,
+        standardization: Standardization? = nil
+    ) throws {
         if images.count == 0 { throw EvaluationError.emptySet(path: images.imagesPath) }
         if images.dimension != model.inputDim {
             throw EvaluationError.inputSizeMismatch(
@@ -37,6 +42,14 @@ public struct EvaluationSet: Sendable {
         case (.dynamic, .train):
             var r = RunStreams(seed: trainingSeed).fixedTrainBinarization
             images.binarize(using: &r)
+        }
+        if let standardization {
+            guard standardization.mean.count == images.dimension else {
+                throw EvaluationError.inputSizeMismatch(
+                    model: standardization.mean.count, data: images.dimension, height: images.height, width: images.width,
+                    path: images.imagesPath)
+            }
+            images = standardization.apply(to: images)
         }
         self.images = images
         self.binarization = binarization

@@ -88,6 +88,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// The class names of string labels, in index order (recorded when
     /// training starts; nil when labels are plain numbers).
     public var classNames: [String]?
+    /// Standardize every feature by the training split's mean and standard
+    /// deviation (stored in the checkpoint).
+    public var standardize = false
 
     public init(path: String? = nil, binarization: Binarization = .none, limit: Int? = nil) {
         self.path = path
@@ -100,6 +103,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case testSplit = "test_split"
         case labelColumn = "label_column"
         case classNames = "class_names"
+        case standardize
         /// Formats 1–3 (always an MNIST-layout directory).
         case directory
     }
@@ -123,6 +127,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         testSplit = try c.decodeIfPresent(Int.self, forKey: .testSplit) ?? 0
         labelColumn = try c.decodeIfPresent(String.self, forKey: .labelColumn)
         classNames = try c.decodeIfPresent([String].self, forKey: .classNames)
+        standardize = try c.decodeIfPresent(Bool.self, forKey: .standardize) ?? false
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -134,6 +139,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try c.encode(testSplit, forKey: .testSplit)
         try c.encode(labelColumn, forKey: .labelColumn)
         try c.encode(classNames, forKey: .classNames)
+        try c.encode(standardize, forKey: .standardize)
     }
 }
 
@@ -184,6 +190,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if !(o.eps > 0) || !o.eps.isFinite { add("training.optimizer.eps", "eps must be a positive number, got \(o.eps)") }
         if let l = data.limit { bound("data.limit", "limit", l, 1...Self.maximumImages) }
         bound("data.test_split", "the test split (examples)", data.testSplit, 0...Self.maximumImages)
+        if data.standardize {
+            if data.binarization != .none {
+                add("data.standardize", "standardized data cannot also be binarized (--binarize \(data.binarization.rawValue))")
+            }
+            if model.likelihood.needsUnitInterval {
+                add(
+                    "data.standardize",
+                    "standardized data leaves [0, 1], so it needs --decoder gaussian-linear, not \(model.likelihood.rawValue)")
+            }
+        }
         if !(t.beta >= 0) || !t.beta.isFinite || t.beta > 1e6 { add("training.beta", "beta must be a number in [0, 1e6], got \(t.beta)") }
         bound("training.kl_warmup", "KL warm-up (epochs)", t.klWarmup, 0...Self.maximumEpochs)
         bound("training.iw_samples", "importance samples", t.importanceSamples, 1...1000)

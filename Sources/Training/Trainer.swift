@@ -122,6 +122,8 @@ public final class Trainer {
     public let config: RunConfig
     public let model: VAE
     public let optimizer: Adam
+    /// The per-feature standardization the data went through (`--standardize`), else nil.
+    public let standardization: Standardization?
     public let train: ImageSet
     public let test: ImageSet?
     /// The hold-out carved from the training set (`config.training.validation` images).
@@ -161,7 +163,10 @@ public final class Trainer {
     public var stepsPerEpoch: Int { (train.count + config.training.batchSize - 1) / config.training.batchSize }
 
     /// Builds a fresh model from `config`; applies static binarization to the data.
-    public init(config: RunConfig, train: ImageSet, test: ImageSet?) throws {
+    /// - Parameter standardization: the statistics of a run being resumed;
+    ///   with `config.data.standardize` and none given, they are fitted on the
+    ///   training split (after the validation hold-out).
+    public init(config: RunConfig, train: ImageSet, test: ImageSet?, standardization: Standardization? = nil) throws {
         guard config.problems.isEmpty else { throw TrainingError.invalidConfig(config.problems.joined(separator: "; ")) }
         if train.dimension != config.model.inputDim {
             throw TrainingError.inputSizeMismatch(model: config.model.inputDim, data: train.dimension, path: train.imagesPath)
@@ -171,7 +176,7 @@ public final class Trainer {
         }
         for set in [train, test].compactMap({ $0 }) {
             // Bytes are scaled into [0, 1]; only float data can lie outside.
-            guard case .floats = set.values, config.model.likelihood.needsUnitInterval else { continue }
+            guard case .floats = set.values, config.model.likelihood.needsUnitInterval, !config.data.standardize else { continue }
             if let r = set.valueRange, r.min < 0 || r.max > 1 {
                 throw TrainingError.valuesOutsideUnitInterval(min: r.min, max: r.max, path: set.imagesPath)
             }
@@ -196,6 +201,18 @@ public final class Trainer {
                 throw TrainingError.validationTooLarge(requested: held, available: train.count, path: train.imagesPath)
             }
             (train, validation) = train.holdOut(held)
+        }
+        if config.data.standardize {
+            let s = standardization ?? Standardization.fit(train)
+            guard s.mean.count == train.dimension else {
+                throw TrainingError.inputSizeMismatch(model: s.mean.count, data: train.dimension, path: train.imagesPath)
+            }
+            train = s.apply(to: train)
+            test = test.map(s.apply)
+            validation = validation.map(s.apply)
+            self.standardization = s
+        } else {
+            self.standardization = nil
         }
         // Static binarization draws the training set once; the held-out sets get
         // one fixed draw under either binarization (dynamic redraws only training batches).
@@ -445,6 +462,7 @@ public final class Trainer {
             out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress! + first * D) }
             first += rows
         }
+        standardization?.undo(&out)
         return out
     }
 
@@ -461,6 +479,7 @@ public final class Trainer {
             buf.baseAddress!.update(from: model.input.pointer, count: n * D)
             model.means(rows: n, into: buf.baseAddress! + n * D)
         }
+        standardization?.undo(&out)
         return out
     }
 }

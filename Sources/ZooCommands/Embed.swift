@@ -92,7 +92,8 @@ public struct Embed: ParsableCommand {
             try EvaluationSet(
                 try data.load(s, limit: limit, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn),
                 model: saved.config.model,
-                binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
+                binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed,
+                standardization: saved.standardization)
         }
         let total = sets.reduce(0) { $0 + $1.count }
         BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)

@@ -159,7 +159,8 @@ public struct Eval: ParsableCommand {
                 recipe: loaded.checkpoint.recipe),
             data: .init(
                 directory: loaded.source.path, split: data.split.rawValue, images: set.count, limit: data.limit,
-                fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D),
+                fingerprint: loaded.fingerprint, binarization: set.binarization.rawValue, dimension: D,
+                standardized: loaded.checkpoint.standardization != nil),
             elbo: .init(
                 negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
                 standardError: elboResult.standardError,
@@ -229,7 +230,7 @@ struct LoadedCheckpoint {
         fingerprint = images.fingerprint
         set = try EvaluationSet(
             images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,
-            trainingSeed: checkpoint.config.training.seed)
+            trainingSeed: checkpoint.config.training.seed, standardization: checkpoint.standardization)
     }
 }
 

@@ -37,6 +37,8 @@ struct EvalReport: Encodable {
         let fingerprint: String
         let binarization: String
         let dimension: Int
+        /// Whether the figures are densities of standardized values (`--standardize`), not of the data's own units.
+        let standardized: Bool
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(directory, forKey: .directory)
@@ -46,8 +48,9 @@ struct EvalReport: Encodable {
             try c.encode(fingerprint, forKey: .fingerprint)
             try c.encode(binarization, forKey: .binarization)
             try c.encode(dimension, forKey: .dimension)
+            try c.encode(standardized, forKey: .standardized)
         }
-        enum CodingKeys: String, CodingKey { case directory, split, images, limit, fingerprint, binarization, dimension }
+        enum CodingKeys: String, CodingKey { case directory, split, images, limit, fingerprint, binarization, dimension, standardized }
     }
 
     struct ELBO: Encodable {
@@ -206,7 +209,8 @@ struct EvalReport: Encodable {
         func bpd(_ x: Double) -> String { String(format: "%8.4f", x) }
         var s =
             "\(checkpoint.path): \(checkpoint.epochsTrained) epochs, \(data.split) split of \(data.directory), "
-            + "\(data.images) images, binarization \(data.binarization), \(checkpoint.model.likelihood.rawValue) decoder\n\n"
+            + "\(data.images) images, binarization \(data.binarization), \(checkpoint.model.likelihood.rawValue) decoder"
+            + (data.standardized ? "; figures in standardized units (--standardize)" : "") + "\n\n"
         s += "                        nats/image     ± s.e.   bits/dim\n"
         s += "  −ELBO                 \(num(elbo.negativeELBO)) \(String(format: "%10.2f", elbo.standardError))   \(bpd(elbo.bitsPerDim))\n"
         s += "    reconstruction      \(num(elbo.reconstruction))\n"

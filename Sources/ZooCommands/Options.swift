@@ -33,6 +33,9 @@ public struct DataOptions: ParsableArguments {
     )
     public var labelColumn: String?
 
+    @Flag(help: "Standardize every feature by the training split's mean and standard deviation (needs --decoder gaussian-linear).")
+    public var standardize = false
+
     @Option(
         help:
             "Pixel binarization: none (intensities in [0, 1]), dynamic (a fresh Bernoulli draw each epoch), static (one fixed draw by seed). Default: the recipe's (none for vae)."
@@ -50,6 +53,7 @@ public struct DataOptions: ParsableArguments {
         if let directory { c.path = absolutePath(directory) }
         if let testSplit { c.testSplit = testSplit }
         if let labelColumn { c.labelColumn = labelColumn }
+        if standardize { c.standardize = true }
         if let binarize { c.binarization = binarize }
         if let limit { c.limit = limit }
     }
@@ -157,6 +161,7 @@ let configFlags: [String: String] = [
     "training.iw_samples": "--iw-samples", "training.val_split": "--val-split", "training.patience": "--patience",
     "model.latent_dim": "--latent-dim", "model.hidden": "--hidden", "model.sigma": "--sigma",
     "model.label_classes": "--label-classes", "data.limit": "--limit", "data.test_split": "--test-split",
+    "data.standardize": "--standardize",
 ]
 
 /// Refuses a configuration with problems (its one validation,

@@ -59,7 +59,7 @@ public struct Resume: ParsableCommand {
                     + "the best epoch \(t.bestEpoch) is in the -best.h5 file beside it); there is nothing to resume")
         }
         if let dir = samplesDir { try prepareOutputDirectory(dir) }
-        let (trainer, _, fingerprint) = try makeTrainer(&config, fitInputToData: false)
+        let (trainer, _, fingerprint) = try makeTrainer(&config, fitInputToData: false, standardization: saved.standardization)
         let now = fingerprint()
         if let recorded = saved.dataFingerprint, recorded != now, !allowDataChange {
             throw CommandError.dataChanged(checkpoint: checkpoint, recorded: recorded, now: now)

@@ -123,7 +123,7 @@ public struct Sample: ParsableCommand {
                 let z = LatentGrids.traversal(around: mu, steps: s)
                 model.z.buffer.update(fromContentsOf: z)
                 for row in 0..<(L * s) { model.latentLabels[row] = y }
-                tiles = decode(model, rows: L * s)
+                tiles = decode(model, rows: L * s, saved.standardization)
                 tileColumns = s
                 what = "traversal of test image \(image): \(L) dimensions × \(s) values in [−3, 3]"
             } else {
@@ -135,8 +135,8 @@ public struct Sample: ParsableCommand {
                 let z = LatentGrids.interpolation(from: a, to: b, steps: s)
                 model.z.buffer.update(fromContentsOf: z)
                 for k in 0..<s { model.latentLabels[k] = y }
-                let decoded = decode(model, rows: s)
-                tiles = pixels(test, i) + decoded + pixels(test, j)
+                let decoded = decode(model, rows: s, saved.standardization)
+                tiles = pixels(test, i, saved.standardization) + decoded + pixels(test, j, saved.standardization)
                 tileColumns = s + 2
                 what = "interpolation between test images \(i) and \(j) in \(s) steps (the images at both ends)"
             }
@@ -145,7 +145,7 @@ public struct Sample: ParsableCommand {
             var stream = RunStreams(seed: seed ?? saved.config.training.seed).sampling
             stream.fillNormal(model.z.pointer, count: n * L)
             for r in 0..<n { model.latentLabels[r] = Int32(label ?? (C > 0 ? r % C : 0)) }
-            tiles = decode(model, rows: n)
+            tiles = decode(model, rows: n, saved.standardization)
             tileColumns = columns ?? Int(Double(n).squareRoot().rounded(.up))
             what = "\(n) prior samples" + (label.map { ", class \($0)" } ?? (C > 0 ? ", class i mod \(C)" : ""))
         }
@@ -162,21 +162,24 @@ public struct Sample: ParsableCommand {
         return try EvaluationSet(
             try data.load(.test, limit: nil, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn),
             model: saved.config.model,
-            binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed)
+            binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed,
+            standardization: saved.standardization)
     }
 
-    func pixels(_ set: EvaluationSet, _ i: Int) -> [Float] {
+    func pixels(_ set: EvaluationSet, _ i: Int, _ standardization: Standardization?) -> [Float] {
         var out = [Float](repeating: 0, count: set.dimension)
         var index: Int64 = 0
         out.withUnsafeMutableBufferPointer { set.gather(first: i, rows: 1, into: $0.baseAddress!, indices: &index) }
+        standardization?.undo(&out)
         return out
     }
 
-    /// Decoder means of the first `rows` rows of `model.z`.
-    func decode(_ model: VAE, rows: Int) -> [Float] {
+    /// Decoder means of the first `rows` rows of `model.z`, in the data's units.
+    func decode(_ model: VAE, rows: Int, _ standardization: Standardization?) -> [Float] {
         model.decode(rows: rows)
         var out = [Float](repeating: 0, count: rows * model.config.inputDim)
         out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress!) }
+        standardization?.undo(&out)
         return out
     }
 }

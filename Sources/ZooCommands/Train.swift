@@ -142,7 +142,9 @@ func describe(_ c: RunConfig) -> String {
 /// source it is, fits the model's input shape to the examples (a new run), and
 /// builds a trainer. Returns the trainer, a description of the source, and
 /// the training data's fingerprint (computed when asked for).
-func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws -> (Trainer, String, () -> String) {
+func makeTrainer(
+    _ config: inout RunConfig, fitInputToData: Bool = true, standardization: Standardization? = nil
+) throws -> (Trainer, String, () -> String) {
     let source = try DataSource(path: config.data.path)
     let loaded = try source.load(limit: config.data.limit, testSplit: config.data.testSplit, labelColumn: config.data.labelColumn)
     let (train, test, description) = (loaded.train, loaded.test, loaded.description)
@@ -152,7 +154,7 @@ func makeTrainer(_ config: inout RunConfig, fitInputToData: Bool = true) throws 
     BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
     let fingerprint = { train.fingerprint }
-    return (try Trainer(config: config, train: train, test: test), description, fingerprint)
+    return (try Trainer(config: config, train: train, test: test, standardization: standardization), description, fingerprint)
 }
 
 /// Creates `dir` (and parents) if needed and checks it is writable, before any training.

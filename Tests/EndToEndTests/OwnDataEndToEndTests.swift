@@ -208,4 +208,49 @@ import Testing
         let r = try Zoo.run(["train", "--data", iris, "--epochs", "1"] + arguments)
         #expect(r.status == 1 && r.stderr.contains(message), "\(r.stderr)")
     }
+
+    /// scikit-learn's wine, whose 13 measurements range from 0.1 to 1680:
+    /// standardized by the training split's statistics, which the checkpoint
+    /// keeps, so evaluation and a resume see the same numbers.
+    @Test func standardizedCSVTrainsEvaluatesAndResumesToTheSameBits() throws {
+        let wine = repository.appendingPathComponent("Tests/Data/sklearn/wine.csv").path
+        let dir = Fixtures.temporaryDirectory("wine")
+        let common = [
+            "--data", wine, "--label-column", "cultivar", "--standardize", "--decoder", "gaussian-linear", "--sigma", "1", "--hidden", "16",
+            "--latent-dim", "2", "--batch-size", "16", "--test-split", "40", "--threads", "1",
+        ]
+        let whole = try Zoo.run(["train"] + common + ["--epochs", "4", "--save", dir + "/whole.h5"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let half = try Zoo.run(["train"] + common + ["--epochs", "2", "--save", dir + "/half.h5"])
+        #expect(half.status == 0, "\(half.stderr)")
+        let r = try Zoo.run(["resume", dir + "/half.h5", "--epochs", "4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (a, b) = (try Checkpoint.read(from: dir + "/whole.h5"), try Checkpoint.read(from: dir + "/half.h5"))
+        #expect(a.parameters == b.parameters && a.optimizer?.secondMoment == b.optimizer?.secondMoment)
+        let s = try #require(a.standardization)
+        #expect(s.mean.count == 13 && s.std.allSatisfy { $0 > 0 } && s.mean[12] > 500, "proline's mean is in the hundreds: \(s.mean[12])")
+        #expect(b.standardization == s)
+        let losses = a.training?.history.compactMap(\.testLoss) ?? []
+        #expect(losses.count == 4 && losses.last! < losses.first!, "\(losses)")
+
+        let e = try Zoo.run(["eval", dir + "/whole.h5", "--elbo", "--json"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        #expect((report["data"] as? [String: Any])?["standardized"] as? Bool == true)
+        let elbo = try #require((report["elbo"] as? [String: Any])?["negative_elbo"] as? Double)
+        #expect(abs(elbo - losses.last!) < 1e-9 * abs(elbo), "eval reproduces the last test loss: \(elbo) vs \(losses.last!)")
+    }
+
+    @Test(arguments: [
+        (
+            ["--decoder", "bernoulli"],
+            "--standardize: standardized data leaves [0, 1], so it needs --decoder gaussian-linear, not bernoulli"
+        ),
+        (["--decoder", "gaussian-linear", "--binarize", "static"], "standardized data cannot also be binarized (--binarize static)"),
+    ])
+    func standardizeNeedsTheLinearGaussian(arguments: [String], message: String) throws {
+        let wine = repository.appendingPathComponent("Tests/Data/sklearn/wine.csv").path
+        let r = try Zoo.run(["train", "--data", wine, "--standardize", "--epochs", "1"] + arguments)
+        #expect(r.status != 0 && r.stderr.contains(message), "\(r.stderr)")
+    }
 }

@@ -72,7 +72,9 @@ def check_layout(path, layout_path, parameters):
     with h5py.File(path, "r") as f:
         epochs = len(f["history"]["epoch"]) if "history" in f else 0
         config_text = f["config"][()]
-        latent = json.loads(config_text.decode() if isinstance(config_text, bytes) else config_text)["model"]["latent_dim"]
+        model_config = json.loads(config_text.decode() if isinstance(config_text, bytes) else config_text)["model"]
+        latent = model_config["latent_dim"]
+        input_size = int(np.prod(model_config["input_shape"]))
         present = {"/"}
         f.visit(lambda name: present.add("/" + name))
 
@@ -112,6 +114,8 @@ def check_layout(path, layout_path, parameters):
                     assert obj.shape == (latent,), (p, obj.shape)
                 elif shape == ["epochs"]:
                     assert obj.shape == (epochs,), (p, obj.shape)
+                elif shape == ["input"]:
+                    assert obj.shape == (input_size,), (p, obj.shape)
                 elif shape is not None:
                     assert obj.shape == tuple(shape), (p, obj.shape, shape)
                 if obj.shape and obj.size > 0:

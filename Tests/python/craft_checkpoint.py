@@ -29,9 +29,8 @@ def legacy_config(text):
     model["hidden"] = [layer["out_features"] for layer in encoder if layer["type"] == "linear"]
     model["activation"] = next(layer["type"] for layer in encoder if layer["type"] != "linear")
     data = config["data"]  # format 2 knew only MNIST-layout directories
-    assert data.pop("kind") == "mnist-directory" and data.pop("test_split") == 0, data
-    assert data.pop("label_column") is None and data.pop("class_names") is None, data
-    data["directory"] = data.pop("path")
+    assert data["kind"] == "mnist-directory" and data["test_split"] == 0 and not data["standardize"], data
+    config["data"] = {"directory": data["path"], "binarization": data["binarization"], "limit": data["limit"]}
     return json.dumps(config)
 
 
