@@ -140,3 +140,27 @@ public enum CSVTable {
         return (0...3).contains { String(validating: head.dropLast($0), as: UTF8.self) != nil }
     }
 }
+
+extension CSVTable {
+    /// Rows of `columns` floats as CSV (header `x_0,…`, or `names`; CRLF
+    /// lines, RFC 4180), each value in Swift's shortest round-trip form; a
+    /// first column `kind` when `kinds` labels the rows.
+    public static func encode(_ values: [Float], columns: Int, names: [String]? = nil, kinds: [String]? = nil) -> String {
+        precondition(columns > 0 && values.count % columns == 0)
+        let rows = values.count / columns
+        var header = (names ?? (0..<columns).map { "x_\($0)" })
+        if kinds != nil { header.insert("kind", at: 0) }
+        var text = header.map(quoted).joined(separator: ",") + "\r\n"
+        for r in 0..<rows {
+            if let kinds { text += quoted(kinds[r]) + "," }
+            text += (0..<columns).map { "\(values[r * columns + $0])" }.joined(separator: ",") + "\r\n"
+        }
+        return text
+    }
+
+    /// A field quoted when it holds a comma, quote or line break (RFC 4180).
+    static func quoted(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -279,3 +279,21 @@ func readRegularFile(_ path: String, maximumBytes: Int) throws -> [UInt8] {
     }
     return bytes
 }
+
+/// Writes float32 arrays in NumPy's `.npy` format 1.0 (what numpy.load reads).
+public enum NumPyWriter {
+    /// The bytes of a little-endian float32 array of `shape` in C order.
+    public static func encode(_ values: [Float], shape: [Int]) -> [UInt8] {
+        precondition(values.count == shape.reduce(1, *))
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(dims), }"
+        // Magic (6) + version (2) + length (2) + header, padded to 64 bytes, ending in a newline.
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        let n = header.utf8.count
+        var out = NumPyReader.magic + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8)
+        out.reserveCapacity(out.count + 4 * values.count)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 } }
+        return out
+    }
+}

@@ -45,10 +45,9 @@ public struct ModelConfig: Equatable, Sendable {
 
     public var isConditional: Bool { labelClasses > 0 }
 
-    /// Height and width of a grey image input ([1, H, W]); nil for vectors
-    /// and colour images (which sample grids cannot show yet).
-    public var greyImageSize: (height: Int, width: Int)? {
-        inputShape.count == 3 && inputShape[0] == 1 ? (inputShape[1], inputShape[2]) : nil
+    /// Channels, height and width of an image input ([C, H, W]); nil for vectors.
+    public var imageSize: (channels: Int, height: Int, width: Int)? {
+        inputShape.count == 3 ? (inputShape[0], inputShape[1], inputShape[2]) : nil
     }
 
     /// Values per example: the product of `inputShape`.

@@ -68,7 +68,6 @@ public struct Resume: ParsableCommand {
         writeStderr(
             "resuming \(checkpoint): epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch + 1) of \(trainer.stepsPerEpoch); "
                 + "training to epoch \(config.training.epochs)\n")
-        if let note = samplesNote(config.model, dir: samplesDir) { writeStderr(note) }
         try trainLoop(
             trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now, recipe: saved.recipe),
             samplesDir: samplesDir)

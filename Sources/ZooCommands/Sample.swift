@@ -27,7 +27,10 @@ public struct Sample: ParsableCommand {
     @Argument(help: ArgumentHelp("The checkpoint whose decoder to use.", valueName: "checkpoint.h5"))
     public var checkpoint: String
 
-    @Option(help: ArgumentHelp("Write the grid here (PNG).", valueName: "path.png"))
+    @Option(
+        help: ArgumentHelp(
+            "Write the grid here (PNG; colour for 3 or 4 channels), or the samples as rows: NAME.csv (one row per sample, header x_0…) or NAME.npy (float32, the model's input shape).",
+            valueName: "path"))
     public var out: String
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Prior samples to draw.", valueName: "n"))
@@ -91,7 +94,8 @@ public struct Sample: ParsableCommand {
         let D = config.inputDim
         let L = config.latentDim
         let C = config.labelClasses
-        guard let (height, width) = config.greyImageSize else { throw SampleError.notAnImage(path: checkpoint, shape: config.inputShape) }
+        let rows = out.hasSuffix(".csv") || out.hasSuffix(".npy")
+        if !rows, config.imageSize == nil { throw SampleError.notAnImage(path: checkpoint, shape: config.inputShape) }
         if let label {
             guard C > 0 else { throw SampleError.notConditional(path: checkpoint) }
             guard label < C else { throw SampleError.labelOutOfRange(label: label, classes: C, path: checkpoint) }
@@ -150,8 +154,15 @@ public struct Sample: ParsableCommand {
             what = "\(n) prior samples" + (label.map { ", class \($0)" } ?? (C > 0 ? ", class i mod \(C)" : ""))
         }
         let count = tiles.count / D
-        try tiles.withUnsafeBufferPointer {
-            try PNG.write(ImageGrid.tile($0, count: count, height: height, width: width, columns: tileColumns), to: out)
+        if out.hasSuffix(".npy") {
+            try writeAtomically(NumPyWriter.encode(tiles, shape: [count] + config.inputShape), to: out)
+        } else if out.hasSuffix(".csv") {
+            try writeAtomically(Array(CSVTable.encode(tiles, columns: D).utf8), to: out)
+        } else if let (channels, height, width) = config.imageSize {
+            try tiles.withUnsafeBufferPointer {
+                try PNG.write(
+                    ImageGrid.tile($0, count: count, channels: channels, height: height, width: width, columns: tileColumns), to: out)
+            }
         }
         writeStderr("wrote \(out): \(what), in \(fmt(monotonicSeconds() - start, 2)) s\n")
     }
@@ -194,7 +205,8 @@ enum SampleError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .notAnImage(let path, let shape):
-            return "\(path) models inputs of shape \(shape), not grey images [1, height, width]; zoo sample draws grey images only"
+            return "\(path) models vectors of shape \(shape), not images [channels, height, width], so there is no picture to draw; "
+                + "write the samples as rows with --out NAME.csv or NAME.npy"
         case .notConditional(let path):
             return "--label needs a conditional model (e.g. zoo train --recipe cvae); \(path) is not conditional"
         case .labelOutOfRange(let label, let classes, let path):

@@ -118,7 +118,6 @@ public struct Train: ParsableCommand {
                     + "--test-split N holds out N examples\n")
         }
 
-        if let note = samplesNote(config.model, dir: samplesDir) { writeStderr(note) }
         let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint(), recipe: recipe.name) }
         try trainLoop(trainer, saver: saver, samplesDir: samplesDir)
     }
@@ -171,27 +170,31 @@ func prepareOutputDirectory(_ dir: String) throws {
     if access(dir, W_OK) != 0 { throw CommandError.cannotCreateDirectory(dir, "it is not writable") }
 }
 
-/// The tutorial's two grids: 128 prior samples, and 8 test images above
-/// their reconstructions (grey image models only: `samplesNote` says so up front).
+/// The tutorial's two pictures after each epoch: 128 prior samples, and 8
+/// test examples above their reconstructions, as PNG grids for image models
+/// (in colour for 3 or 4 channels), as CSV rows for models of vectors.
 func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String) throws {
-    guard let (height, width) = trainer.config.model.greyImageSize else { return }
-    let pixels = height * width
+    let model = trainer.config.model
     let samples = trainer.priorSamples(count: 128)
-    try samples.withUnsafeBufferPointer {
-        try PNG.write(ImageGrid.tile($0, count: 128, height: height, width: width, columns: 16), to: "\(dir)/sampled-\(epoch).png")
-    }
     let pairs = trainer.reconstructions(of: trainer.test ?? trainer.train, count: 8)
+    let D = model.inputDim
+    guard let (channels, height, width) = model.imageSize else {
+        let n = pairs.count / (2 * D)
+        let kinds = Array(repeating: "input", count: n) + Array(repeating: "reconstruction", count: n)
+        try writeAtomically(Array(CSVTable.encode(samples, columns: D).utf8), to: "\(dir)/sampled-\(epoch).csv")
+        try writeAtomically(Array(CSVTable.encode(pairs, columns: D, kinds: kinds).utf8), to: "\(dir)/reconst-\(epoch).csv")
+        return
+    }
+    try samples.withUnsafeBufferPointer {
+        try PNG.write(
+            ImageGrid.tile($0, count: 128, channels: channels, height: height, width: width, columns: 16), to: "\(dir)/sampled-\(epoch).png"
+        )
+    }
     try pairs.withUnsafeBufferPointer {
         try PNG.write(
-            ImageGrid.tile($0, count: pairs.count / pixels, height: height, width: width, columns: pairs.count / (2 * pixels)),
+            ImageGrid.tile($0, count: pairs.count / D, channels: channels, height: height, width: width, columns: pairs.count / (2 * D)),
             to: "\(dir)/reconst-\(epoch).png")
     }
-}
-
-/// Why `--samples-dir` will write nothing for this model (nil when it will).
-func samplesNote(_ model: ModelConfig, dir: String?) -> String? {
-    guard dir != nil, model.greyImageSize == nil else { return nil }
-    return "note: the model's input has shape \(model.inputShape), not a grey image [1, height, width]; --samples-dir writes no grids\n"
 }
 
 /// Errors of the command layer itself.

@@ -48,6 +48,13 @@ import Testing
         }
     }
 
+    @Test func rowsAreWrittenAsCSVThatReadsBack() throws {
+        let text = CSVTable.encode([1.5, -2, 0.1, 3], columns: 2, names: ["a", "b, c"], kinds: ["in", "out\"put"])
+        #expect(text == "kind,a,\"b, c\"\r\nin,1.5,-2.0\r\n\"out\"\"put\",0.1,3.0\r\n")
+        let back = try table(CSVTable.encode([0.25, 1e-7, 12, 5], columns: 2))
+        #expect(back.examples.values == .floats([0.25, 1e-7, 12, 5]) && back.examples.shape == [2])
+    }
+
     @Test func sourceKindIsACSVTableWhenTheContentIsOne() throws {
         let dir = Fixtures.temporaryDirectory("csvsrc")
         try "a,b\n1,2\n".write(toFile: dir + "/data.txt", atomically: true, encoding: .utf8)

@@ -51,6 +51,17 @@ import Testing
         }
     }
 
+    @Test func writtenArraysReadBack() throws {
+        let values: [Float] = [0, -1.5, 3e38, 1e-30, .pi, 7]
+        let bytes = NumPyWriter.encode(values, shape: [2, 3])
+        #expect((bytes.count - values.count * 4) % 64 == 0, "the header is padded to 64 bytes as numpy writes it")
+        let a = try parse(bytes)
+        #expect(a.dtype == .float32 && a.shape == [2, 3])
+        let (set, _) = try ArrayExamples.examples(a, path: "x")
+        #expect(set.values == .floats(values))
+        #expect(try parse(NumPyWriter.encode([1], shape: [1])).shape == [1])
+    }
+
     func examples(_ descr: String, _ shape: [Int], _ data: [UInt8]) throws -> (ImageSet, ArrayLayout) {
         try ArrayExamples.examples(try parse(Fixtures.npy(descr: descr, shape: shape, data: data)), path: "/d/x.npy")
     }

@@ -253,4 +253,60 @@ import Testing
         let r = try Zoo.run(["train", "--data", wine, "--standardize", "--epochs", "1"] + arguments)
         #expect(r.status != 0 && r.stderr.contains(message), "\(r.stderr)")
     }
+
+    /// A model of vectors has no picture: `zoo sample` writes rows (CSV or
+    /// .npy) and `--samples-dir` writes CSV rows each epoch, never nothing.
+    @Test func vectorModelsSampleAsRows() throws {
+        let iris = repository.appendingPathComponent("Tests/Data/sklearn/iris.csv").path
+        let dir = Fixtures.temporaryDirectory("rows")
+        let t = try Zoo.run([
+            "train", "--data", iris, "--decoder", "gaussian-linear", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
+            "--test-split", "30", "--save", dir + "/m.h5", "--samples-dir", dir + "/s",
+        ])
+        #expect(t.status == 0, "\(t.stderr)")
+        let sampled = try String(contentsOfFile: dir + "/s/sampled-1.csv", encoding: .utf8).split(separator: "\r\n")
+        #expect(sampled.count == 129 && sampled[0] == "x_0,x_1,x_2,x_3")
+        let pairs = try String(contentsOfFile: dir + "/s/reconst-1.csv", encoding: .utf8).split(separator: "\r\n")
+        #expect(pairs.count == 17 && pairs[1].hasPrefix("input,") && pairs[16].hasPrefix("reconstruction,"))
+        let csv = try Zoo.run(["sample", dir + "/m.h5", "--n", "5", "--out", dir + "/x.csv"])
+        let written = try String(contentsOfFile: dir + "/x.csv", encoding: .utf8)
+        #expect(csv.status == 0 && written.split(separator: "\r\n").count == 6, "\(csv.stderr)")
+        let npy = try Zoo.run(["sample", dir + "/m.h5", "--n", "5", "--out", dir + "/x.npy"])
+        #expect(npy.status == 0, "\(npy.stderr)")
+        let array = try NumPyReader.read(path: dir + "/x.npy")
+        #expect(array.dtype == .float32 && array.shape == [5, 4])
+        let png = try Zoo.run(["sample", dir + "/m.h5", "--out", dir + "/x.png"])
+        #expect(png.status == 1 && png.stderr.contains("write the samples as rows with --out NAME.csv or NAME.npy"), "\(png.stderr)")
+    }
+
+    /// Colour images of a non-square size, channels-last: grids in colour and in their own shape.
+    @Test func colourImagesGetColourGridsOfTheirShape() throws {
+        let digits = try DatasetDirectory(path: Fixtures.mnistTestSet).load(.test, limit: 300)
+        // (N, 12, 10, 3): the top-left 12×10 of each digit, as red, its negative as green, half as blue.
+        var rgb: [UInt8] = []
+        for i in 0..<300 {
+            for y in 0..<12 {
+                for x in 0..<10 {
+                    let v = digits.pixels[i * 784 + (y + 8) * 28 + x + 9]
+                    rgb += [v, 255 - v, v / 2]
+                }
+            }
+        }
+        let dir = Fixtures.temporaryDirectory("rgb")
+        Fixtures.write(Fixtures.npy(descr: "|u1", shape: [300, 12, 10, 3], data: rgb), to: dir + "/rgb.npy")
+        let t = try Zoo.run([
+            "train", "--data", dir + "/rgb.npy", "--hidden", "16", "--latent-dim", "2", "--epochs", "1", "--test-split", "50",
+            "--samples-dir", dir + "/s", "--save", dir + "/m.h5",
+        ])
+        #expect(t.status == 0 && t.stderr.contains("as channels-last (N, H, W, C) images, moved to (C, H, W)"), "\(t.stderr)")
+        #expect(try Checkpoint.read(from: dir + "/m.h5").config.model.inputShape == [3, 12, 10])
+        for name in ["sampled-1.png", "reconst-1.png"] {
+            let bytes = try #require(FileManager.default.contents(atPath: dir + "/s/" + name))
+            #expect(bytes.count > 26 && bytes[25] == 2, "\(name) is an RGB PNG (colour type 2)")
+        }
+        #expect(pngSize(dir + "/s/sampled-1.png").map { $0.width == 16 * 12 + 2 && $0.height == 8 * 14 + 2 } == true)
+        let s = try Zoo.run(["sample", dir + "/m.h5", "--n", "4", "--out", dir + "/g.png"])
+        let grid = try Data(contentsOf: URL(fileURLWithPath: dir + "/g.png"))
+        #expect(s.status == 0 && grid[25] == 2, "\(s.stderr)")
+    }
 }

@@ -74,6 +74,28 @@ func decode(_ png: [UInt8]) throws -> Image {
         #expect(grid.pixels[5 * 7 + 1] == 255 && grid.pixels[5 * 7 + 2] == 0)  // clamped 2 → 255, −1 → 0
         #expect(grid.pixels[0] == 0 && grid.pixels[4 * 7 + 4] == 0)  // padding and the empty cell
     }
+
+    /// Channel planes (CHW) become interleaved RGB pixels; a fourth channel
+    /// is left out, two channels are shown grey from the first.
+    @Test(arguments: [3, 4])
+    func colourImagesAreTiledFromTheirFirstThreeChannels(channels: Int) {
+        // Two 1×2 images: image k, channel c, pixel x holds (k + 1) · 0.1 · (c + 1) + 0.05 · x.
+        var images: [Float] = []
+        for k in 0..<2 { for c in 0..<channels { for x in 0..<2 { images.append(Float(k + 1) * 0.1 * Float(c + 1) + 0.05 * Float(x)) } } }
+        let grid = images.withUnsafeBufferPointer {
+            ImageGrid.tile($0, count: 2, channels: channels, height: 1, width: 2, columns: 2, padding: 1)
+        }
+        #expect(grid.channels == 3 && grid.width == 7 && grid.height == 3)
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(grid.pixels[((y * 7 + x) * 3)..<((y * 7 + x) * 3 + 3)]) }
+        #expect(pixel(1, 1) == [26, 51, 77])  // image 0, x 0: 0.1, 0.2, 0.3
+        #expect(pixel(2, 1) == [38, 64, 89])  // image 0, x 1: +0.05
+        #expect(pixel(4, 1) == [51, 102, 153])  // image 1: 0.2, 0.4, 0.6
+        #expect(pixel(0, 0) == [0, 0, 0])
+        let grey = [Float](repeating: 0.5, count: 4).withUnsafeBufferPointer {
+            ImageGrid.tile($0, count: 1, channels: 2, height: 1, width: 2, columns: 1, padding: 0)
+        }
+        #expect(grey.channels == 1 && grey.pixels == [128, 128])
+    }
 }
 
 @Suite struct ScatterPlotTests {
