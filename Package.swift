@@ -33,13 +33,20 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        // PNG decoding through libpng's setjmp-based API, wrapped in C for Swift.
+        .target(name: "CPNGDecode", dependencies: ["CLibPNG"]),
         // MARK: SIMD element-wise kernels (C with runtime ISA dispatch; see its header)
         .target(name: "CKernels"),
 
         // MARK: Swift modules
         .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", "CPNGDecode", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "Support"),
         .target(name: "ImageIO", dependencies: ["CZlibShim", "Support"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlibShim"]),

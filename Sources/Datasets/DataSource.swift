@@ -22,6 +22,8 @@ public struct DataSource: Sendable, Equatable {
         case hdf5
         /// A CSV table with a header row (CSVTable).
         case csv
+        /// Class folders of PNG images, optionally under train/ and test/ (ImageFolder).
+        case imageFolder = "image-folder"
     }
 
     /// What `load` gives: the splits, a sentence saying what was read, and
@@ -67,8 +69,8 @@ public struct DataSource: Sendable, Equatable {
         self.group = group
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            kind = .mnistDirectory
-            _ = try DatasetDirectory(path: file)
+            let d = try DatasetDirectory(path: file)
+            kind = !d.has(.train) && !d.has(.test) && ImageFolder.looksLikeImageFolder(file) ? .imageFolder : .mnistDirectory
         case S_IFREG:
             let head = Self.head(of: file)
             if head.starts(with: NumPyReader.magic) {
@@ -152,6 +154,12 @@ public struct DataSource: Sendable, Equatable {
         case .csv:
             let table = try CSVTable.load(path: file, labelColumn: labelColumn)
             return try single(table.examples, table.description, table.classNames)
+        case .imageFolder:
+            let folder = try ImageFolder.load(root: file)
+            guard let test = folder.test else { return try single(folder.train, folder.description, folder.classNames) }
+            if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
+            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
+            return Loaded(train: limited(folder.train), test: limited(test), description: folder.description, classNames: folder.classNames)
         }
     }
 

@@ -16,6 +16,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case badArray(path: String, reason: String)
     case badValue(path: String, reason: String)
     case badTable(path: String, reason: String)
+    case badFolder(path: String, reason: String)
     case testSplitTooLarge(path: String, requested: Int, available: Int)
     case sourceMissing(path: String)
     case unknownSource(path: String)
@@ -55,6 +56,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) holds no images."
         case .badArray(let path, let reason):
             return "\(path) is not an array zoo can read: \(reason)."
+        case .badFolder(let path, let reason):
+            return "\(path) cannot be read as an image folder: \(reason)."
         case .badTable(let path, let reason):
             return "\(path) is not a table zoo can read: \(reason)."
         case .badValue(let path, let reason):

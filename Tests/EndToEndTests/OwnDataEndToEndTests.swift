@@ -309,4 +309,28 @@ import Testing
         let grid = try Data(contentsOf: URL(fileURLWithPath: dir + "/g.png"))
         #expect(s.status == 0 && grid[25] == 2, "\(s.stderr)")
     }
+
+    /// Patches of scikit-learn's two sample photographs (Tests/Data/photos) in
+    /// the ImageFolder layout with train/ and test/: RGB, 24×16, two classes.
+    @Test func imageFolderOfPhotographsTrainsEvaluatesEmbedsSamplesAndResumes() throws {
+        let photos = repository.appendingPathComponent("Tests/Data/photos").path
+        let dir = Fixtures.temporaryDirectory("photos")
+        let t = try Zoo.run([
+            "train", "--data", photos, "--decoder", "gaussian", "--hidden", "32", "--latent-dim", "3", "--batch-size", "8", "--epochs", "2",
+            "--save", dir + "/m.h5", "--samples-dir", dir + "/s",
+        ])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(
+            t.stderr.contains("image folder \(photos), 2 classes (china, flower), 24×16 (width × height) colour PNGs, 58 train / 14 test"))
+        let saved = try Checkpoint.read(from: dir + "/m.h5")
+        #expect(saved.config.data.kind == .imageFolder && saved.config.data.classNames == ["china", "flower"])
+        #expect(saved.config.model.inputShape == [3, 16, 24])
+        #expect(pngSize(dir + "/s/sampled-2.png").map { $0.width == 16 * 26 + 2 && $0.height == 8 * 18 + 2 } == true)
+        let e = try Zoo.run(["eval", dir + "/m.h5", "--elbo"])
+        #expect(e.status == 0 && e.stderr.contains("14 test images"), "\(e.stderr)")
+        let m = try Zoo.run(["embed", dir + "/m.h5", "--split", "all", "--plot", dir + "/e.png"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let r = try Zoo.run(["resume", dir + "/m.h5", "--epochs", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
 }
