@@ -20,6 +20,9 @@ public struct ModelConfig: Equatable, Sendable {
         /// Normal with mean the logits themselves (no sigmoid) and fixed σ:
         /// for data outside [0, 1], such as standardized features.
         case gaussianLinear = "gaussian-linear"
+        /// The continuous Bernoulli (Loaiza-Ganem & Cunningham 2019): the
+        /// Bernoulli with its normalizing constant, a proper density on [0, 1].
+        case continuousBernoulli = "continuous-bernoulli"
 
         /// Whether the decoder's means lie in [0, 1] (so the data must, too).
         public var needsUnitInterval: Bool { self != .gaussianLinear }

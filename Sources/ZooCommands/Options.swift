@@ -72,7 +72,7 @@ public struct ModelOptions: ParsableArguments {
 
     @Option(
         help:
-            "Decoder likelihood: bernoulli (binary cross-entropy), gaussian (mean sigmoid(logits), fixed σ) or gaussian-linear (mean the logits, fixed σ, for data outside [0, 1])."
+            "Decoder likelihood: bernoulli (binary cross-entropy), gaussian (mean sigmoid(logits), fixed σ), gaussian-linear (mean the logits, fixed σ, for data outside [0, 1]) or continuous-bernoulli (a proper density on [0, 1])."
     )
     public var decoder: ModelConfig.Likelihood?
 

@@ -126,7 +126,9 @@ public struct Train: ParsableCommand {
 func describe(_ c: RunConfig) -> String {
     let m = c.model
     var parts = ["\(m.isConditional ? "conditional VAE" : "VAE") \(m.summary)"]
-    parts.append(m.likelihood == .bernoulli ? "bernoulli decoder" : "\(m.likelihood.rawValue) σ=\(m.sigma) decoder")
+    parts.append(
+        m.likelihood == .gaussian || m.likelihood == .gaussianLinear
+            ? "\(m.likelihood.rawValue) σ=\(m.sigma) decoder" : "\(m.likelihood.rawValue) decoder")
     if m.isConditional { parts.append("\(m.labelClasses) label classes") }
     let t = c.training
     if t.importanceSamples > 1 { parts.append("IWAE objective K=\(t.importanceSamples)") }

@@ -333,4 +333,21 @@ import Testing
         let r = try Zoo.run(["resume", dir + "/m.h5", "--epochs", "3"])
         #expect(r.status == 0, "\(r.stderr)")
     }
+
+    /// The continuous Bernoulli on continuous pixels: a proper density, so the
+    /// importance-weighted NLL lies below the −ELBO (both may be negative).
+    @Test func continuousBernoulliTrainsAndEvaluates() throws {
+        let dir = Fixtures.temporaryDirectory("cb")
+        let t = try Zoo.run(["train", "--decoder", "continuous-bernoulli", "--limit", "1000", "--epochs", "2", "--save", dir + "/m.h5"])
+        #expect(t.status == 0 && t.stderr.contains("continuous-bernoulli decoder"), "\(t.stderr)")
+        let losses = try Checkpoint.read(from: dir + "/m.h5").training?.history.compactMap(\.testLoss) ?? []
+        #expect(losses.count == 2 && losses[1] < losses[0], "\(losses)")
+        let e = try Zoo.run(["eval", dir + "/m.h5", "--elbo", "--nll", "--iw-samples", "20", "--limit", "100", "--json"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        let elbo = try #require((report["elbo"] as? [String: Any])?["negative_elbo"] as? Double)
+        let estimates = try #require((report["nll"] as? [String: Any])?["estimates"] as? [[String: Any]])
+        let nll = try #require(estimates.last?["nll"] as? Double)
+        #expect(nll < elbo, "NLL \(nll) below −ELBO \(elbo)")
+    }
 }

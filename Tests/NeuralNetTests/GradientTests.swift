@@ -53,7 +53,7 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
 
     /// The whole VAE: every parameter of every layer (encoder, both heads,
     /// decoder, output), through ReLU, the reparameterization, KL and the likelihood.
-    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear], [Float(1), 0.5])
+    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear, .continuousBernoulli], [Float(1), 0.5])
     func vaeBackwardMatchesFiniteDifferences(likelihood: ModelConfig.Likelihood, beta: Float) throws {
         try checkVAEGradients(ModelConfig(inputDim: 6, hidden: [5, 4], latentDim: 3, likelihood: likelihood, sigma: 0.8), beta: beta)
     }

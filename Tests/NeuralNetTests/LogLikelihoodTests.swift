@@ -84,8 +84,48 @@ import Testing
         #expect(mean == l)
     }
 
+    /// The continuous Bernoulli is a density on [0, 1]: ∫ p(x|l) dx = 1 by
+    /// Simpson's rule (2000 intervals, error < 1e-9 for these l), near
+    /// λ = ½ (l → 0, where the closed form is 0/0 and the series take over)
+    /// and far from it; its mean is ∫ x p(x|l) dx.
+    @Test(arguments: [-12.0, -3, -0.01, -2.1e-3, -1.9e-3, -1e-6, 0, 1e-9, 5e-4, 0.7, 8])
+    func continuousBernoulliIsNormalizedAndItsMeanIsRight(l: Double) {
+        let n = 2000
+        var integral = 0.0
+        var first = 0.0
+        for i in 0...n {
+            let x = Double(i) / Double(n)
+            let w: Double = i == 0 || i == n ? 1 : (i % 2 == 1 ? 4 : 2)
+            let p = exp(ContinuousBernoulliLikelihood.logDensity(l, x))
+            integral += w * p
+            first += w * x * p
+        }
+        integral /= 3 * Double(n)
+        first /= 3 * Double(n)
+        #expect(abs(integral - 1) < 1e-9, "∫p = \(integral) at l = \(l)")
+        #expect(
+            abs(first - ContinuousBernoulliLikelihood.mean(l)) < 1e-9,
+            "mean \(ContinuousBernoulliLikelihood.mean(l)) vs \(first) at l = \(l)")
+    }
+
+    /// The series and the closed forms agree where they meet, and the
+    /// derivative of log C matches its finite difference.
+    @Test func continuousBernoulliSeriesMeetTheClosedForms() {
+        for l in [1.99e-3, 2.01e-3, -2.01e-3] {
+            let closed = log(l / tanh(l / 2))
+            #expect(abs(ContinuousBernoulliLikelihood.logNormalizer(l) - closed) < 1e-12)
+            let h = 1e-5
+            let fd = (log((l + h) / tanh((l + h) / 2)) - log((l - h) / tanh((l - h) / 2))) / (2 * h)
+            #expect(abs(ContinuousBernoulliLikelihood.logNormalizerDerivative(l) - fd) < 1e-8)
+        }
+        #expect(ContinuousBernoulliLikelihood.logNormalizer(0) == log(2) && ContinuousBernoulliLikelihood.mean(0) == 0.5)
+        // λ = sigmoid(l) = 0.9: C = 2 artanh(1 − 2λ) / (1 − 2λ), the paper's closed form.
+        let l = log(9.0)
+        #expect(abs(ContinuousBernoulliLikelihood.logNormalizer(l) - log(2 * atanh(-0.8) / -0.8)) < 1e-12)
+    }
+
     /// The training loss path (forward with ε) and this path agree on −log p(x|z).
-    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear])
+    @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear, .continuousBernoulli])
     func agreesWithTheTrainingReconstructionTerm(likelihood: ModelConfig.Likelihood) throws {
         let m = try model(likelihood)
         let x = image()
