@@ -150,7 +150,8 @@ func makeTrainer(
     let loaded = try source.load(limit: config.data.limit, testSplit: config.data.testSplit, labelColumn: config.data.labelColumn)
     let (train, test, description) = (loaded.train, loaded.test, loaded.description)
     config.data.kind = source.kind
-    config.data.classNames = loaded.classNames
+    // Recorded once, so every later legend uses them (Fashion-MNIST's are known by its directory).
+    config.data.classNames = loaded.classNames ?? (fitInputToData ? source.labelNames : config.data.classNames)
     if fitInputToData { config.model.fit(inputShape: train.shape) }
     BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.

@@ -117,33 +117,34 @@ import Testing
     }
 
     /// A labelled .npz with its own test split trains a conditional model; an
-    /// HDF5 group of float32 images trains, evaluates and embeds.
+    /// HDF5 group of Fashion-MNIST float32 images trains, evaluates and embeds.
     @Test func npzAndHDF5FilesTrainWithTheirSplitsAndLabels() throws {
         let dir = try Self.kerasFiles.get()
         let out = Fixtures.temporaryDirectory("keras-run")
         let z = try Zoo.run([
-            "train", "--data", dir + "/digits.npz", "--recipe", "cvae", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save",
+            "train", "--data", dir + "/mnist.npz", "--recipe", "cvae", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save",
             out + "/z.h5",
         ])
         #expect(z.status == 0, "\(z.stderr)")
         #expect(
-            z.stderr.contains("NumPy archive \(dir)/digits.npz, x_train 1000, as grey images, labelled, 1000 train / 200 test examples"))
+            z.stderr.contains("NumPy archive \(dir)/mnist.npz, x_train 1000, as grey images, labelled, 1000 train / 200 test examples"))
         let zs = try Zoo.run(["sample", out + "/z.h5", "--n", "10", "--label", "3", "--out", out + "/z.png"])
         #expect(zs.status == 0, "\(zs.stderr)")
 
         let h = try Zoo.run([
-            "train", "--data", dir + "/digits.h5:/digits", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save", out + "/h.h5",
+            "train", "--data", dir + "/fashion.h5:/fashion", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save",
+            out + "/h.h5",
         ])
         #expect(h.status == 0, "\(h.stderr)")
-        #expect(h.stderr.contains("HDF5 file \(dir)/digits.h5:/digits, x_train 1000"))
+        #expect(h.stderr.contains("HDF5 file \(dir)/fashion.h5:/fashion, x_train 1000"))
         let saved = try Checkpoint.read(from: out + "/h.h5")
-        #expect(saved.config.data.kind == .hdf5 && saved.config.data.path == dir + "/digits.h5:/digits")
+        #expect(saved.config.data.kind == .hdf5 && saved.config.data.path == dir + "/fashion.h5:/fashion")
         let e = try Zoo.run(["eval", out + "/h.h5", "--elbo"])
         #expect(e.status == 0 && e.stderr.contains("200 test images"), "\(e.stderr)")
         let m = try Zoo.run(["embed", out + "/h.h5", "--plot", out + "/h.png"])
         #expect(m.status == 0 && pngSize(out + "/h.png") != nil, "\(m.stderr)")
 
-        let plain = try Zoo.run(["train", "--data", dir + "/digits-plain.npz", "--hidden", "16", "--epochs", "1", "--test-split", "100"])
+        let plain = try Zoo.run(["train", "--data", dir + "/mnist-plain.npz", "--hidden", "16", "--epochs", "1", "--test-split", "100"])
         #expect(plain.status == 0 && plain.stderr.contains("unlabelled, 900 train / 100 test examples"), "\(plain.stderr)")
     }
 
@@ -156,9 +157,9 @@ import Testing
         ("bad-label-float.npz", "labels must be integers, not float64"),
         ("bad-no-x-train.h5", "it has no x_train array (it holds images)"),
         ("bad-string.h5", "x_train is fixed-length string[3], expected an integer or floating-point array"),
-        ("digits.h5", "it has no x_train array (it holds none)"),
-        ("digits.h5:/elsewhere", "elsewhere is missing, expected a group"),
-        ("digits.npz --test-split 10", "has its own test split (t10k-* or x_test)"),
+        ("fashion.h5", "it has no x_train array (it holds none)"),
+        ("fashion.h5:/elsewhere", "elsewhere is missing, expected a group"),
+        ("mnist.npz --test-split 10", "has its own test split (t10k-* or x_test)"),
     ])
     func badKerasFilesNameTheProblem(file: String, message: String) throws {
         let dir = try Self.kerasFiles.get()
