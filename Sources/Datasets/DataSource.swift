@@ -33,6 +33,8 @@ public struct DataSource: Sendable, Equatable {
         public var test: ImageSet?
         public var description: String
         public var classNames: [String]?
+        /// The Keras-named arrays an `.npz` or HDF5 source held (x_train, …), else nil.
+        public var arrays: [String]? = nil
     }
 
     public let kind: Kind
@@ -143,10 +145,17 @@ public struct DataSource: Sendable, Equatable {
             let description =
                 "\(kind == .npz ? "NumPy archive" : "HDF5 file") \(path), x_train \(train.count)\(layout.note)"
                 + (train.hasLabels ? ", labelled" : ", unlabelled")
-            guard let test else { return try single(train, description) }
+            let arrays =
+                ["x_train"] + (train.hasLabels ? ["y_train"] : []) + (test != nil ? ["x_test"] : [])
+                + (test?.hasLabels == true ? ["y_test"] : [])
+            guard let test else {
+                var loaded = try single(train, description)
+                loaded.arrays = arrays
+                return loaded
+            }
             if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
             let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
-            return Loaded(train: limited(train), test: limited(test), description: description)
+            return Loaded(train: limited(train), test: limited(test), description: description, arrays: arrays)
         case .numpy:
             let array = try NumPyReader.read(path: file)
             let (all, layout) = try ArrayExamples.examples(array, path: path)

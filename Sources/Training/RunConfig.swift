@@ -91,6 +91,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Standardize every feature by the training split's mean and standard
     /// deviation (stored in the checkpoint).
     public var standardize = false
+    /// The Keras-named arrays read from an `.npz` or HDF5 source (recorded when training starts).
+    public var arrays: [String]?
 
     public init(path: String? = nil, binarization: Binarization = .none, limit: Int? = nil) {
         self.path = path
@@ -103,7 +105,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case testSplit = "test_split"
         case labelColumn = "label_column"
         case classNames = "class_names"
-        case standardize
+        case standardize, arrays
         /// Formats 1–3 (always an MNIST-layout directory).
         case directory
     }
@@ -128,6 +130,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         labelColumn = try c.decodeIfPresent(String.self, forKey: .labelColumn)
         classNames = try c.decodeIfPresent([String].self, forKey: .classNames)
         standardize = try c.decodeIfPresent(Bool.self, forKey: .standardize) ?? false
+        arrays = try c.decodeIfPresent([String].self, forKey: .arrays)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -140,6 +143,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try c.encode(labelColumn, forKey: .labelColumn)
         try c.encode(classNames, forKey: .classNames)
         try c.encode(standardize, forKey: .standardize)
+        try c.encode(arrays, forKey: .arrays)
     }
 }
 

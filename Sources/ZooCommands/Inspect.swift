@@ -41,7 +41,9 @@ public struct Inspect: ParsableCommand {
         out +=
             "  data          \(c.config.data.path ?? "Fashion-MNIST (default)") (\(c.config.data.kind.rawValue)), binarization \(c.config.data.binarization.rawValue)"
             + (c.config.data.limit.map { ", first \($0) images" } ?? "")
-            + (c.config.data.testSplit > 0 ? ", \(c.config.data.testSplit) examples held out as the test split" : "") + "\n"
+            + (c.config.data.testSplit > 0 ? ", \(c.config.data.testSplit) examples held out as the test split" : "")
+            + (c.config.data.arrays.map { ", arrays \($0.joined(separator: ", "))" } ?? "")
+            + (c.config.data.standardize ? ", standardized" : "") + "\n"
         if let s = c.training {
             out +=
                 "  position      epoch \(s.epoch) done" + (s.stepInEpoch > 0 ? ", \(s.stepInEpoch) steps into epoch \(s.epoch + 1)" : "")

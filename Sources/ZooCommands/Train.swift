@@ -150,6 +150,7 @@ func makeTrainer(
     let loaded = try source.load(limit: config.data.limit, testSplit: config.data.testSplit, labelColumn: config.data.labelColumn)
     let (train, test, description) = (loaded.train, loaded.test, loaded.description)
     config.data.kind = source.kind
+    if fitInputToData { config.data.arrays = loaded.arrays }
     // Recorded once, so every later legend uses them (Fashion-MNIST's are known by its directory).
     config.data.classNames = loaded.classNames ?? (fitInputToData ? source.labelNames : config.data.classNames)
     if fitInputToData { config.model.fit(inputShape: train.shape) }

@@ -130,6 +130,10 @@ import Testing
             z.stderr.contains("NumPy archive \(dir)/mnist.npz, x_train 1000, as grey images, labelled, 1000 train / 200 test examples"))
         let zs = try Zoo.run(["sample", out + "/z.h5", "--n", "10", "--label", "3", "--out", out + "/z.png"])
         #expect(zs.status == 0, "\(zs.stderr)")
+        let ze = try Zoo.run(["eval", out + "/z.h5", "--elbo", "--nll", "--iw-samples", "10", "--limit", "50"])
+        #expect(ze.status == 0 && ze.stderr.contains("50 test images from \(dir)/mnist.npz"), "\(ze.stderr)")
+        let zr = try Zoo.run(["resume", out + "/z.h5", "--epochs", "2"])
+        #expect(zr.status == 0, "\(zr.stderr)")
 
         let h = try Zoo.run([
             "train", "--data", dir + "/fashion.h5:/fashion", "--hidden", "32", "--latent-dim", "4", "--epochs", "1", "--save",
@@ -139,10 +143,15 @@ import Testing
         #expect(h.stderr.contains("HDF5 file \(dir)/fashion.h5:/fashion, x_train 1000"))
         let saved = try Checkpoint.read(from: out + "/h.h5")
         #expect(saved.config.data.kind == .hdf5 && saved.config.data.path == dir + "/fashion.h5:/fashion")
+        #expect(saved.config.data.arrays == ["x_train", "y_train", "x_test", "y_test"])
         let e = try Zoo.run(["eval", out + "/h.h5", "--elbo"])
         #expect(e.status == 0 && e.stderr.contains("200 test images"), "\(e.stderr)")
         let m = try Zoo.run(["embed", out + "/h.h5", "--plot", out + "/h.png"])
         #expect(m.status == 0 && pngSize(out + "/h.png") != nil, "\(m.stderr)")
+        let hs = try Zoo.run(["sample", out + "/h.h5", "--traverse", "--image", "3", "--out", out + "/t.png"])
+        #expect(hs.status == 0 && pngSize(out + "/t.png") != nil, "a traversal of an x_test image: \(hs.stderr)")
+        let hr = try Zoo.run(["resume", out + "/h.h5", "--epochs", "2"])
+        #expect(hr.status == 0, "\(hr.stderr)")
 
         let plain = try Zoo.run(["train", "--data", dir + "/mnist-plain.npz", "--hidden", "16", "--epochs", "1", "--test-split", "100"])
         #expect(plain.status == 0 && plain.stderr.contains("unlabelled, 900 train / 100 test examples"), "\(plain.stderr)")
