@@ -1,0 +1,196 @@
+import NumericCore
+import Testing
+
+@testable import NeuralNet
+
+/// Conv2d and ConvTranspose2d: input and parameter gradients against central
+/// finite differences (L = Σ c ⊙ layer(x), c fixed), for odd sizes, strides 1
+/// and 2, padding 0 and 1, and output_padding 1; and the transposed
+/// convolution as the exact adjoint of the convolution.
+@Suite struct ConvolutionTests {
+    func check(_ layer: any Layer, params: ParameterSet, rows: Int) throws {
+        var r = RandomStream(seed: 5, stream: 2)
+        for i in 0..<params.count { params.values[i] = r.nextFloat() * 2 - 1 }
+        let x = try Tensor((0..<(rows * layer.inputSize)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, layer.inputSize])
+        let c = try Tensor((0..<(rows * layer.outputSize)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, layer.outputSize])
+        let y = try Tensor(shape: [rows, layer.outputSize])
+        func loss() -> Double {
+            layer.forward(x.pointer, rows: rows, into: y.pointer)
+            return (0..<y.count).reduce(0.0) { $0 + Double(y[$1]) * Double(c[$1]) }
+        }
+        _ = loss()
+        let dy = try Tensor(c.array, shape: [rows, layer.outputSize])
+        let dx = try Tensor(shape: [rows, layer.inputSize])
+        layer.backward(input: x.pointer, output: y.pointer, gradOutput: dy.pointer, rows: rows, gradInput: dx.pointer)
+        #expect(finiteDifferenceMismatches(params.values, analytic: params.gradients.array, loss: loss) == [], "parameters")
+        #expect(finiteDifferenceMismatches(x, analytic: dx.array, loss: loss) == [], "inputs")
+        #expect(params.gradients.array.contains { abs($0) > 1e-3 })
+    }
+
+    @Test(
+        arguments: [
+            (2, 3, 5, 7, 3, 1, 0), (2, 3, 5, 7, 3, 1, 1), (1, 2, 7, 5, 4, 2, 1), (3, 2, 6, 6, 3, 2, 0),
+        ] as [(Int, Int, Int, Int, Int, Int, Int)])
+    func conv2dBackwardMatchesFiniteDifferences(shape: (Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (cin, cout, h, w, k, s, p) = shape
+        let params = try ParameterSet(
+            layout: [("c.weight", [cout, cin, k, k]), ("c.bias", [cout])], stateDictOrder: ["c.weight", "c.bias"])
+        let layer = try Conv2d(
+            "c", in: params, geometry: ConvolutionGeometry(channels: cin, height: h, width: w, kernel: k, stride: s, padding: p))
+        #expect(layer.outputSize == cout * ((h + 2 * p - k) / s + 1) * ((w + 2 * p - k) / s + 1))
+        try check(layer, params: params, rows: 2)
+    }
+
+    @Test(
+        arguments: [
+            (2, 3, 3, 4, 3, 1, 0, 0), (2, 3, 3, 4, 3, 2, 1, 1), (3, 1, 4, 3, 4, 2, 1, 0), (1, 2, 5, 5, 3, 2, 0, 1),
+        ] as [(Int, Int, Int, Int, Int, Int, Int, Int)])
+    func convTranspose2dBackwardMatchesFiniteDifferences(shape: (Int, Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (cin, cout, h, w, k, s, p, op) = shape
+        let params = try ParameterSet(
+            layout: [("t.weight", [cin, cout, k, k]), ("t.bias", [cout])], stateDictOrder: ["t.weight", "t.bias"])
+        let layer = try ConvTranspose2d(
+            "t", in: params, inChannels: cin, inputHeight: h, inputWidth: w, kernel: k, stride: s, padding: p, outputPadding: op)
+        #expect(layer.geometry.height == (h - 1) * s - 2 * p + k + op && layer.geometry.width == (w - 1) * s - 2 * p + k + op)
+        try check(layer, params: params, rows: 2)
+    }
+
+    /// ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weights (no bias): the
+    /// transposed layer is the convolution's adjoint, as PyTorch defines it.
+    @Test func transposedConvolutionIsTheAdjoint() throws {
+        let (cin, cout, h, w, k, s, p) = (2, 3, 7, 5, 3, 2, 1)
+        let g = ConvolutionGeometry(channels: cin, height: h, width: w, kernel: k, stride: s, padding: p)
+        let cp = try ParameterSet(layout: [("c.weight", [cout, cin, k, k]), ("c.bias", [cout])], stateDictOrder: ["c.weight", "c.bias"])
+        let tp = try ParameterSet(layout: [("t.weight", [cout, cin, k, k]), ("t.bias", [cin])], stateDictOrder: ["t.weight", "t.bias"])
+        var r = RandomStream(seed: 8, stream: 1)
+        for i in 0..<(cout * cin * k * k) {
+            let v = r.nextFloat() * 2 - 1
+            cp.values[i] = v
+            tp.values[i] = v
+        }
+        let conv = try Conv2d("c", in: cp, geometry: g)
+        // Output padding makes the transposed output exactly h × w (the same remainder for both here).
+        let op = (h + 2 * p - k) % s
+        #expect(op == (w + 2 * p - k) % s)
+        let transposed = try ConvTranspose2d(
+            "t", in: tp, inChannels: cout, inputHeight: g.outputHeight, inputWidth: g.outputWidth, kernel: k, stride: s, padding: p,
+            outputPadding: op)
+        #expect(transposed.outputSize == conv.inputSize)
+        let x = try Tensor((0..<conv.inputSize).map { _ in r.nextFloat() * 2 - 1 }, shape: [1, conv.inputSize])
+        let y = try Tensor((0..<conv.outputSize).map { _ in r.nextFloat() * 2 - 1 }, shape: [1, conv.outputSize])
+        let cx = try Tensor(shape: [1, conv.outputSize])
+        let ty = try Tensor(shape: [1, conv.inputSize])
+        conv.forward(x.pointer, rows: 1, into: cx.pointer)
+        transposed.forward(y.pointer, rows: 1, into: ty.pointer)
+        let left = (0..<cx.count).reduce(0.0) { $0 + Double(cx[$1]) * Double(y[$1]) }
+        let right = (0..<ty.count).reduce(0.0) { $0 + Double(x[$1]) * Double(ty[$1]) }
+        #expect(abs(left - right) < 1e-4 * max(1, abs(left)), "\(left) vs \(right)")
+    }
+
+    /// A small conv stack as the conv VAE's encoder wires it, through
+    /// LeakyReLU and a flatten into a linear layer, checked end to end.
+    @Test func convStackWithLeakyReLUAndFlattenMatchesFiniteDifferences() throws {
+        let g = ConvolutionGeometry(channels: 1, height: 6, width: 5, kernel: 3, stride: 2, padding: 1)
+        let params = try ParameterSet(
+            layout: [("e.0.weight", [2, 1, 3, 3]), ("e.0.bias", [2]), ("e.3.weight", [3, 2 * 3 * 3]), ("e.3.bias", [3])],
+            stateDictOrder: ["e.0.weight", "e.0.bias", "e.3.weight", "e.3.bias"])
+        let conv = try Conv2d("e.0", in: params, geometry: g)
+        let layers: [any Layer] = [
+            conv, LeakyReLULayer(slope: 0.2, size: conv.outputSize), ReshapeLayer(size: conv.outputSize), Dense("e.3", in: params),
+        ]
+        let stack = try Sequential(layers, maxRows: 2)
+        var r = RandomStream(seed: 11, stream: 3)
+        for i in 0..<params.count { params.values[i] = r.nextFloat() * 2 - 1 }
+        let x = try Tensor((0..<(2 * 30)).map { _ in r.nextFloat() * 2 - 1 }, shape: [2, 30])
+        let c = try Tensor((0..<6).map { _ in r.nextFloat() * 2 - 1 }, shape: [2, 3])
+        func loss() -> Double {
+            let y = stack.forward(x.pointer, rows: 2)
+            return (0..<6).reduce(0.0) { $0 + Double(y[$1]) * Double(c[$1]) }
+        }
+        _ = loss()
+        // Central differences need the LeakyReLU's inputs away from its kink.
+        let pre = stack.output(ofLayer: 0)
+        let margin = (0..<(2 * conv.outputSize)).map { abs(pre[$0]) }.min() ?? 0
+        let dy = try Tensor(c.array, shape: [2, 3])
+        let dx = try Tensor(shape: [2, 30])
+        stack.backward(input: x.pointer, gradOutput: dy.pointer, rows: 2, gradInput: dx.pointer)
+        if margin > 3 * fdStep {
+            #expect(finiteDifferenceMismatches(params.values, analytic: params.gradients.array, loss: loss) == [])
+            #expect(finiteDifferenceMismatches(x, analytic: dx.array, loss: loss) == [])
+        } else {
+            Issue.record("draw inputs further from the LeakyReLU kink (margin \(margin))")
+        }
+        let leaky = LeakyReLULayer(slope: 0.2, size: 3)
+        var v: [Float] = [-2, 0.5, 0]
+        v.withUnsafeMutableBufferPointer { leaky.forward(UnsafePointer($0.baseAddress!), rows: 1, into: $0.baseAddress!) }
+        #expect(v == [-0.4, 0.5, 0])
+    }
+
+    /// Forward passes against the definitions PyTorch documents, written as
+    /// direct loops in double precision: Conv2d
+    /// y[o, oy, ox] = b[o] + Σ W[o, c, i, j] · x[c, oy·s − p + i, ox·s − p + j], and
+    /// ConvTranspose2d scattering x[c, iy, ix] · W[c, o, i, j] to y[o, iy·s − p + i, ix·s − p + j].
+    @Test func forwardPassesFollowTheDefinitions() throws {
+        let (cin, cout, h, w, k, s, p) = (2, 3, 7, 6, 3, 2, 1)
+        var r = RandomStream(seed: 21, stream: 4)
+        let cp = try ParameterSet(layout: [("c.weight", [cout, cin, k, k]), ("c.bias", [cout])], stateDictOrder: ["c.weight", "c.bias"])
+        for i in 0..<cp.count { cp.values[i] = r.nextFloat() * 2 - 1 }
+        let conv = try Conv2d(
+            "c", in: cp, geometry: ConvolutionGeometry(channels: cin, height: h, width: w, kernel: k, stride: s, padding: p))
+        let x = (0..<conv.inputSize).map { _ in r.nextFloat() * 2 - 1 }
+        var y = [Float](repeating: 0, count: conv.outputSize)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { conv.forward(xp.baseAddress!, rows: 1, into: $0.baseAddress!) }
+        }
+        let (Ho, Wo) = (conv.geometry.outputHeight, conv.geometry.outputWidth)
+        let W = cp.value("c.weight").array
+        let b = cp.value("c.bias").array
+        for o in 0..<cout {
+            for oy in 0..<Ho {
+                for ox in 0..<Wo {
+                    var sum = Double(b[o])
+                    for c in 0..<cin {
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let (iy, ix) = (oy * s - p + i, ox * s - p + j)
+                                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                                sum += Double(W[((o * cin + c) * k + i) * k + j]) * Double(x[(c * h + iy) * w + ix])
+                            }
+                        }
+                    }
+                    #expect(abs(Double(y[(o * Ho + oy) * Wo + ox]) - sum) < 1e-5)
+                }
+            }
+        }
+
+        let op = 1
+        let tp = try ParameterSet(layout: [("t.weight", [cin, cout, k, k]), ("t.bias", [cout])], stateDictOrder: ["t.weight", "t.bias"])
+        for i in 0..<tp.count { tp.values[i] = r.nextFloat() * 2 - 1 }
+        let t = try ConvTranspose2d(
+            "t", in: tp, inChannels: cin, inputHeight: h, inputWidth: w, kernel: k, stride: s, padding: p, outputPadding: op)
+        let (To, Tw) = ((h - 1) * s - 2 * p + k + op, (w - 1) * s - 2 * p + k + op)
+        var ty = [Float](repeating: 0, count: t.outputSize)
+        x.withUnsafeBufferPointer { xp in ty.withUnsafeMutableBufferPointer { t.forward(xp.baseAddress!, rows: 1, into: $0.baseAddress!) } }
+        let TW = tp.value("t.weight").array
+        let tb = tp.value("t.bias").array
+        var reference = [Double](repeating: 0, count: cout * To * Tw)
+        for o in 0..<cout { for q in 0..<(To * Tw) { reference[o * To * Tw + q] = Double(tb[o]) } }
+        for c in 0..<cin {
+            for iy in 0..<h {
+                for ix in 0..<w {
+                    for o in 0..<cout {
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let (yy, xx) = (iy * s - p + i, ix * s - p + j)
+                                guard yy >= 0, yy < To, xx >= 0, xx < Tw else { continue }
+                                reference[(o * To + yy) * Tw + xx] +=
+                                    Double(x[(c * h + iy) * w + ix]) * Double(TW[((c * cout + o) * k + i) * k + j])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(t.outputSize == reference.count)
+        for q in 0..<reference.count { #expect(abs(Double(ty[q]) - reference[q]) < 1e-5, "output \(q)") }
+    }
+}
