@@ -1,11 +1,5 @@
 import CSV
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Examples from a CSV table with a header row (RFC 4180 quoting, parsed by
 /// yaslab/CSV.swift): every numeric column is a feature, `labelColumn` names
 /// the class label. A column is numeric when its first row's cell is a
@@ -126,14 +120,8 @@ public enum CSVTable {
 
     /// Whether the file looks like a CSV table: text (no NUL byte, UTF-8) whose first line has a comma.
     static func looksLikeTable(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let n = pread(fd, &bytes, 4096, 0)
-        guard n > 0 else { return false }
-        let head = bytes[0..<n]
-        guard !head.contains(0) else { return false }
+        let head = readPrefix(of: path, count: 4096)
+        guard !head.isEmpty, !head.contains(0) else { return false }
         let firstLine = head.prefix { $0 != 0x0A }
         guard firstLine.contains(UInt8(ascii: ",")) else { return false }
         // A cut-off multi-byte character at the end of the sample is fine.

@@ -74,7 +74,7 @@ public struct DataSource: Sendable, Equatable {
             let d = try DatasetDirectory(path: file)
             kind = !d.has(.train) && !d.has(.test) && ImageFolder.looksLikeImageFolder(file) ? .imageFolder : .mnistDirectory
         case S_IFREG:
-            let head = Self.head(of: file)
+            let head = readPrefix(of: file, count: 8)
             if head.starts(with: NumPyReader.magic) {
                 kind = .numpy
             } else if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
@@ -92,19 +92,10 @@ public struct DataSource: Sendable, Equatable {
         if group != nil, kind != .hdf5 { throw DatasetError.sourceMissing(path: path) }
     }
 
-    static func head(of path: String, at offset: Int = 0) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 8)
-        let n = pread(fd, &bytes, 8, off_t(offset))
-        return n == 8 ? bytes : []
-    }
-
     /// HDF5's signature sits at 0 or at the end of a user block (512, 1024, 2048, … bytes).
     static func isHDF5(_ path: String) -> Bool {
         let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
-        return ([0] + (9...20).map { 1 << $0 }).contains { head(of: path, at: $0) == signature }
+        return ([0] + (9...20).map { 1 << $0 }).contains { readPrefix(of: path, count: 8, at: $0) == signature }
     }
 
     /// Class names when the source is Fashion-MNIST (the default directory, or
@@ -124,22 +115,25 @@ public struct DataSource: Sendable, Equatable {
         if labelColumn != nil, kind != .csv {
             throw DatasetError.badTable(path: path, reason: "--label-column names a column of a CSV table, and this is not one")
         }
-        /// A single set of examples: limited, then split by --test-split.
-        func single(_ all: ImageSet, _ description: String, _ classNames: [String]? = nil) throws -> Loaded {
-            var all = all
-            if let limit, limit < all.count { all = all.subset(Array(0..<limit)) }
-            guard testSplit > 0 else { return Loaded(train: all, test: nil, description: description, classNames: classNames) }
-            let (train, test) = try Self.holdOutTest(all, testSplit, path: path)
-            return Loaded(train: train, test: test, description: description, classNames: classNames)
+        /// The run's splits: the source's own test split, or the one `testSplit`
+        /// holds out of a source without one; `limit` keeps the first examples of each.
+        func splits(
+            _ train: ImageSet, _ test: ImageSet?, _ description: String, classNames: [String]? = nil, arrays: [String]? = nil
+        ) throws -> Loaded {
+            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
+            var (train, test) = (limited(train), test.map(limited))
+            if testSplit > 0 {
+                guard test == nil else { throw DatasetError.hasTestSplit(path: path) }
+                let (rest, held) = try Self.holdOutTest(train, testSplit, path: path)
+                (train, test) = (rest, held)
+            }
+            return Loaded(train: train, test: test, description: description, classNames: classNames, arrays: arrays)
         }
         switch kind {
         case .mnistDirectory:
             let d = try DatasetDirectory(path: file)
-            if testSplit > 0, d.has(.test) { throw DatasetError.hasTestSplit(path: path) }
-            let train = try d.load(.train, limit: limit)
-            let description = "MNIST-layout directory \(path)"
-            guard d.has(.test) else { return try single(train, description) }
-            return Loaded(train: train, test: try d.load(.test, limit: limit), description: description)
+            let test = d.has(.test) ? try d.load(.test, limit: limit) : nil
+            return try splits(try d.load(.train, limit: limit), test, "MNIST-layout directory \(path)")
         case .npz, .hdf5:
             let (train, test, layout) = kind == .npz ? try KerasArrays.npz(path: file) : try KerasArrays.hdf5(path: file, group: group)
             let description =
@@ -148,38 +142,41 @@ public struct DataSource: Sendable, Equatable {
             let arrays =
                 ["x_train"] + (train.hasLabels ? ["y_train"] : []) + (test != nil ? ["x_test"] : [])
                 + (test?.hasLabels == true ? ["y_test"] : [])
-            guard let test else {
-                var loaded = try single(train, description)
-                loaded.arrays = arrays
-                return loaded
-            }
-            if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
-            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
-            return Loaded(train: limited(train), test: limited(test), description: description, arrays: arrays)
+            return try splits(train, test, description, arrays: arrays)
         case .numpy:
             let array = try NumPyReader.read(path: file)
             let (all, layout) = try ArrayExamples.examples(array, path: path)
-            return try single(all, "NumPy array \(path), \(array.dtype) \(array.shape)\(layout.note)")
+            return try splits(all, nil, "NumPy array \(path), \(array.dtype) \(array.shape)\(layout.note)")
         case .csv:
             let table = try CSVTable.load(path: file, labelColumn: labelColumn)
-            return try single(table.examples, table.description, table.classNames)
+            return try splits(table.examples, nil, table.description, classNames: table.classNames)
         case .imageFolder:
             let folder = try ImageFolder.load(root: file)
-            guard let test = folder.test else { return try single(folder.train, folder.description, folder.classNames) }
-            if testSplit > 0 { throw DatasetError.hasTestSplit(path: path) }
-            let limited = { (set: ImageSet) in limit.map { $0 < set.count ? set.subset(Array(0..<$0)) : set } ?? set }
-            return Loaded(train: limited(folder.train), test: limited(test), description: folder.description, classNames: folder.classNames)
+            return try splits(folder.train, folder.test, folder.description, classNames: folder.classNames)
+        }
+    }
+
+    /// The `requested` splits as a run with these settings saw them, the
+    /// source read once (an MNIST-layout directory without `--test-split`
+    /// reads only the files of the splits asked for).
+    /// - Throws: `DatasetError.noTestSplit` when the run had no test split.
+    public func load(_ requested: [Split], limit: Int?, testSplit: Int, labelColumn: String? = nil) throws -> [ImageSet] {
+        if kind == .mnistDirectory, testSplit == 0 {
+            let d = try DatasetDirectory(path: file)
+            return try requested.map { try d.load($0, limit: limit) }
+        }
+        let loaded = try load(limit: limit, testSplit: testSplit, labelColumn: labelColumn)
+        return try requested.map { split in
+            if split == .train { return loaded.train }
+            guard let test = loaded.test else { throw DatasetError.noTestSplit(path: path) }
+            return test
         }
     }
 
     /// One split as a run with these settings saw it.
     /// - Throws: `DatasetError.noTestSplit` when the run had no test split.
     public func load(_ split: Split, limit: Int?, testSplit: Int, labelColumn: String? = nil) throws -> ImageSet {
-        if kind == .mnistDirectory, testSplit == 0 { return try DatasetDirectory(path: file).load(split, limit: limit) }
-        let loaded = try load(limit: limit, testSplit: testSplit, labelColumn: labelColumn)
-        if split == .train { return loaded.train }
-        guard let test = loaded.test else { throw DatasetError.noTestSplit(path: path) }
-        return test
+        try load([split], limit: limit, testSplit: testSplit, labelColumn: labelColumn)[0]
     }
 
     static func holdOutTest(_ set: ImageSet, _ count: Int, path: String) throws -> (ImageSet, ImageSet) {

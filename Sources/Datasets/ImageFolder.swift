@@ -119,12 +119,13 @@ public enum ImageFolder {
             var c: Int32 = 0
             var depth: Int32 = 0
             var error = [CChar](repeating: 0, count: 256)
+            /// libpng's message (CPNGDecode wrote it into `error`).
+            func unreadable() -> DatasetError {
+                let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return .badFolder(path: path, reason: "it is not a readable PNG image: \(message)")
+            }
             guard zoo_png_info(bytes, bytes.count, &w, &h, &c, &depth, &error, error.count) == 0 else {
-                throw DatasetError.badFolder(
-                    path: path,
-                    reason:
-                        "it is not a readable PNG image: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"
-                )
+                throw unreadable()
             }
             if first.isEmpty {
                 (width, height, first) = (Int(w), Int(h), path)
@@ -139,11 +140,7 @@ public enum ImageFolder {
             }
             var pixels = [UInt8](repeating: 0, count: Int(w) * Int(h) * channels)
             guard zoo_png_decode(bytes, bytes.count, &pixels, pixels.count, &error, error.count) == 0 else {
-                throw DatasetError.badFolder(
-                    path: path,
-                    reason:
-                        "it is not a readable PNG image: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"
-                )
+                throw unreadable()
             }
             if c != 0 { colour = true }
             return (pixels, c != 0)

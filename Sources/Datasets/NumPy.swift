@@ -45,15 +45,6 @@ public enum NumPyReader {
     /// NumPy writes headers of at most a few hundred bytes; 64 KiB is generous.
     public static let maximumHeaderBytes = 1 << 16
 
-    /// Whether the file at `path` starts with the `.npy` magic.
-    public static func isNumPyFile(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 6)
-        return pread(fd, &head, 6, 0) == 6 && head == magic
-    }
-
     /// Reads the array of the regular file at `path`.
     /// - Throws: `DatasetError` naming the file and what is wrong with it.
     public static func read(path: String) throws -> NumPyArray {
@@ -246,38 +237,6 @@ extension String {
         while let c = s.first, c.isWhitespace { s = s.dropFirst() }
         return String(s)
     }
-}
-
-/// The bytes of the regular file at `path`, refusing FIFOs, devices and
-/// directories, and files larger than `maximumBytes`, before reading.
-func readRegularFile(_ path: String, maximumBytes: Int) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else {
-        if errno == ENOENT { throw DatasetError.fileMissing(path: path) }
-        throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
-    }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-        throw DatasetError.unreadable(
-            path: path, reason: "it is not a regular file (a FIFO, device or directory); zoo reads only regular files")
-    }
-    let size = Int(st.st_size)
-    guard size <= maximumBytes else {
-        throw DatasetError.unreadable(path: path, reason: "it holds \(size) bytes, more than the \(maximumBytes) zoo reads")
-    }
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-    var bytes = [UInt8](repeating: 0, count: size)
-    var done = 0
-    while done < size {
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
-        if n < 0, errno == EINTR { continue }
-        guard n > 0 else {
-            throw DatasetError.unreadable(path: path, reason: n == 0 ? "it shrank while being read" : String(cString: strerror(errno)))
-        }
-        done += n
-    }
-    return bytes
 }
 
 /// Writes float32 arrays in NumPy's `.npy` format 1.0 (what numpy.load reads).

@@ -110,10 +110,7 @@ public final class Conv2d: Layer {
     public var inputSize: Int { geometry.channels * geometry.height * geometry.width }
     public var outputSize: Int { outChannels * geometry.columnCount }
     public var inPlace: Bool { false }
-    public var parameterRange: Range<Int>? {
-        let lo = min(weight.offset, bias.offset)
-        return lo..<(lo + weight.count + bias.count)
-    }
+    public var parameterRange: Range<Int>? { adjacentRange(weight, bias) }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
@@ -138,11 +135,7 @@ public final class Conv2d: Layer {
             BLAS.gemm(
                 transB: true, m: outChannels, n: K, k: N, a: g, lda: N, b: columns.pointer, ldb: N, beta: 1,
                 c: weightGradient.pointer, ldc: K)
-            for o in 0..<outChannels {
-                var sum: Float = 0
-                for i in 0..<N { sum += g[o * N + i] }
-                biasGradient.pointer[o] += sum
-            }
+            addPlaneSums(g, planes: outChannels, size: N, to: biasGradient.pointer)
             if let dx {
                 BLAS.gemm(transA: true, m: K, n: N, k: outChannels, a: weight.pointer, lda: K, b: g, ldb: N, c: gradColumns.pointer, ldc: N)
                 geometry.col2im(gradColumns.pointer, into: dx + r * inputSize)
@@ -152,10 +145,7 @@ public final class Conv2d: Layer {
 
     /// PyTorch's default initialization: W and b uniform on ±1/√(in·k·k).
     public func initialize(using random: inout RandomStream) {
-        let bound = 1 / Float(geometry.columnRows).squareRoot()
-        for buffer in [weight.buffer, bias.buffer] {
-            for i in buffer.indices { buffer[i] = (2 * random.nextFloat() - 1) * bound }
-        }
+        initializeUniform([weight, bias], bound: 1 / Float(geometry.columnRows).squareRoot(), using: &random)
     }
 }
 
@@ -201,10 +191,7 @@ public final class ConvTranspose2d: Layer {
     public var inputSize: Int { inChannels * inputHeight * inputWidth }
     public var outputSize: Int { geometry.channels * geometry.height * geometry.width }
     public var inPlace: Bool { false }
-    public var parameterRange: Range<Int>? {
-        let lo = min(weight.offset, bias.offset)
-        return lo..<(lo + weight.count + bias.count)
-    }
+    public var parameterRange: Range<Int>? { adjacentRange(weight, bias) }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
@@ -237,11 +224,7 @@ public final class ConvTranspose2d: Layer {
             BLAS.gemm(
                 transB: true, m: inChannels, n: K, k: N, a: x + r * inputSize, lda: N, b: columns.pointer, ldb: N, beta: 1,
                 c: weightGradient.pointer, ldc: K)
-            for o in 0..<outChannels {
-                var sum: Float = 0
-                for i in 0..<plane { sum += g[o * plane + i] }
-                biasGradient.pointer[o] += sum
-            }
+            addPlaneSums(g, planes: outChannels, size: plane, to: biasGradient.pointer)
             if let dx {
                 BLAS.gemm(m: inChannels, n: N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: N, c: dx + r * inputSize, ldc: N)
             }
@@ -251,10 +234,16 @@ public final class ConvTranspose2d: Layer {
     /// PyTorch's default initialization for ConvTranspose2d: uniform on ±1/√(out·k·k)
     /// (its fan-in is computed from weight dimension 1).
     public func initialize(using random: inout RandomStream) {
-        let bound = 1 / Float(geometry.columnRows).squareRoot()
-        for buffer in [weight.buffer, bias.buffer] {
-            for i in buffer.indices { buffer[i] = (2 * random.nextFloat() - 1) * bound }
-        }
+        initializeUniform([weight, bias], bound: 1 / Float(geometry.columnRows).squareRoot(), using: &random)
+    }
+}
+
+/// out[o] += Σ of plane o of `x` (`planes` planes of `size` values): a bias gradient.
+private func addPlaneSums(_ x: UnsafePointer<Float>, planes: Int, size: Int, to out: UnsafeMutablePointer<Float>) {
+    for o in 0..<planes {
+        var sum: Float = 0
+        for i in 0..<size { sum += x[o * size + i] }
+        out[o] += sum
     }
 }
 

@@ -60,17 +60,25 @@ public struct Dense {
 
     /// Flat offsets of this layer's weight and bias in their `ParameterSet`
     /// (they are adjacent for every layer the VAE builds).
-    public var flatRange: Range<Int> {
-        let lo = min(weight.offset, bias.offset)
-        return lo..<(lo + weight.count + bias.count)
-    }
+    public var flatRange: Range<Int> { adjacentRange(weight, bias) }
 
     /// PyTorch's default `nn.Linear` initialization: W and b uniform on
     /// [−1/√in, 1/√in] (kaiming_uniform with a = √5), drawn W first, then b.
     public func initialize(using random: inout RandomStream) {
-        let bound = 1 / Float(inFeatures).squareRoot()
-        for buffer in [weight.buffer, bias.buffer] {
-            for i in buffer.indices { buffer[i] = (2 * random.nextFloat() - 1) * bound }
-        }
+        initializeUniform([weight, bias], bound: 1 / Float(inFeatures).squareRoot(), using: &random)
+    }
+}
+
+/// The flat range of a layer's weight and bias, adjacent in their `ParameterSet`.
+func adjacentRange(_ weight: View, _ bias: View) -> Range<Int> {
+    let lo = min(weight.offset, bias.offset)
+    return lo..<(lo + weight.count + bias.count)
+}
+
+/// PyTorch's default layer initialization: every value of `views`, in order,
+/// uniform on [−bound, bound] from `random`.
+func initializeUniform(_ views: [View], bound: Float, using random: inout RandomStream) {
+    for buffer in views.map(\.buffer) {
+        for i in buffer.indices { buffer[i] = (2 * random.nextFloat() - 1) * bound }
     }
 }

@@ -78,7 +78,10 @@ public struct GaussianLikelihood: DecoderLikelihood {
     public let sigma: Float
     public init(sigma: Float) { self.sigma = sigma }
 
-    public func constant(cols: Int) -> Double { Double(cols) * (log(Double(sigma)) + 0.5 * log(2 * Double.pi)) }
+    public func constant(cols: Int) -> Double { Self.constant(sigma: sigma, cols: cols) }
+
+    /// D·(log σ + ½ log 2π): the normal density's constant over `cols` values.
+    static func constant(sigma: Float, cols: Int) -> Double { Double(cols) * (log(Double(sigma)) + 0.5 * log(2 * Double.pi)) }
 
     public func negativeLogLikelihoodKernel(
         logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,
@@ -109,7 +112,7 @@ public struct LinearGaussianLikelihood: DecoderLikelihood {
     public let sigma: Float
     public init(sigma: Float) { self.sigma = sigma }
 
-    public func constant(cols: Int) -> Double { Double(cols) * (log(Double(sigma)) + 0.5 * log(2 * Double.pi)) }
+    public func constant(cols: Int) -> Double { GaussianLikelihood.constant(sigma: sigma, cols: cols) }
 
     public func negativeLogLikelihoodKernel(
         logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?,

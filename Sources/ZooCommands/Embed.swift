@@ -87,13 +87,12 @@ public struct Embed: ParsableCommand {
         let saved = try Checkpoint.read(from: checkpoint)
         let data = try DataSource(path: directory.map(absolutePath) ?? saved.config.data.path)
         let splits: [Split] = split == .all ? [.train, .test] : [split == .train ? .train : .test]
-        // Load (and check) every split before writing anything.
-        let sets = try splits.map { s -> EvaluationSet in
+        // Load (and check) every split before writing anything; the source is read once.
+        let images = try data.load(splits, limit: limit, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn)
+        let sets = try images.map {
             try EvaluationSet(
-                try data.load(s, limit: limit, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn),
-                model: saved.config.model,
-                binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed,
-                standardization: saved.standardization)
+                $0, model: saved.config.model, binarization: saved.config.data.binarization,
+                trainingSeed: saved.config.training.seed, standardization: saved.standardization)
         }
         let total = sets.reduce(0) { $0 + $1.count }
         BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
