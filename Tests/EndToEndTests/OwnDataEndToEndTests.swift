@@ -360,4 +360,79 @@ import Testing
         let nll = try #require(estimates.last?["nll"] as? Double)
         #expect(nll < elbo, "NLL \(nll) below −ELBO \(elbo)")
     }
+
+    /// Every bad file issue 12 names, through the built binary: exit status 1,
+    /// the file and the problem on standard error, no checkpoint written.
+    @Test(arguments: [
+        "folder-sizes", "folder-not-png", "folder-empty-class", "npy-bad-header", "npy-truncated", "npy-object", "npy-fortran",
+        "npy-complex", "npy-nan", "csv-non-numeric", "csv-ragged", "csv-no-numbers",
+    ])
+    func badFilesAreRefusedByTheBinary(testCase: String) throws {
+        let dir = Fixtures.temporaryDirectory("bad-" + testCase)
+        let data = repository.appendingPathComponent("Tests/Data").path
+        let fm = FileManager.default
+        /// Class folders under dir/data, each with copies of the named test images.
+        func folder(_ classes: [(String, [String])]) throws -> String {
+            for (name, sources) in classes {
+                try fm.createDirectory(atPath: "\(dir)/data/\(name)", withIntermediateDirectories: true)
+                for (i, source) in sources.enumerated() {
+                    try fm.copyItem(atPath: data + "/" + source, toPath: "\(dir)/data/\(name)/\(i).png")
+                }
+            }
+            return dir + "/data"
+        }
+        func npy(_ bytes: [UInt8]) -> String {
+            Fixtures.write(bytes, to: dir + "/x.npy")
+            return dir + "/x.npy"
+        }
+        func csv(_ text: String) throws -> String {
+            try text.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+            return dir + "/t.csv"
+        }
+        let ramp = "png-kinds/grey/0-grey8.png"
+        let (path, message): (String, String)
+        switch testCase {
+        case "folder-sizes":
+            (path, message) = (
+                try folder([("a", [ramp, "photos/train/china/000.png"])]), "every image must have one size"
+            )
+        case "folder-not-png":
+            path = try folder([("a", [ramp])])
+            try "notes".write(toFile: path + "/a/notes.txt", atomically: true, encoding: .utf8)
+            message = "notes.txt cannot be read as an image folder: it is not a readable PNG image"
+        case "folder-empty-class":
+            (path, message) = (try folder([("a", [ramp]), ("b", [])]), "the class folder holds no images")
+        case "npy-bad-header":
+            (path, message) = (
+                npy(Fixtures.npy(descr: "", shape: [], data: [], header: "{'descr': '<f4', 'shape': (2,)")), "is not a NumPy header"
+            )
+        case "npy-truncated":
+            (path, message) = (
+                npy(Fixtures.npy(descr: "<f4", shape: [100, 28, 28], data: Array(repeating: 0, count: 64))), "it is truncated"
+            )
+        case "npy-object":
+            (path, message) = (npy(Fixtures.npy(descr: "|O", shape: [2, 2], data: Array(repeating: 0, count: 32))), "zoo never unpickles")
+        case "npy-fortran":
+            (path, message) = (
+                npy(Fixtures.npy(descr: "<f4", shape: [2, 2], data: Array(repeating: 0, count: 16), fortran: true)), "Fortran order"
+            )
+        case "npy-complex":
+            (path, message) = (
+                npy(Fixtures.npy(descr: "<c8", shape: [2, 2], data: Array(repeating: 0, count: 32))), "dtype <c8 is not one zoo reads"
+            )
+        case "npy-nan":
+            (path, message) = (
+                npy(Fixtures.npy(descr: "<f4", shape: [2, 2], data: Fixtures.bytes([0, 1, .nan, 0] as [Float]))), "nan at index [1, 0]"
+            )
+        case "csv-non-numeric":
+            (path, message) = (try csv("a,b\n1,2\n3,x\n"), "data row 2, column 'b' holds 'x', not a number")
+        case "csv-ragged":
+            (path, message) = (try csv("a,b\n1,2\n3,4,5\n"), "data row 2 has 3 fields but the header has 2")
+        default:
+            (path, message) = (try csv("name,kind\nx,y\n"), "no column holds numbers")
+        }
+        let r = try Zoo.run(["train", "--data", path, "--decoder", "gaussian-linear", "--epochs", "1", "--save", dir + "/m.h5"])
+        #expect(r.status == 1 && r.stderr.contains(message) && r.stderr.contains(dir), "\(r.stderr)")
+        #expect(!fm.fileExists(atPath: dir + "/m.h5"))
+    }
 }
