@@ -27,62 +27,60 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         self.padding = padding
     }
 
-    /// col[(c·k + i)·k + j, oy·Wo + ox] = x[c, oy·s − p + i, ox·s − p + j] (0 outside the image).
-    public func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
-        let (k, s, p, Ho, Wo) = (kernel, stride, padding, outputHeight, outputWidth)
-        for c in 0..<channels {
-            let plane = x + c * height * width
-            for i in 0..<k {
-                for j in 0..<k {
-                    let row = col + ((c * k + i) * k + j) * Ho * Wo
-                    for oy in 0..<Ho {
-                        let y = oy * s - p + i
-                        let out = row + oy * Wo
-                        guard y >= 0 && y < height else {
-                            out.update(repeating: 0, count: Wo)
-                            continue
-                        }
-                        let line = plane + y * width
-                        for ox in 0..<Wo {
-                            let xx = ox * s - p + j
-                            out[ox] = xx >= 0 && xx < width ? line[xx] : 0
-                        }
-                    }
-                }
-            }
-        }
+    /// col[(c·k + i)·k + j, b·Ho·Wo + oy·Wo + ox] = x[b, c, oy·s − p + i, ox·s − p + j]
+    /// (0 outside the image) for `images` images one after another in `x`;
+    /// the column matrix's rows are `ld` values apart (default images·Ho·Wo).
+    public func im2col(_ x: UnsafePointer<Float>, images: Int = 1, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        Kernels.im2col(
+            x, images: images, channels: channels, height: height, width: width, kernel: kernel, stride: stride, padding: padding,
+            into: col, ld: ld ?? images * columnCount)
     }
 
-    /// The adjoint of `im2col`: x[c, y, x] = Σ of the column entries that read it (x is overwritten).
-    public func col2im(_ col: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
-        let (k, s, p, Ho, Wo) = (kernel, stride, padding, outputHeight, outputWidth)
-        x.update(repeating: 0, count: channels * height * width)
-        for c in 0..<channels {
-            let plane = x + c * height * width
-            for i in 0..<k {
-                for j in 0..<k {
-                    let row = col + ((c * k + i) * k + j) * Ho * Wo
-                    for oy in 0..<Ho {
-                        let y = oy * s - p + i
-                        guard y >= 0 && y < height else { continue }
-                        let line = plane + y * width
-                        let input = row + oy * Wo
-                        for ox in 0..<Wo {
-                            let xx = ox * s - p + j
-                            if xx >= 0 && xx < width { line[xx] += input[ox] }
-                        }
-                    }
-                }
+    /// The adjoint of `im2col`: x[b, c, y, x] = Σ of the column entries that read it (x is overwritten).
+    public func col2im(_ col: UnsafePointer<Float>, images: Int = 1, into x: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        Kernels.col2im(
+            col, ld: ld ?? images * columnCount, images: images, channels: channels, height: height, width: width, kernel: kernel,
+            stride: stride, padding: padding, into: x)
+    }
+}
+
+/// Images per matrix product for a column matrix of `rows` × `columns` per
+/// image: up to `batch`, within about 16 MiB of columns.
+func imagesPerProduct(batch: Int, rows: Int, columns: Int) -> Int {
+    max(1, min(batch, (1 << 22) / max(1, rows * columns)))
+}
+
+/// dst[j, c, n] = src[c, j·N + n] (+ bias[c]) for `images` images of `planes`
+/// planes of N values: a [C, images·N] product result to NCHW rows.
+func planesToImages(
+    _ src: UnsafePointer<Float>, images: Int, planes: Int, size: Int, bias: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>
+) {
+    for j in 0..<images {
+        for c in 0..<planes {
+            let from = src + c * images * size + j * size
+            let to = dst + (j * planes + c) * size
+            if let bias {
+                let b = bias[c]
+                for n in 0..<size { to[n] = from[n] + b }
+            } else {
+                to.update(from: from, count: size)
             }
         }
     }
 }
 
+/// dst[c, j·N + n] = src[j, c, n]: NCHW rows to one [C, images·N] matrix.
+func imagesToPlanes(_ src: UnsafePointer<Float>, images: Int, planes: Int, size: Int, into dst: UnsafeMutablePointer<Float>) {
+    for j in 0..<images {
+        for c in 0..<planes { (dst + c * images * size + j * size).update(from: src + (j * planes + c) * size, count: size) }
+    }
+}
+
 /// `nn.Conv2d(in, out, kernel, stride, padding)` on rows of [in, H, W]
-/// values: weight [out, in, k, k], bias [out]. Per image, im2col and one
-/// `cblas_sgemm` (y = W · col + b); backward recomputes the columns, then
-/// dW += dy · colᵀ, db += Σ dy, dx = col2im(Wᵀ · dy). The column buffer is
-/// allocated once.
+/// values: weight [out, in, k, k], bias [out]. Up to `batch` images share
+/// one `cblas_sgemm`: their im2col matrices side by side (K × n·N), y = W ·
+/// col + b; backward recomputes the columns, then dW += dy · colᵀ, db += Σ dy,
+/// dx = col2im(Wᵀ · dy). The buffers are allocated once.
 public final class Conv2d: Layer {
     public let geometry: ConvolutionGeometry
     public let outChannels: Int
@@ -90,12 +88,20 @@ public final class Conv2d: Layer {
     public let bias: View
     public let weightGradient: View
     public let biasGradient: View
+    /// Images per product.
+    let chunk: Int
+    /// [K, chunk·N]: the column matrices (also their gradients in backward).
     let columns: Tensor
-    let gradColumns: Tensor
+    /// [out, chunk·N]: the product's output, or dy gathered for the backward products.
+    let planes: Tensor
+    /// The input whose columns `columns` holds after a forward pass that took
+    /// all its rows in one product (backward then needs no second im2col).
+    private var columnsHold: (input: UnsafePointer<Float>, rows: Int)?
 
     /// - Parameters:
     ///   - name: the layer's parameters in `p` (`name.weight` [out, in, k, k], `name.bias` [out]).
-    public init(_ name: String, in p: ParameterSet, geometry: ConvolutionGeometry) throws {
+    ///   - batch: the most images one product takes (the stack's rows).
+    public init(_ name: String, in p: ParameterSet, geometry: ConvolutionGeometry, batch: Int = 1) throws {
         self.geometry = geometry
         weight = p.value("\(name).weight")
         bias = p.value("\(name).bias")
@@ -103,8 +109,9 @@ public final class Conv2d: Layer {
         biasGradient = p.gradient("\(name).bias")
         outChannels = weight.shape[0]
         precondition(weight.shape == [outChannels, geometry.channels, geometry.kernel, geometry.kernel])
-        columns = try Tensor(shape: [geometry.columnRows, geometry.columnCount])
-        gradColumns = try Tensor(shape: [geometry.columnRows, geometry.columnCount])
+        chunk = imagesPerProduct(batch: batch, rows: geometry.columnRows, columns: geometry.columnCount)
+        columns = try Tensor(shape: [geometry.columnRows, chunk * geometry.columnCount])
+        planes = try Tensor(shape: [outChannels, chunk * geometry.columnCount])
     }
 
     public var inputSize: Int { geometry.channels * geometry.height * geometry.width }
@@ -114,12 +121,16 @@ public final class Conv2d: Layer {
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
-        for r in 0..<rows {
-            geometry.im2col(x + r * inputSize, into: columns.pointer)
-            let out = y + r * outputSize
-            for o in 0..<outChannels { (out + o * N).update(repeating: bias.pointer[o], count: N) }
-            BLAS.gemm(m: outChannels, n: N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: N, beta: 1, c: out, ldc: N)
+        var first = 0
+        while first < rows {
+            let n = min(chunk, rows - first)
+            geometry.im2col(x + first * inputSize, images: n, into: columns.pointer)
+            BLAS.gemm(
+                m: outChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N, c: planes.pointer, ldc: n * N)
+            planesToImages(planes.pointer, images: n, planes: outChannels, size: N, bias: bias.pointer, into: y + first * outputSize)
+            first += n
         }
+        columnsHold = rows <= chunk ? (x, rows) : nil
     }
 
     public func backward(
@@ -129,17 +140,25 @@ public final class Conv2d: Layer {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
         weightGradient.pointer.update(repeating: 0, count: weight.count)
         biasGradient.pointer.update(repeating: 0, count: outChannels)
-        for r in 0..<rows {
-            let g = UnsafePointer(dy + r * outputSize)
-            geometry.im2col(x + r * inputSize, into: columns.pointer)
-            BLAS.gemm(
-                transB: true, m: outChannels, n: K, k: N, a: g, lda: N, b: columns.pointer, ldb: N, beta: 1,
-                c: weightGradient.pointer, ldc: K)
-            addPlaneSums(g, planes: outChannels, size: N, to: biasGradient.pointer)
-            if let dx {
-                BLAS.gemm(transA: true, m: K, n: N, k: outChannels, a: weight.pointer, lda: K, b: g, ldb: N, c: gradColumns.pointer, ldc: N)
-                geometry.col2im(gradColumns.pointer, into: dx + r * inputSize)
+        var first = 0
+        while first < rows {
+            let n = min(chunk, rows - first)
+            imagesToPlanes(dy + first * outputSize, images: n, planes: outChannels, size: N, into: planes.pointer)
+            addRowSums(planes.pointer, rows: outChannels, size: n * N, to: biasGradient.pointer)
+            if !(columnsHold.map { $0.input == x && $0.rows == rows } ?? false) {
+                geometry.im2col(x + first * inputSize, images: n, into: columns.pointer)
             }
+            BLAS.gemm(
+                transB: true, m: outChannels, n: K, k: n * N, a: planes.pointer, lda: n * N, b: columns.pointer, ldb: n * N, beta: 1,
+                c: weightGradient.pointer, ldc: K)
+            if let dx {
+                BLAS.gemm(
+                    transA: true, m: K, n: n * N, k: outChannels, a: weight.pointer, lda: K, b: planes.pointer, ldb: n * N,
+                    c: columns.pointer, ldc: n * N)
+                columnsHold = nil
+                geometry.col2im(columns.pointer, images: n, into: dx + first * inputSize)
+            }
+            first += n
         }
     }
 
@@ -152,9 +171,10 @@ public final class Conv2d: Layer {
 /// `nn.ConvTranspose2d(in, out, kernel, stride, padding, output_padding)`
 /// on rows of [in, Hi, Wi] values: weight [in, out, k, k] (PyTorch's layout),
 /// bias [out]; output [out, Ho, Wo] with Ho = (Hi − 1)·s − 2p + k + output_padding.
-/// It is the adjoint of the convolution over its output: per image,
-/// col = Wᵀ · x, y = col2im(col) + b; backward dcol = im2col(dy),
-/// dW += x · dcolᵀ, db += Σ dy, dx = W · dcol.
+/// It is the adjoint of the convolution over its output: for up to `batch`
+/// images at once, X = the inputs as one [in, n·Ni] matrix, col = Wᵀ · X,
+/// y = col2im(col) + b; backward dcol = im2col(dy), dW += X · dcolᵀ,
+/// db += Σ dy, dX = W · dcol.
 public final class ConvTranspose2d: Layer {
     public let inChannels: Int
     public let inputHeight: Int
@@ -165,11 +185,15 @@ public final class ConvTranspose2d: Layer {
     public let bias: View
     public let weightGradient: View
     public let biasGradient: View
+    let chunk: Int
+    /// [K, chunk·Ni], K = out·k·k.
     let columns: Tensor
+    /// [in, chunk·Ni]: the inputs (or their gradients) as planes side by side.
+    let planes: Tensor
 
     public init(
         _ name: String, in p: ParameterSet, inChannels: Int, inputHeight: Int, inputWidth: Int, kernel: Int, stride: Int, padding: Int,
-        outputPadding: Int
+        outputPadding: Int, batch: Int = 1
     ) throws {
         weight = p.value("\(name).weight")
         bias = p.value("\(name).bias")
@@ -184,7 +208,9 @@ public final class ConvTranspose2d: Layer {
         let Wo = (inputWidth - 1) * stride - 2 * padding + kernel + outputPadding
         geometry = ConvolutionGeometry(channels: out, height: Ho, width: Wo, kernel: kernel, stride: stride, padding: padding)
         precondition(geometry.outputHeight == inputHeight && geometry.outputWidth == inputWidth)
-        columns = try Tensor(shape: [geometry.columnRows, geometry.columnCount])
+        chunk = imagesPerProduct(batch: batch, rows: geometry.columnRows, columns: geometry.columnCount)
+        columns = try Tensor(shape: [geometry.columnRows, chunk * geometry.columnCount])
+        planes = try Tensor(shape: [inChannels, chunk * geometry.columnCount])
     }
 
     public var outChannels: Int { geometry.channels }
@@ -196,17 +222,23 @@ public final class ConvTranspose2d: Layer {
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
         let plane = geometry.height * geometry.width
-        for r in 0..<rows {
+        var first = 0
+        while first < rows {
+            let n = min(chunk, rows - first)
+            imagesToPlanes(x + first * inputSize, images: n, planes: inChannels, size: N, into: planes.pointer)
             BLAS.gemm(
-                transA: true, m: K, n: N, k: inChannels, a: weight.pointer, lda: K, b: x + r * inputSize, ldb: N, c: columns.pointer, ldc: N
-            )
-            let out = y + r * outputSize
-            geometry.col2im(columns.pointer, into: out)
-            for o in 0..<outChannels {
-                let b = bias.pointer[o]
-                let p = out + o * plane
-                for i in 0..<plane { p[i] += b }
+                transA: true, m: K, n: n * N, k: inChannels, a: weight.pointer, lda: K, b: planes.pointer, ldb: n * N,
+                c: columns.pointer, ldc: n * N)
+            geometry.col2im(columns.pointer, images: n, into: y + first * outputSize)
+            for j in 0..<n {
+                let out = y + (first + j) * outputSize
+                for o in 0..<outChannels {
+                    let b = bias.pointer[o]
+                    let p = out + o * plane
+                    for i in 0..<plane { p[i] += b }
+                }
             }
+            first += n
         }
     }
 
@@ -218,16 +250,21 @@ public final class ConvTranspose2d: Layer {
         let plane = geometry.height * geometry.width
         weightGradient.pointer.update(repeating: 0, count: weight.count)
         biasGradient.pointer.update(repeating: 0, count: outChannels)
-        for r in 0..<rows {
-            let g = UnsafePointer(dy + r * outputSize)
-            geometry.im2col(g, into: columns.pointer)
+        var first = 0
+        while first < rows {
+            let n = min(chunk, rows - first)
+            geometry.im2col(dy + first * outputSize, images: n, into: columns.pointer)
+            for j in 0..<n { addRowSums(dy + (first + j) * outputSize, rows: outChannels, size: plane, to: biasGradient.pointer) }
+            imagesToPlanes(x + first * inputSize, images: n, planes: inChannels, size: N, into: planes.pointer)
             BLAS.gemm(
-                transB: true, m: inChannels, n: K, k: N, a: x + r * inputSize, lda: N, b: columns.pointer, ldb: N, beta: 1,
+                transB: true, m: inChannels, n: K, k: n * N, a: planes.pointer, lda: n * N, b: columns.pointer, ldb: n * N, beta: 1,
                 c: weightGradient.pointer, ldc: K)
-            addPlaneSums(g, planes: outChannels, size: plane, to: biasGradient.pointer)
             if let dx {
-                BLAS.gemm(m: inChannels, n: N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: N, c: dx + r * inputSize, ldc: N)
+                BLAS.gemm(
+                    m: inChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N, c: planes.pointer, ldc: n * N)
+                planesToImages(planes.pointer, images: n, planes: inChannels, size: N, bias: nil, into: dx + first * inputSize)
             }
+            first += n
         }
     }
 
@@ -238,9 +275,9 @@ public final class ConvTranspose2d: Layer {
     }
 }
 
-/// out[o] += Σ of plane o of `x` (`planes` planes of `size` values): a bias gradient.
-private func addPlaneSums(_ x: UnsafePointer<Float>, planes: Int, size: Int, to out: UnsafeMutablePointer<Float>) {
-    for o in 0..<planes {
+/// out[o] += Σ of row o of `x` (`rows` rows of `size` values): a bias gradient.
+private func addRowSums(_ x: UnsafePointer<Float>, rows: Int, size: Int, to out: UnsafeMutablePointer<Float>) {
+    for o in 0..<rows {
         var sum: Float = 0
         for i in 0..<size { sum += x[o * size + i] }
         out[o] += sum

@@ -29,6 +29,15 @@ public protocol Layer {
         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?)
 }
 
+/// A layer with parameters, drawn at initialization as PyTorch's default for its module does.
+public protocol InitializableLayer: Layer {
+    func initialize(using random: inout RandomStream)
+}
+
+extension Dense: InitializableLayer {}
+extension Conv2d: InitializableLayer {}
+extension ConvTranspose2d: InitializableLayer {}
+
 extension Dense: Layer {
     public var inputSize: Int { inFeatures }
     public var outputSize: Int { outFeatures }

@@ -161,12 +161,80 @@ public struct ModelConfig: Equatable, Sendable {
         decoder = Self.mlpDecoder(widths, a, output: inputDim)
     }
 
-    /// Sets the input shape to the data's; a decoder ending in a linear layer
-    /// gets that layer resized to the new input size (the decoder's last
-    /// layer always produces one logit per input value).
-    public mutating func fit(inputShape shape: [Int]) {
+    /// Sets the input shape to the data's and fits the decoder to it (recipes
+    /// are templates declared for 28×28 grey images):
+    /// - a decoder ending in a linear layer gets that layer resized to the
+    ///   input's size (one logit per input value);
+    /// - a decoder ending in convolutions gets its last layer's out_channels
+    ///   set to the data's channels, and its `unflatten` layer (and the linear
+    ///   layer feeding it) resized so the convolutions after it give exactly
+    ///   the data's height and width.
+    /// - Throws: `ConfigProblem` (key "model.decoder") when the data's shape
+    ///   cannot be reached: images for a vector decoder, or a height or width
+    ///   that the decoder's strides cannot give (the fix is named).
+    public mutating func fit(inputShape shape: [Int]) throws(ConfigProblem) {
         inputShape = shape
-        if case .linear = decoder.last { decoder[decoder.count - 1] = .linear(outFeatures: shape.reduce(1, *)) }
+        guard let lastIndex = decoder.lastIndex(where: { $0.hasParameters }) else { return }
+        switch decoder[lastIndex] {
+        case .linear: decoder[lastIndex] = .linear(outFeatures: shape.reduce(1, *))
+        case .conv2d(var c), .convTranspose2d(var c):
+            let kind = decoder[lastIndex].typeName
+            guard shape.count == 3 else {
+                throw ConfigProblem(
+                    "model.decoder",
+                    "the decoder ends in a \(kind) layer, which gives images, but the data are vectors of \(shape.reduce(1, *)) values; "
+                        + "use a model whose decoder ends in a linear layer (such as the vae recipe)")
+            }
+            c.outChannels = shape[0]
+            decoder[lastIndex] = decoder[lastIndex].typeName == "conv2d" ? .conv2d(c) : .convTranspose2d(c)
+            try fitSpatialDecoder(height: shape[1], width: shape[2])
+        default: return
+        }
+    }
+
+    /// Works back from the data's height and width through the decoder's
+    /// convolutions to the `unflatten` layer before them, and resizes it and
+    /// the linear layer that feeds it.
+    private mutating func fitSpatialDecoder(height: Int, width: Int) throws(ConfigProblem) {
+        var (h, w) = (height, width)
+        var i = decoder.count - 1
+        // The product of the strides of the transposed convolutions: the sizes the decoder can give are its multiples.
+        let strides = decoder.reduce(1) { if case .convTranspose2d(let c) = $1 { $0 * c.stride } else { $0 } }
+        while i >= 0 {
+            let spec = decoder[i]
+            switch spec {
+            case .convTranspose2d(let c):
+                // Output n = (m − 1)·s − 2p + k + op, so m = (n + 2p − k − op)/s + 1 must be a whole number ≥ 1.
+                func back(_ n: Int, _ what: String) throws(ConfigProblem) -> Int {
+                    let a = n + 2 * c.padding - c.kernel - c.outputPadding
+                    guard a >= 0, a % c.stride == 0 else {
+                        throw ConfigProblem(
+                            "model.decoder",
+                            "decoder layer \(i) (\(spec.summary)) cannot give a \(what) of \(n): its outputs are (n − 1)·\(c.stride) − 2·\(c.padding) + \(c.kernel) + \(c.outputPadding) for whole n ≥ 1, "
+                                + "so the data's \(height)×\(width) images cannot come out of this decoder; "
+                                + "resize or pad the images to a height and width that are multiples of \(strides) (such as \(max(strides, (height / strides) * strides))×\(max(strides, (width / strides) * strides))), or change the layer"
+                        )
+                    }
+                    return a / c.stride + 1
+                }
+                h = try back(h, "height")
+                w = try back(w, "width")
+            case .conv2d(let c):
+                // The smallest input giving n: (n − 1)·s − 2p + k (≥ 1).
+                h = max(1, (h - 1) * c.stride - 2 * c.padding + c.kernel)
+                w = max(1, (w - 1) * c.stride - 2 * c.padding + c.kernel)
+            case .unflatten(let shape):
+                guard shape.count == 3 else { return }
+                decoder[i] = .unflatten(shape: [shape[0], h, w])
+                if let j = decoder[..<i].lastIndex(where: { !$0.isElementWise }), case .linear = decoder[j] {
+                    decoder[j] = .linear(outFeatures: shape[0] * h * w)
+                }
+                return
+            case .activation, .leakyReLU: break
+            case .linear, .flatten: return
+            }
+            i -= 1
+        }
     }
 
     // MARK: Layers, names and shapes
@@ -183,6 +251,22 @@ public struct ModelConfig: Equatable, Sendable {
     public var naming: Naming {
         (encoder + decoder).allSatisfy({ if case .linear = $0 { true } else if case .activation = $0 { true } else { false } })
             ? .tutorial : .sequential
+    }
+
+    /// Whether a conditional model gives its encoder the label as planes:
+    /// when the encoder starts with a convolution, the one-hot label joins
+    /// the image as `labelClasses` extra channels, each constant over the
+    /// image (`torch.cat([x, onehot[:, :, None, None].expand(-1, -1, H, W)], 1)`);
+    /// otherwise it follows the flattened input (`torch.cat([x.view(-1, D), onehot], 1)`).
+    public var labelsAsPlanes: Bool {
+        guard inputShape.count == 3, let first = encoder.first(where: { !$0.isElementWise }) else { return false }
+        if case .conv2d = first { return true }
+        return false
+    }
+
+    /// Values per example of the encoder's input: the input, plus the label (one value or one plane per class).
+    public var encoderInputSize: Int {
+        labelsAsPlanes ? (inputShape[0] + labelClasses) * inputShape[1] * inputShape[2] : inputDim + labelClasses
     }
 
     /// One layer of the planned network: its declaration, the shapes it
@@ -229,6 +313,18 @@ public struct ModelConfig: Equatable, Sendable {
                 case .failure(let e):
                     return .failure(ConfigProblem("model.\(stack)", "\(stack) layer \(i) (\(spec.summary)): \(e.message)"))
                 case .success(let next):
+                    var count = 1
+                    for n in next {
+                        let (p, overflow) = count.multipliedReportingOverflow(by: n)
+                        count = overflow ? Int.max : p
+                    }
+                    guard count <= Self.maximumInputDim else {
+                        return .failure(
+                            ConfigProblem(
+                                "model.\(stack)",
+                                "\(stack) layer \(i) (\(spec.summary)) would give \(next) per example, more than the \(Self.maximumInputDim) values zoo allows for one layer"
+                            ))
+                    }
                     out.append(PlannedLayer(spec: spec, input: shape, output: next, name: name(stack, i, spec)))
                     shape = next
                 }
@@ -236,7 +332,7 @@ public struct ModelConfig: Equatable, Sendable {
             return .success((out, shape))
         }
         let C = labelClasses
-        let encoderInput = C > 0 ? [inputDim + C] : inputShape
+        let encoderInput = C == 0 ? inputShape : labelsAsPlanes ? [inputShape[0] + C, inputShape[1], inputShape[2]] : [inputDim + C]
         let encoded: ([PlannedLayer], [Int])
         switch run("encoder", encoder, from: encoderInput) {
         case .failure(let p): return .failure(p)
@@ -247,7 +343,17 @@ public struct ModelConfig: Equatable, Sendable {
         let logvar = PlannedLayer(spec: head, input: encoded.1, output: [latentDim], name: tutorial ? name("", 0, head) : "logvar")
         switch run("decoder", decoder, from: [latentDim + C]) {
         case .failure(let p): return .failure(p)
-        case .success(let (layers, _)): return .success(Plan(encoder: encoded.0, mu: mu, logvar: logvar, decoder: layers))
+        case .success(let (layers, output)):
+            let fits = output.count == 1 ? output[0] == inputDim : output == inputShape
+            guard fits else {
+                return .failure(
+                    ConfigProblem(
+                        "model.decoder",
+                        "the decoder gives \(output) per example, but the input is \(inputShape); "
+                            + "its last layers must give the input's shape (with convolutions: out_channels \(inputShape[0]) and the input's height and width)"
+                    ))
+            }
+            return .success(Plan(encoder: encoded.0, mu: mu, logvar: logvar, decoder: layers))
         }
     }
 
@@ -284,8 +390,16 @@ public struct ModelConfig: Equatable, Sendable {
         let encoderWidths = widths(plan.encoder)
         let decoderWidths = widths(plan.decoder) - inputDim
         let perDraw = 4 * inputDim + 4 * decoderWidths + 8 * latentDim + 2 * labelClasses
-        let perImage = 2 * (inputDim + labelClasses) + 4 * encoderWidths + 8 * latentDim
-        return 4 * (4 * parameterCount + rows * (samples * perDraw + perImage))
+        let perImage = 2 * encoderInputSize + 4 * encoderWidths + 8 * latentDim
+        // Convolutions' column buffers (one image's im2col matrix, and its gradient for conv2d).
+        let columns = (plan.encoder + plan.decoder).reduce(0) { sum, layer in
+            switch layer.spec {
+            case .conv2d(let c): return sum + 2 * layer.input[0] * c.kernel * c.kernel * layer.output[1] * layer.output[2]
+            case .convTranspose2d(let c): return sum + c.outChannels * c.kernel * c.kernel * layer.input[1] * layer.input[2]
+            default: return sum
+            }
+        }
+        return 4 * (4 * parameterCount + columns + rows * (samples * perDraw + perImage))
     }
 
     /// Problems with this configuration, in words a user can act on (empty if valid).
@@ -317,8 +431,9 @@ public struct ModelConfig: Equatable, Sendable {
                 out.append(.init("model.\(stack)", "the \(stack) has \(specs.count) layers, at most \(Self.maximumLayers) are allowed"))
             }
             for (i, spec) in specs.enumerated() {
-                if case .linear(let n) = spec, !(stack == "decoder" && i == specs.count - 1) {
-                    bound("model.\(stack)", "\(stack) layer \(i) (linear): out_features", n, 1...Self.maximumWidth)
+                if case .linear = spec, stack == "decoder", i == specs.count - 1 { continue }  // reported below against the input
+                if let p = spec.valueProblem(maximumWidth: Self.maximumWidth, maximumInput: Self.maximumInputDim) {
+                    out.append(.init("model.\(stack)", "\(stack) layer \(i) (\(spec.typeName)): \(p)"))
                 }
             }
         }
@@ -332,11 +447,11 @@ public struct ModelConfig: Equatable, Sendable {
                         "the decoder's last layer gives \(n) values per example, but the input has \(inputDim) (input_shape \(inputShape))")
                 )
             }
-        } else {
+        } else if let last = decoder.last(where: { $0.typeName != "flatten" && $0.typeName != "unflatten" }), !last.hasParameters {
             out.append(
                 .init(
                     "model.decoder",
-                    "the decoder's last layer must be linear (its outputs are the logits of p(x|z)), got \(decoder[decoder.count - 1].summary)"
+                    "the decoder's last layer must give the logits of p(x|z) (linear, conv2d or conv_transpose2d), got \(last.summary)"
                 ))
         }
         if out.isEmpty, case .failure(let p) = plan() { out.append(p) }
@@ -445,12 +560,15 @@ public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible
 
 extension ModelConfig {
     /// Matrix-product FLOPs of one training epoch over `images` images with
-    /// one latent draw each: per image, forward 2·in·out per layer, backward
-    /// 2·in·out for dW and for dX, except the first layer's dX (`zoo bench`
-    /// divides it by the measured sgemm rate for the GEMM floor).
+    /// one latent draw each: per image, forward 2·(multiply-adds) per layer
+    /// (in·out for a linear layer, weights × output positions for a
+    /// convolution, weights × input positions for a transposed one),
+    /// backward as much again for dW and for dX, except the first layer's dX
+    /// (`zoo bench` divides it by the measured sgemm rate for the GEMM floor).
     public func epochFlops(images: Int) -> Double {
-        let layers = parameterShapes.filter { $0.1.count == 2 }.map { Double($0.1[0] * $0.1[1]) }
-        guard !layers.isEmpty else { return 0 }
-        return Double(images) * 2 * (3 * layers.reduce(0, +) - layers[0])
+        guard case .success(let plan) = plan() else { return 0 }
+        let layers = plan.parameterized.map { Double($0.spec.multiplyAdds(for: $0.input, output: $0.output)) }
+        guard let first = layers.first else { return 0 }
+        return Double(images) * 2 * (3 * layers.reduce(0, +) - first)
     }
 }

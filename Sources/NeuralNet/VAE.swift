@@ -35,8 +35,13 @@ public final class VAE {
     public let encoder: Sequential
     /// Hidden layers and the output layer; writes `logits`.
     public let decoder: Sequential
-    /// The decoder's last layer (the importance sampler runs it without its bias).
-    let outputLayer: Dense
+    /// The decoder's last layer when it is linear (`logLikelihood` runs it
+    /// without its bias, which the likelihood kernel adds); nil otherwise.
+    let outputLayer: Dense?
+    /// The fused μ/log σ² head (the encoder's last layer).
+    let head: Dense
+    /// Zeros in place of the output bias for `logLikelihood` when the decoder does not end in a linear layer.
+    let zeroBias: Tensor
     /// p(x | z) from the decoder's logits.
     public let likelihood: any DecoderLikelihood
     /// The one-hot label appended to the encoder's input and to z (conditional models).
@@ -109,19 +114,18 @@ public final class VAE {
         let C = config.labelClasses
         let S = maxRows * maxSamples
         let (muName, logvarName) = (plan.mu.name ?? "mu", plan.logvar.name ?? "logvar")
-        let head = Dense(
+        head = Dense(
             weight: p.span("\(muName).weight", "\(logvarName).weight", shape: [2 * L, width], of: p.values),
             bias: p.span("\(muName).bias", "\(logvarName).bias", shape: [2 * L], of: p.values),
             weightGradient: p.span("\(muName).weight", "\(logvarName).weight", shape: [2 * L, width], of: p.gradients),
             biasGradient: p.span("\(muName).bias", "\(logvarName).bias", shape: [2 * L], of: p.gradients))
         posterior = try Tensor(shape: [maxRows, 2 * L])
         logits = try Tensor(shape: [S, D])
-        encoder = try Sequential(plan.encoder.map { Self.makeLayer($0, in: p) } + [head], maxRows: maxRows, output: posterior)
-        let decoderLayers = plan.decoder.map { Self.makeLayer($0, in: p) }
-        guard let output = decoderLayers.last as? Dense else {
-            throw ModelError.invalid("the decoder's last layer must be linear")
-        }
-        outputLayer = output
+        encoder = try Sequential(
+            try plan.encoder.map { try Self.makeLayer($0, in: p, rows: maxRows) } + [head], maxRows: maxRows, output: posterior)
+        let decoderLayers = try plan.decoder.map { try Self.makeLayer($0, in: p, rows: S) }
+        outputLayer = decoderLayers.last as? Dense
+        zeroBias = try Tensor(shape: [D])
         decoder = try Sequential(decoderLayers, maxRows: S, output: logits)
         likelihood = config.decoderLikelihood
         conditioning = C > 0 ? LabelConditioning(classes: C) : nil
@@ -134,7 +138,7 @@ public final class VAE {
         epsilon = try Tensor(shape: [S, L])
         sigma = try Tensor(shape: [maxRows, L])
         z = try Tensor(shape: [S, L])
-        conditionedInput = C > 0 ? try Tensor(shape: [maxRows, D + C]) : nil
+        conditionedInput = C > 0 ? try Tensor(shape: [maxRows, config.encoderInputSize]) : nil
         conditionedZ = C > 0 ? try Tensor(shape: [S, L + C]) : nil
         gradConditionedZ = C > 0 ? try Tensor(shape: [S, L + C]) : nil
         gradLogits = try Tensor(shape: [S, D])
@@ -154,10 +158,24 @@ public final class VAE {
     }
 
     /// The layer that runs a planned layer, on the parameters of `p`.
-    static func makeLayer(_ layer: ModelConfig.PlannedLayer, in p: ParameterSet) -> any Layer {
+    /// (`rows`: the most rows the stack runs at once; convolutions size their buffers by it.)
+    static func makeLayer(_ layer: ModelConfig.PlannedLayer, in p: ParameterSet, rows: Int) throws -> any Layer {
+        let size = layer.input.reduce(1, *)
+        let name = layer.name ?? ""
         switch layer.spec {
-        case .linear: return Dense(layer.name ?? "", in: p)
-        case .activation(let f): return ActivationLayer(f, size: layer.input.reduce(1, *))
+        case .linear: return Dense(name, in: p)
+        case .activation(let f): return ActivationLayer(f, size: size)
+        case .leakyReLU(let slope): return LeakyReLULayer(slope: slope, size: size)
+        case .flatten, .unflatten: return ReshapeLayer(size: size)
+        case .conv2d(let c):
+            let geometry = ConvolutionGeometry(
+                channels: layer.input[0], height: layer.input[1], width: layer.input[2], kernel: c.kernel, stride: c.stride,
+                padding: c.padding)
+            return try Conv2d(name, in: p, geometry: geometry, batch: rows)
+        case .convTranspose2d(let c):
+            return try ConvTranspose2d(
+                name, in: p, inChannels: layer.input[0], inputHeight: layer.input[1], inputWidth: layer.input[2], kernel: c.kernel,
+                stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, batch: rows)
         }
     }
 
@@ -188,13 +206,11 @@ public final class VAE {
         return m
     }
 
-    /// Draws fresh parameters as PyTorch's `nn.Linear` does, layer by layer in
-    /// state_dict order.
+    /// Draws fresh parameters as PyTorch's default initialization of each
+    /// layer does, layer by layer in state_dict order.
     public func initialize(using random: inout RandomStream) {
-        let encoderDense = encoder.layers.compactMap { $0 as? Dense }
-        for layer in encoderDense.dropLast() { layer.initialize(using: &random) }
+        for layer in encoder.layers.dropLast() { (layer as? any InitializableLayer)?.initialize(using: &random) }
         // The fused head holds two layers; initialize each with its own fan-in bound.
-        let head = encoderDense[encoderDense.count - 1]
         let L = config.latentDim
         let width = head.inFeatures
         let bound = 1 / Float(width).squareRoot()
@@ -204,7 +220,7 @@ public final class VAE {
             for i in (half * L * width)..<((half + 1) * L * width) { w[i] = (2 * random.nextFloat() - 1) * bound }
             for i in (half * L)..<((half + 1) * L) { b[i] = (2 * random.nextFloat() - 1) * bound }
         }
-        for layer in decoder.layers.compactMap({ $0 as? Dense }) { layer.initialize(using: &random) }
+        for layer in decoder.layers { (layer as? any InitializableLayer)?.initialize(using: &random) }
     }
 
     /// Forward pass for the first `rows` rows of `input` (and `labels`) and
@@ -265,8 +281,10 @@ public final class VAE {
     /// The encoder's input: x, or [x, one-hot label] for a conditional model.
     private func encoderInput(rows: Int) -> UnsafePointer<Float> {
         guard let conditioning, let conditionedInput else { return UnsafePointer(input.pointer) }
+        let planes = config.labelsAsPlanes
         conditioning.append(
-            to: input.pointer, width: config.inputDim, labels: labels.baseAddress!, rows: rows, into: conditionedInput.pointer)
+            to: input.pointer, width: config.inputDim, labels: labels.baseAddress!, rows: rows,
+            planeSize: planes ? config.inputShape[1] * config.inputShape[2] : 1, into: conditionedInput.pointer)
         return UnsafePointer(conditionedInput.pointer)
     }
 
@@ -285,9 +303,13 @@ public final class VAE {
     /// likelihood kernel, so `logits` holds the logits without it afterwards.
     public func logLikelihood(of x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Double>) {
         precondition(rows >= 0 && rows <= maxRows * maxSamples)
-        let h = decoder.forward(decoderInput(rows: rows), rows: rows, layers: decoder.layers.count - 1)
-        let output = outputLayer
         let D = config.inputDim
+        guard let output = outputLayer else {
+            decoder.forward(decoderInput(rows: rows), rows: rows)
+            likelihood.logLikelihood(logits: logits.pointer, bias: zeroBias.pointer, target: x, rows: rows, cols: D, into: out)
+            return
+        }
+        let h = decoder.forward(decoderInput(rows: rows), rows: rows, layers: decoder.layers.count - 1)
         BLAS.gemm(
             transB: true, m: rows, n: D, k: output.inFeatures, a: h, lda: output.inFeatures,
             b: output.weight.pointer, ldb: output.inFeatures, c: logits.pointer, ldc: D)
@@ -336,17 +358,22 @@ public final class VAE {
 struct LabelConditioning {
     let classes: Int
 
-    /// Rows of [x, one-hot(label)] from rows of x (`width` values each).
-    func append(to x: UnsafePointer<Float>, width: Int, labels: UnsafePointer<Int32>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+    /// Rows of [x, one-hot(label)] from rows of x (`width` values each),
+    /// each label value repeated `planeSize` times (a plane per class for a
+    /// convolutional encoder, 1 otherwise).
+    func append(
+        to x: UnsafePointer<Float>, width: Int, labels: UnsafePointer<Int32>, rows: Int, planeSize: Int = 1,
+        into out: UnsafeMutablePointer<Float>
+    ) {
         let C = classes
-        let w = width + C
+        let w = width + C * planeSize
         for r in 0..<rows {
             let row = out + r * w
             row.update(from: x + r * width, count: width)
-            (row + width).update(repeating: 0, count: C)
+            (row + width).update(repeating: 0, count: C * planeSize)
             let label = Int(labels[r])
             precondition(label >= 0 && label < C, "label \(label) outside [0, \(C))")
-            row[width + label] = 1
+            (row + width + label * planeSize).update(repeating: 1, count: planeSize)
         }
     }
 }

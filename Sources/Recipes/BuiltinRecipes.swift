@@ -16,4 +16,5 @@ let builtinRecipeFiles: [(name: String, json: String)] = [
     ("vae-2d", PackageResources.vae_2d_json),
     ("vae-deep", PackageResources.vae_deep_json),
     ("vae-gaussian", PackageResources.vae_gaussian_json),
+    ("conv-vae", PackageResources.conv_vae_json),
 ].map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }

@@ -32,7 +32,17 @@ public struct Recipe: Sendable {
         self.configJSON = String(decoding: try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]), as: UTF8.self)
         self.source = source
         // Fail now, not at training time, if the merged configuration is invalid.
-        let merged = try self.config(over: RunConfig())
+        // A decoder that ends in convolutions is a template whose spatial
+        // sizes `ModelConfig.fit` works out from the data; check it as fitted
+        // to the recipe's input shape (28×28 grey unless it declares one).
+        var merged = try self.config(over: RunConfig())
+        if let last = merged.model.decoder.last(where: \.hasParameters), last.typeName != "linear" {
+            do { try merged.model.fit(inputShape: merged.model.inputShape) } catch {
+                throw RecipeError.invalid(
+                    source: source,
+                    problems: [error.message + " (for images of \(merged.model.inputShape) unless the recipe declares input_shape)"])
+            }
+        }
         if !merged.problems.isEmpty { throw RecipeError.invalid(source: source, problems: merged.problems) }
     }
 

@@ -73,11 +73,16 @@ public struct Inspect: ParsableCommand {
             out += "\n  latent diagnostics after epoch \(c.training?.history.last?.epoch ?? 0), \(latent.count) \(set) images:\n"
             out += EvalReport.latentTable(EvalReport.Latent(latent))
         }
-        out += "\n  parameter     shape           mean         std        norm\n"
+        // Columns as wide as the longest name and shape (fc1.weight, decoder.5.weight; 64×32×4×4).
+        let nameWidth = max(12, stats.map(\.name.count).max() ?? 0)
+        let shapeWidth = max(11, (stats.map { $0.shape.map(String.init).joined(separator: "×").count }.max() ?? 0) + 2)
+        out +=
+            "\n  " + "parameter".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + pad("shape", shapeWidth)
+            + "        mean         std        norm\n"
         for p in stats {
             out +=
-                "  " + p.name.padding(toLength: 12, withPad: " ", startingAt: 0)
-                + pad(p.shape.map(String.init).joined(separator: "×"), 11)
+                "  " + p.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                + pad(p.shape.map(String.init).joined(separator: "×"), shapeWidth)
                 + pad(String(format: "%.4e", p.mean), 12) + pad(String(format: "%.4e", p.std), 12) + pad(String(format: "%.4e", p.norm), 12)
                 + "\n"
         }

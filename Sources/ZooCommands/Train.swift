@@ -153,7 +153,12 @@ func makeTrainer(
     if fitInputToData { config.data.arrays = loaded.arrays }
     // Recorded once, so every later legend uses them (Fashion-MNIST's are known by its directory).
     config.data.classNames = loaded.classNames ?? (fitInputToData ? source.labelNames : config.data.classNames)
-    if fitInputToData { config.model.fit(inputShape: train.shape) }
+    if fitInputToData {
+        do { try config.model.fit(inputShape: train.shape) } catch {
+            throw TrainingError.invalidConfig(
+                "the model does not fit the data \(config.data.path ?? "") (shape \(train.shape)): \(error.message)")
+        }
+    }
     BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
     let fingerprint = { train.fingerprint }

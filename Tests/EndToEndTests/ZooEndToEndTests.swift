@@ -25,11 +25,11 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n").map(String.init)
         let names = lines.map { String($0.prefix { $0 != " " }) }
-        #expect(names == ["vae", "beta-vae", "cvae", "iwae", "vae-2d", "vae-deep", "vae-gaussian"])
+        #expect(names == ["vae", "beta-vae", "cvae", "iwae", "vae-2d", "vae-deep", "vae-gaussian", "conv-vae"])
         #expect(lines[0].hasSuffix("(default)"))
     }
 
-    @Test(arguments: ["vae", "vae-gaussian", "vae-2d", "beta-vae", "cvae", "iwae", "vae-deep"])
+    @Test(arguments: ["vae", "vae-gaussian", "vae-2d", "beta-vae", "cvae", "iwae", "vae-deep", "conv-vae"])
     func recipeTrainsEvaluatesAndEmbeds(recipe: String) throws {
         let dir = Fixtures.temporaryDirectory("recipe")
         let ckpt = "\(dir)/\(recipe).h5"

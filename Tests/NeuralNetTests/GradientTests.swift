@@ -118,8 +118,12 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         }
         #expect(covered.allSatisfy { $0 }, "backward must report every parameter exactly once")
         let analytic = vae.parameters.gradients.array
-        let failures = finiteDifferenceMismatches(vae.parameters.values, analytic: analytic, loss: loss).count
-        #expect(failures == 0, "\(failures) of \(vae.parameters.count) gradients disagree with finite differences")
+        let mismatches = finiteDifferenceMismatches(vae.parameters.values, analytic: analytic, loss: loss)
+        let failures = mismatches.count
+        #expect(
+            failures == 0,
+            "\(failures) of \(vae.parameters.count) gradients disagree with finite differences: \(mismatches.prefix(5).map { i in "[\(i)] analytic \(analytic[i]) in \(vae.parameters.entries.first { i >= $0.offset && i < $0.offset + $0.count }?.name ?? "?")" })"
+        )
         #expect(analytic.contains { abs($0) > 1e-3 }, "gradients must not be trivially zero")
     }
 

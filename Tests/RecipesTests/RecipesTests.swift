@@ -32,7 +32,7 @@ func read(_ relative: String) throws -> String {
     }
 
     @Test func everyRecipeValidatesAndNamesItsFile() throws {
-        let schema = try JSONSchema(json: try read("schemas/recipe.schema.json"))
+        let schema = try JSONSchema(json: try read("schemas/recipe.schema.json"), documents: ["config.schema.json": RunConfig.schemaJSON])
         let configSchema = try JSONSchema(json: RunConfig.schemaJSON)
         for (name, json) in builtinRecipeFiles {
             #expect(schema.violations(of: json) == [], "\(name)")

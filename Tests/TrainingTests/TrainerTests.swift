@@ -111,7 +111,7 @@ func smallConfig(seed: UInt64 = 1, binarization: Binarization = .none, threads: 
     @Test func inputSizeMismatchIsAnError() throws {
         let data = try #require(realSubset)
         var c = smallConfig()
-        c.model.fit(inputShape: [100])
+        try c.model.fit(inputShape: [100])
         #expect(throws: TrainingError.self) { try Trainer(config: c, train: data.train, test: data.test) }
     }
 }
