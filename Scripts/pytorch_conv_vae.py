@@ -13,6 +13,10 @@ loading a zoo conv-vae checkpoint into PyTorch. Needs PyTorch (not part of CI).
       loads the checkpoint's /model arrays with load_state_dict(strict=True)
       and prints the test negative ELBO (mean over K noise draws), its
       reconstruction and KL terms, to compare with `zoo eval CKPT --elbo`.
+  pytorch_conv_vae.py --checkpoint CKPT.h5 --nll K [--images N] [--chunk C]
+      the importance-weighted −log p(x) of the first N test images with K
+      draws each (decoder batches of C draws), and the seconds it took, to
+      compare with `zoo eval CKPT --nll --iw-samples K --limit N`.
 """
 import argparse, gzip, resource, statistics, struct, time
 import numpy as np
@@ -81,6 +85,9 @@ ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--checkpoint", help="evaluate a zoo conv-vae checkpoint instead of training")
 ap.add_argument("--draws", type=int, default=10)
+ap.add_argument("--nll", type=int, default=0, help="importance samples K per image (with --checkpoint)")
+ap.add_argument("--images", type=int, default=100)
+ap.add_argument("--chunk", type=int, default=500)
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
@@ -99,6 +106,28 @@ if args.checkpoint:
     model = ConvVAE(c=test.shape[1], h=test.shape[2], w=test.shape[3], z=state["mu.weight"].shape[0])
     model.load_state_dict(state, strict=True)
     model.eval()
+    if args.nll:
+        start, total = time.perf_counter(), 0.0
+        with torch.no_grad():
+            x_all = test[:args.images]
+            h = model.encoder(x_all)
+            mu_all, logvar_all = model.mu(h), model.logvar(h)
+            for i in range(len(x_all)):
+                x, mu, logvar = x_all[i], mu_all[i], logvar_all[i]
+                std = torch.exp(0.5 * logvar)
+                ws = []
+                for s in range(0, args.nll, args.chunk):
+                    eps = torch.randn(min(args.chunk, args.nll - s), mu.numel())
+                    z = mu + eps * std
+                    logits = model.decoder(z)
+                    log_px = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").flatten(1).sum(1)
+                    ws.append(log_px + (-0.5 * z * z).sum(1) - (-0.5 * eps * eps - 0.5 * logvar).sum(1))
+                w = torch.cat(ws).double()
+                total += -(torch.logsumexp(w, 0) - np.log(args.nll)).item()
+        seconds = time.perf_counter() - start
+        print(f"{len(x_all)} images, K={args.nll}: −log p(x) {total / len(x_all):.2f} nats (log p(z), log q constants cancel), "
+              f"{seconds:.2f} s ({len(x_all) / seconds:.2f} images/s); torch {torch.__version__}, {args.threads} threads")
+        raise SystemExit(0)
     draws = [evaluate(model, test) for _ in range(args.draws)]
     rec = [d[0] for d in draws]
     kl = draws[0][1]

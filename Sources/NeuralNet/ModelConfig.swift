@@ -391,14 +391,22 @@ public struct ModelConfig: Equatable, Sendable {
         let decoderWidths = widths(plan.decoder) - inputDim
         let perDraw = 4 * inputDim + 4 * decoderWidths + 8 * latentDim + 2 * labelClasses
         let perImage = 2 * encoderInputSize + 4 * encoderWidths + 8 * latentDim
-        // Convolutions' column buffers (one image's im2col matrix, and its gradient for conv2d).
-        let columns = (plan.encoder + plan.decoder).reduce(0) { sum, layer in
-            switch layer.spec {
-            case .conv2d(let c): return sum + 2 * layer.input[0] * c.kernel * c.kernel * layer.output[1] * layer.output[2]
-            case .convTranspose2d(let c): return sum + c.outChannels * c.kernel * c.kernel * layer.input[1] * layer.input[2]
-            default: return sum
+        // Convolutions' buffers: the im2col matrices and the planes of the
+        // images one product takes (`imagesPerProduct`, at most 16 MiB of columns).
+        func columns(_ layers: [PlannedLayer], rows: Int) -> Int {
+            layers.reduce(0) { sum, layer in
+                switch layer.spec {
+                case .conv2d(let c):
+                    let (k, n) = (layer.input[0] * c.kernel * c.kernel, layer.output[1] * layer.output[2])
+                    return sum + imagesPerProduct(batch: rows, rows: k, columns: n) * n * (k + c.outChannels)
+                case .convTranspose2d(let c):
+                    let (k, n) = (c.outChannels * c.kernel * c.kernel, layer.input[1] * layer.input[2])
+                    return sum + imagesPerProduct(batch: rows, rows: k, columns: n) * n * (k + layer.input[0])
+                default: return sum
+                }
             }
         }
+        let columns = columns(plan.encoder, rows: rows) + columns(plan.decoder, rows: rows * samples)
         return 4 * (4 * parameterCount + columns + rows * (samples * perDraw + perImage))
     }
 
