@@ -46,7 +46,7 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", "CPNGDecode", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", "CPNGDecode", "Support", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "Support"),
         .target(name: "ImageIO", dependencies: ["CZlibShim", "Support"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlibShim"]),
@@ -55,10 +55,12 @@ let package = Package(
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Evaluation", "NumericCore", "Support"],
                 resources: [.embedInCode("Resources")]),
         .target(name: "Recipes", dependencies: ["Training", "Support"], resources: [.embedInCode("Resources")]),
+        .target(name: "Interchange", dependencies: ["Support"]),
         .target(
             name: "ZooCommands",
             dependencies: [
                 "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Support", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
+                "Interchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,7 +80,9 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint", "Support", "TestSupport"]),
         .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Datasets", "NeuralNet", "Support", "Training"]),
+        .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "Support", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Datasets", "Interchange", "NeuralNet", "Support", "Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

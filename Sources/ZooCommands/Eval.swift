@@ -39,8 +39,11 @@ public struct Eval: ParsableCommand {
         abstract: "Evaluate a checkpoint: negative ELBO and the importance-weighted estimate of −log p(x).",
         discussion: """
             --elbo (always computed): the mean per-image negative ELBO with one z ~ q(z|x) per image, \
-            its reconstruction and KL parts and standard error, in nats and bits per dimension. With the \
-            checkpoint's seed and data it reproduces the test loss the training reported.
+            its reconstruction and KL parts and standard error, in nats and bits per dimension. Without \
+            --seed, its draws are the training's test-loss draws of the checkpoint's last epoch, so \
+            on the same data it reproduces the test loss the training reported; with --seed they \
+            depend on that seed alone, so checkpoints of the same model (an export and its \
+            import, say) get the same draws.
 
             --nll: −log p̂(x) = −(logsumexp_k w_k − log K), w_k = log p(x|z_k) + log p(z_k) − log q(z_k|x), \
             z_k ~ q(z|x) (the IWAE bound, Burda et al. 2015), K = --iw-samples draws per image. \
@@ -74,7 +77,10 @@ public struct Eval: ParsableCommand {
         parsing: .unconditional, help: ArgumentHelp("Independent repetitions of the NLL estimate (mean ± std over them).", valueName: "R"))
     public var repeats: Int = 1
 
-    @Option(help: ArgumentHelp("Seed of the evaluation draws (default: the checkpoint's training seed).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Seed of the evaluation draws (default: the checkpoint's training seed and, for the ELBO, its epoch count).",
+            valueName: "n"))
     public var seed: UInt64?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Worker threads (default: the number of cores).", valueName: "n"))
@@ -133,9 +139,10 @@ public struct Eval: ParsableCommand {
             "zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.source.path)\n"
         )
 
-        // The ELBO, with the training's test-loss noise stream.
+        // The ELBO, with the training's test-loss noise stream (or, for an explicit --seed, that seed's first).
         let epochs = loaded.checkpoint.training?.epoch ?? 0
-        let noise = RunStreams(seed: seed).evaluation(epochs: epochs)
+        let streamIndex = self.seed == nil ? epochs : 0
+        let noise = RunStreams(seed: seed).evaluation(epochs: streamIndex)
         guard
             let elboResult = ELBOEvaluator.evaluate(
                 model, on: set, batchSize: model.maxRows, noise: noise,
@@ -165,7 +172,7 @@ public struct Eval: ParsableCommand {
                 negativeELBO: elboResult.negativeELBO, reconstruction: elboResult.reconstruction, kl: elboResult.kl,
                 standardError: elboResult.standardError,
                 bitsPerDim: bitsPerDimension(nats: elboResult.negativeELBO, dimension: D),
-                samplesPerImage: 1, seed: seed, streamIndex: epochs, seconds: elboSeconds),
+                samplesPerImage: 1, seed: seed, streamIndex: streamIndex, seconds: elboSeconds),
             latent: .init(elboResult.latent),
             nll: nllReport, seconds: monotonicSeconds() - start,
             blas: .init(core: BLAS.coreName, threads: threadCount))

@@ -8,7 +8,9 @@ public struct Zoo: ParsableCommand {
         commandName: "zoo",
         abstract: "Train, keep, compare and inspect variational autoencoders.",
         version: version,
-        subcommands: [List.self, Train.self, Resume.self, Eval.self, Embed.self, Sample.self, Inspect.self, Bench.self]
+        subcommands: [
+            List.self, Train.self, Resume.self, Eval.self, Embed.self, Sample.self, Inspect.self, Bench.self, Export.self, Import.self,
+        ]
     )
 
     public init() {}

@@ -15,9 +15,12 @@ let smallCheckpoint: String? = {
     return r?.status == 0 ? path : nil
 }()
 
-func runPython(_ arguments: [String]) throws -> (Int32, String) {
+/// Runs a script with Debian's Python, or (`venv`) with the virtual
+/// environment Scripts/install-deps.sh makes for PyPI packages (.venv, or $ZOO_VENV).
+func runPython(_ arguments: [String], venv: Bool = false) throws -> (Int32, String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    let environment = ProcessInfo.processInfo.environment["ZOO_VENV"] ?? repository.appendingPathComponent(".venv").path
+    p.executableURL = URL(fileURLWithPath: venv ? environment + "/bin/python" : "/usr/bin/python3")
     p.arguments = arguments
     let out = Pipe()
     p.standardOutput = out

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Testing
+
+@testable import ZooCommands
+
+@Suite struct ExportImportParseTests {
+    @Test func exportReadsItsFlags() throws {
+        let e = try Export.parse(["m.h5", "--safetensors", "m.safetensors"])
+        #expect(e.checkpoint == "m.h5" && e.safetensors == "m.safetensors")
+        #expect(throws: (any Error).self) { try Export.parse(["m.h5"]) }
+        #expect(throws: (any Error).self) { try Export.parse(["m.h5", "--safetensors", ""]) }
+    }
+
+    @Test func importReadsItsFlags() throws {
+        let i = try Import.parse(["w.safetensors", "--recipe", "conv-vae", "--data", "/d", "--save", "m.h5"])
+        #expect(i.file == "w.safetensors" && i.recipe == "conv-vae" && i.config == nil && i.data == "/d" && i.save == "m.h5")
+        let c = try Import.parse(["w.safetensors", "--config", "c.json", "--save", "m.h5"])
+        #expect(c.config == "c.json" && c.recipe == nil && c.data == nil)
+        #expect(throws: (any Error).self) { try Import.parse(["w.safetensors"]) }
+        #expect {
+            try Import.parse(["w.safetensors", "--recipe", "vae", "--config", "c.json", "--save", "m.h5"])
+        } throws: { error in
+            Import.message(for: error).contains("give --recipe or --config, not both")
+        }
+    }
+}
