@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         // CSV tables (RFC 4180 quoting) for --data table.csv.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        // ONNX export: the protobuf runtime (onnx.proto's Swift code is generated once and committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: C shims, one per system library
@@ -55,7 +57,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Evaluation", "NumericCore", "Support"],
                 resources: [.embedInCode("Resources")]),
         .target(name: "Recipes", dependencies: ["Training", "Support"], resources: [.embedInCode("Resources")]),
-        .target(name: "Interchange", dependencies: ["Support"]),
+        .target(name: "Interchange", dependencies: ["NeuralNet", "Support", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "ZooCommands",
             dependencies: [

@@ -2,13 +2,20 @@ import ArgumentParser
 import Checkpoint
 import Foundation
 import Interchange
+import Support
 import Training
 
 /// `zoo export`: a checkpoint's weights in a format other tools read.
 public struct Export: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        abstract: "Write a checkpoint's weights for other tools: a safetensors file.",
+        abstract: "Write a checkpoint for other tools: ONNX models of its encoder and decoder, a safetensors file of its weights.",
         discussion: """
+            --onnx DIR writes DIR/encoder.onnx (input x, and label, the one-hot class, for a \
+            conditional model; outputs mu and logvar) and DIR/decoder.onnx (input z [and label]; \
+            outputs mean, the mean of p(x|z) in the input's shape, and logits), opset \(ONNXExport.opset), \
+            with a dynamic batch axis N and the run configuration ("config") and zoo version \
+            ("zoo_version") in their metadata properties. Both files are written together or not at all.
+
             --safetensors FILE writes every parameter as float32 under its state_dict name \
             (fc1.weight, …, or encoder.0.weight, mu.weight, …), exact bytes, with the run \
             configuration (JSON), the recipe and the zoo version as strings in the header's \
@@ -24,12 +31,17 @@ public struct Export: ParsableCommand {
     public var checkpoint: String
 
     @Option(help: ArgumentHelp("Write the weights to this safetensors file.", valueName: "file"))
-    public var safetensors: String
+    public var safetensors: String?
+
+    @Option(help: ArgumentHelp("Write encoder.onnx and decoder.onnx into this directory (created if needed).", valueName: "dir"))
+    public var onnx: String?
 
     public init() {}
 
     public func validate() throws {
-        if safetensors.isEmpty { throw ValidationError("--safetensors needs a file name") }
+        if safetensors == nil && onnx == nil { throw ValidationError("give --onnx DIR, --safetensors FILE, or both") }
+        if safetensors?.isEmpty == true { throw ValidationError("--safetensors needs a file name") }
+        if onnx?.isEmpty == true { throw ValidationError("--onnx needs a directory") }
     }
 
     public func run() throws {
@@ -37,14 +49,24 @@ public struct Export: ParsableCommand {
         let tensors = try Self.tensors(of: c, source: checkpoint)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var metadata = [
-            "format": "pt", "zoo_version": Zoo.version,
-            "config": String(decoding: try encoder.encode(c.config), as: UTF8.self),
-        ]
-        if let recipe = c.recipe { metadata["recipe"] = recipe }
-        try Safetensors.write(tensors, metadata: metadata, to: safetensors)
-        let count = tensors.reduce(0) { $0 + $1.values.count }
-        print("wrote \(tensors.count) tensors (\(count) parameters, float32) to \(safetensors)")
+        let config = String(decoding: try encoder.encode(c.config), as: UTF8.self)
+        if let dir = onnx {
+            try prepareOutputDirectory(dir)
+            let (e, d) = try ONNXExport.models(
+                config: c.config.model, parameters: c.parameters, metadata: ["config": config, "zoo_version": Zoo.version])
+            let files = [try OutputFile(dir + "/encoder.onnx"), try OutputFile(dir + "/decoder.onnx")]
+            try files[0].write(bytes: e)
+            try files[1].write(bytes: d)
+            try OutputFile.commit(files)
+            print("wrote \(dir)/encoder.onnx (x → mu, logvar) and \(dir)/decoder.onnx (z → mean, logits), opset \(ONNXExport.opset)")
+        }
+        if let safetensors {
+            var metadata = ["format": "pt", "zoo_version": Zoo.version, "config": config]
+            if let recipe = c.recipe { metadata["recipe"] = recipe }
+            try Safetensors.write(tensors, metadata: metadata, to: safetensors)
+            let count = tensors.reduce(0) { $0 + $1.values.count }
+            print("wrote \(tensors.count) tensors (\(count) parameters, float32) to \(safetensors)")
+        }
     }
 
     /// The checkpoint's parameters in state_dict order with their shapes.

@@ -64,6 +64,12 @@ public struct Sample: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the prior samples (default: the checkpoint's training seed).", valueName: "n"))
     public var seed: UInt64?
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write the prior samples' latent points z here (NAME.npy, float32 [n, latent]), to decode them elsewhere.",
+            valueName: "z.npy"))
+    public var latentOut: String?
+
     public init() {}
 
     /// (I, J) of --interpolate, nil when absent or malformed.
@@ -81,6 +87,12 @@ public struct Sample: ParsableCommand {
         if let label, label < 0 { throw ValidationError("--label must be 0 or more, got \(label)") }
         if image < 0 { throw ValidationError("--image must be 0 or more, got \(image)") }
         if let steps, steps < 2 || steps > 100 { throw ValidationError("--steps must be between 2 and 100, got \(steps)") }
+        if let latentOut {
+            if traverse || interpolate != nil {
+                throw ValidationError("--latent-out writes the prior samples' z; not with --traverse or --interpolate")
+            }
+            if !latentOut.hasSuffix(".npy") { throw ValidationError("--latent-out writes a NumPy file: give a name ending in .npy") }
+        }
         if let interpolate, pair.map({ $0.0 < 0 || $0.1 < 0 }) ?? true {
             throw ValidationError("--interpolate takes two test-image indices I,J (e.g. 0,1), got '\(interpolate)'")
         }
@@ -148,6 +160,7 @@ public struct Sample: ParsableCommand {
             let model = try saved.makeModel(maxRows: n, path: checkpoint)
             var stream = RunStreams(seed: seed ?? saved.config.training.seed).sampling
             stream.fillNormal(model.z.pointer, count: n * L)
+            if let latentOut { try writeAtomically(NumPyWriter.encode(Array(model.z.buffer.prefix(n * L)), shape: [n, L]), to: latentOut) }
             for r in 0..<n { model.latentLabels[r] = Int32(label ?? (C > 0 ? r % C : 0)) }
             tiles = decode(model, rows: n, saved.standardization)
             tileColumns = columns ?? Int(Double(n).squareRoot().rounded(.up))

@@ -4,8 +4,9 @@ import Interchange
 import TestSupport
 import Testing
 
-/// `zoo export --safetensors` and `zoo import` through the binary (issue 14,
-/// items 2, 3 and 5): safetensors' own reader sees exactly the checkpoint's
+/// `zoo export --onnx`, `zoo export --safetensors` and `zoo import` through
+/// the binary (issue 14, items 1, 2, 3 and 5): ONNX's checker and runtime
+/// agree with zoo; safetensors' own reader sees exactly the checkpoint's
 /// arrays and config; an export imports back to a checkpoint that evaluates
 /// to the same −ELBO and trains on; tensors that do not fit the model, files
 /// without an architecture, lying headers and unwritable targets are refused
@@ -56,6 +57,31 @@ import Testing
         #expect(try Zoo.run(["embed", dir + "/back.h5", "--csv", dir + "/z.csv", "--limit", "20"]).status == 0)
         let label = model == "cvae" ? ["--label", "2"] : []
         #expect(try Zoo.run(["sample", dir + "/back.h5", "--out", dir + "/s.png"] + label).status == 0)
+    }
+
+    /// onnx.checker passes; onnxruntime's μ and log σ² on test images equal
+    /// `zoo embed`'s, and its decoded means of `zoo sample`'s latent points
+    /// equal zoo's, within 1e-4 (Tests/python/check_onnx.py, run in .venv).
+    @Test(arguments: ["mlp", "conv", "cvae"])
+    func onnxModelsRunInOnnxruntimeLikeZoo(model: String) throws {
+        let ckpt = try #require(Self.models[model], "training the \(model) model failed")
+        let dir = Fixtures.temporaryDirectory("onnx")
+        let e = try Zoo.run(["export", ckpt, "--onnx", dir + "/onnx"])
+        #expect(e.status == 0 && e.stdout.contains("opset 17"), "\(e.stderr)")
+        let label = model == "cvae" ? ["--label", "2"] : []
+        let s = try Zoo.run(["sample", ckpt, "--n", "24", "--out", dir + "/s.npy", "--latent-out", dir + "/z.npy"] + label)
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(try Zoo.run(["embed", ckpt, "--csv", dir + "/e.csv", "--logvar", "--limit", "40"]).status == 0)
+        let (status, output) = try runPython(
+            [
+                repository.appendingPathComponent("Tests/python/check_onnx.py").path, dir + "/onnx", dir + "/e.csv",
+                Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "40", dir + "/s.npy", dir + "/z.npy",
+            ] + (model == "cvae" ? ["2"] : []), venv: true)
+        #expect(status == 0, "\(output)")
+        // A target that is a file: refused, and neither model is written.
+        Fixtures.write(Array("x".utf8), to: dir + "/file")
+        let bad = try Zoo.run(["export", ckpt, "--onnx", dir + "/file"])
+        #expect(bad.status == 1 && bad.stderr.contains(dir + "/file"), "\(bad.stderr)")
     }
 
     @Test func importWithARecipeChecksEveryNameAndShape() throws {

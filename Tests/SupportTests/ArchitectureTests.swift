@@ -7,7 +7,7 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     /// Imports that are the platform's, not part of the graph.
-    static let platform: Set<String> = ["Foundation", "Glibc", "Darwin", "Dispatch", "Synchronization"]
+    static let platform: Set<String> = ["Foundation", "FoundationEssentials", "Glibc", "Darwin", "Dispatch", "Synchronization"]
 
     func importsOfSources() throws -> [String: Set<String>] {
         let sources = Self.repository.appendingPathComponent("Sources")

@@ -7,7 +7,13 @@ import Testing
     @Test func exportReadsItsFlags() throws {
         let e = try Export.parse(["m.h5", "--safetensors", "m.safetensors"])
         #expect(e.checkpoint == "m.h5" && e.safetensors == "m.safetensors")
-        #expect(throws: (any Error).self) { try Export.parse(["m.h5"]) }
+        let o = try Export.parse(["m.h5", "--onnx", "out"])
+        #expect(o.onnx == "out" && o.safetensors == nil)
+        #expect {
+            try Export.parse(["m.h5"])
+        } throws: { error in
+            Export.message(for: error).contains("give --onnx DIR, --safetensors FILE, or both")
+        }
         #expect(throws: (any Error).self) { try Export.parse(["m.h5", "--safetensors", ""]) }
     }
 
@@ -21,6 +27,13 @@ import Testing
             try Import.parse(["w.safetensors", "--recipe", "vae", "--config", "c.json", "--save", "m.h5"])
         } throws: { error in
             Import.message(for: error).contains("give --recipe or --config, not both")
+        }
+    }
+
+    @Test func sampleWritesLatentPointsOnlyForPriorSamples() throws {
+        #expect(try Sample.parse(["m.h5", "--out", "s.npy", "--latent-out", "z.npy"]).latentOut == "z.npy")
+        for args in [["--latent-out", "z.csv"], ["--traverse", "--latent-out", "z.npy"]] {
+            #expect(throws: (any Error).self) { try Sample.parse(["m.h5", "--out", "s.png"] + args) }
         }
     }
 }
