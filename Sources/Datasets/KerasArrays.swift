@@ -96,27 +96,44 @@ public enum KerasArrays {
         }
         return try splits(path: path, present: Array(entries.keys)) { name in
             guard let entry = entries[name] else { return nil }
-            let limit = UInt64(NumPyReader.maximumBytes + NumPyReader.maximumHeaderBytes)
-            guard entry.uncompressedSize <= limit else {
-                throw DatasetError.badArray(
-                    path: path, reason: "\(name).npy declares \(entry.uncompressedSize) bytes, more than zoo's 4 GiB limit")
-            }
-            var bytes = [UInt8]()
-            bytes.reserveCapacity(Int(entry.uncompressedSize))
-            do {
-                _ = try archive.extract(entry) { chunk in
-                    guard bytes.count + chunk.count <= Int(entry.uncompressedSize) else {
-                        throw DatasetError.badArray(path: path, reason: "\(name).npy inflates past its declared size")
-                    }
-                    bytes += chunk
-                }
-            } catch let e as DatasetError {
-                throw e
-            } catch {
-                throw DatasetError.badArray(path: path, reason: "\(name).npy cannot be extracted (\(error)); the archive is damaged")
-            }
-            return try NumPyReader.parse(bytes, path: "\(path) \(name).npy")
+            return try array(entry, named: name, in: archive, path: path)
         }
+    }
+
+    /// Every array of an `.npz` archive (`numpy.savez(path, **state_dict)`), by entry name without `.npy`, in archive order.
+    public static func allArrays(npz path: String) throws -> [(name: String, array: NumPyArray)] {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw DatasetError.badArray(path: path, reason: "it is not a readable zip (.npz) archive: \(error)")
+        }
+        return try archive.filter { $0.type == .file && $0.path.hasSuffix(".npy") }.map { entry in
+            let name = String(entry.path.dropLast(4))
+            return (name, try array(entry, named: name, in: archive, path: path))
+        }
+    }
+
+    /// One `.npy` entry of an archive, its declared size bounded before it is inflated.
+    static func array(_ entry: Entry, named name: String, in archive: Archive, path: String) throws -> NumPyArray {
+        let limit = UInt64(NumPyReader.maximumBytes + NumPyReader.maximumHeaderBytes)
+        guard entry.uncompressedSize <= limit else {
+            throw DatasetError.badArray(
+                path: path, reason: "\(name).npy declares \(entry.uncompressedSize) bytes, more than zoo's 4 GiB limit")
+        }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(Int(entry.uncompressedSize))
+        do {
+            _ = try archive.extract(entry) { chunk in
+                guard bytes.count + chunk.count <= Int(entry.uncompressedSize) else {
+                    throw DatasetError.badArray(path: path, reason: "\(name).npy inflates past its declared size")
+                }
+                bytes += chunk
+            }
+        } catch let e as DatasetError {
+            throw e
+        } catch {
+            throw DatasetError.badArray(path: path, reason: "\(name).npy cannot be extracted (\(error)); the archive is damaged")
+        }
+        return try NumPyReader.parse(bytes, path: "\(path) \(name).npy")
     }
 
     /// The arrays of an HDF5 file's root or `group`, read as stored (any
@@ -131,16 +148,72 @@ public enum KerasArrays {
             let present = try g.memberNames().filter { try g.objectKind($0) == .dataset }
             return try splits(path: where_, present: present) { name in
                 guard present.contains(name) else { return nil }
-                let (info, bytes) = try g.readNumeric(name, maxBytes: NumPyReader.maximumBytes)
-                guard let dtype = NumPyArray.DType(hdf5TypeName: info.typeName) else {
-                    throw DatasetError.badArray(path: "\(where_) \(name)", reason: "dtype \(info.typeName) is not one zoo reads")
-                }
-                return NumPyArray(dtype: dtype, shape: info.shape, bytes: bytes)
+                return try array(name, in: g, where: where_)
             }
         } catch let e as DatasetError {
             throw e
         } catch {
             throw DatasetError.badArray(path: group.map { "\(path):\($0)" } ?? path, reason: "\(error)")
+        }
+    }
+}
+
+extension KerasArrays {
+    /// Every dataset of an HDF5 file's `group` (root if nil): a `state_dict`
+    /// written with h5py, one dataset per name. Each is bounded before it is read.
+    public static func allArrays(hdf5 path: String, group: String?) throws -> [(name: String, array: NumPyArray)] {
+        let where_ = group.map { "\(path):\($0)" } ?? path
+        do {
+            let file = try HDF5File.open(path)
+            defer { try? file.close() }
+            let g: Group = try group.map { try file.openGroup($0) } ?? file
+            return try g.memberNames().filter { try g.objectKind($0) == .dataset }.map { ($0, try array($0, in: g, where: where_)) }
+        } catch let e as DatasetError {
+            throw e
+        } catch {
+            throw DatasetError.badArray(path: where_, reason: "\(error)")
+        }
+    }
+
+    /// One numeric dataset of `g`, read as stored.
+    static func array(_ name: String, in g: Group, where path: String) throws -> NumPyArray {
+        let (info, bytes) = try g.readNumeric(name, maxBytes: NumPyReader.maximumBytes)
+        guard let dtype = NumPyArray.DType(hdf5TypeName: info.typeName) else {
+            throw DatasetError.badArray(path: "\(path) \(name)", reason: "dtype \(info.typeName) is not one zoo reads")
+        }
+        return NumPyArray(dtype: dtype, shape: info.shape, bytes: bytes)
+    }
+}
+
+extension NumPyArray {
+    /// The values as float32 (float64 rounded to nearest); nil for integer arrays.
+    public var floats: [Float]? {
+        switch dtype {
+        case .float32:
+            return (0..<count).map { i in
+                Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[4 * i + $1]) << (8 * UInt32($1)) })
+            }
+        case .float64:
+            return (0..<count).map { i in
+                Float(Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[8 * i + $1]) << (8 * UInt64($1)) }))
+            }
+        default: return nil
+        }
+    }
+}
+
+/// What kind of weights file a path holds, by its first bytes.
+public enum WeightsFileKind: Sendable {
+    case npz, hdf5, other
+
+    public init(path: String) {
+        let head = readPrefix(of: path, count: 8)
+        if head.starts(with: [0x50, 0x4B]) {
+            self = .npz
+        } else if head == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] {
+            self = .hdf5
+        } else {
+            self = .other
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Foundation
 import Interchange
 import NeuralNet
@@ -10,8 +11,11 @@ import Training
 /// `zoo import`: a checkpoint from weights trained elsewhere.
 public struct Import: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        abstract: "Make a zoo checkpoint from a safetensors file of weights (a PyTorch state_dict, or a zoo export).",
+        abstract: "Make a zoo checkpoint from a file of weights: safetensors (a PyTorch state_dict, or a zoo export), .npz or HDF5.",
         discussion: """
+            The file is recognised by its content: a safetensors file, a NumPy .npz archive \
+            (numpy.savez(f, **{k: v.numpy() for k, v in model.state_dict().items()})) or an HDF5 \
+            file with one dataset per state_dict name at its root (float32 or float64).
             The architecture comes from --recipe or --config (a run configuration JSON, as \
             `zoo inspect --json` prints under "config"), or, for a file `zoo export` wrote, \
             from its metadata. The data (--data, default the recipe's) fixes the input's \
@@ -21,7 +25,7 @@ public struct Import: ParsableCommand {
             other.
             """)
 
-    @Argument(help: ArgumentHelp("The safetensors file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The weights: a safetensors, .npz or HDF5 file.", valueName: "file"))
     public var file: String
 
     @Option(help: ArgumentHelp("The recipe (zoo list) or recipe file the weights belong to.", valueName: "name"))
@@ -43,7 +47,7 @@ public struct Import: ParsableCommand {
     }
 
     public func run() throws {
-        let (tensors, metadata) = try Safetensors.read(from: file)
+        let (tensors, metadata) = try Self.weights(file)
         var (runConfig, recipeName) = try architecture(metadata: metadata)
         if let data { runConfig.data.path = data }
         try CheckpointSaver.checkTarget(save)
@@ -75,6 +79,23 @@ public struct Import: ParsableCommand {
         print(
             "imported \(tensors.count) tensors (\(p.count) parameters) into \(save): \(describe(runConfig)); "
                 + "fresh Adam state at epoch 0 of \(runConfig.training.epochs)")
+    }
+
+    /// The tensors (and metadata) of a safetensors, `.npz` or HDF5 file.
+    static func weights(_ path: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        let arrays: [(name: String, array: NumPyArray)]
+        switch WeightsFileKind(path: path) {
+        case .npz: arrays = try KerasArrays.allArrays(npz: path)
+        case .hdf5: arrays = try KerasArrays.allArrays(hdf5: path, group: nil)
+        case .other: return try Safetensors.read(from: path)
+        }
+        let tensors = try arrays.map { name, array in
+            guard let values = array.floats else {
+                throw InterchangeError.wrongShape(file: path, name: name, expected: [], found: "\(array.dtype) (integers, not weights)")
+            }
+            return NamedTensor(name: name, shape: array.shape, values: values)
+        }
+        return (tensors, [:])
     }
 
     /// The run configuration the weights belong to, and the recipe's name.

@@ -59,7 +59,7 @@ import Testing
         #expect(try Zoo.run(["sample", dir + "/back.h5", "--out", dir + "/s.png"] + label).status == 0)
     }
 
-    /// onnx.checker passes; onnxruntime's μ and log σ² on test images equal
+    /// onnx.checker passes; onnxruntime's μ and log σ² on 1,000 test images equal
     /// `zoo embed`'s, and its decoded means of `zoo sample`'s latent points
     /// equal zoo's, within 1e-4 (Tests/python/check_onnx.py, run in .venv).
     @Test(arguments: ["mlp", "conv", "cvae"])
@@ -71,11 +71,11 @@ import Testing
         let label = model == "cvae" ? ["--label", "2"] : []
         let s = try Zoo.run(["sample", ckpt, "--n", "24", "--out", dir + "/s.npy", "--latent-out", dir + "/z.npy"] + label)
         #expect(s.status == 0, "\(s.stderr)")
-        #expect(try Zoo.run(["embed", ckpt, "--csv", dir + "/e.csv", "--logvar", "--limit", "40"]).status == 0)
+        #expect(try Zoo.run(["embed", ckpt, "--csv", dir + "/e.csv", "--logvar", "--limit", "1000"]).status == 0)
         let (status, output) = try runPython(
             [
                 repository.appendingPathComponent("Tests/python/check_onnx.py").path, dir + "/onnx", dir + "/e.csv",
-                Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "40", dir + "/s.npy", dir + "/z.npy",
+                Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "1000", dir + "/s.npy", dir + "/z.npy",
             ] + (model == "cvae" ? ["2"] : []), venv: true)
         #expect(status == 0, "\(output)")
         // A target that is a file: refused, and neither model is written.
@@ -124,6 +124,47 @@ import Testing
         let r = try Zoo.run(["import", dir + "/lying.safetensors", "--recipe", "conv-vae", "--save", dir + "/lying.h5"])
         #expect(r.status == 1 && r.stderr.contains("is not a safetensors file zoo can read"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/lying.h5"))
+    }
+
+    /// A state_dict as numpy.savez and h5py write it (float64 in the HDF5
+    /// file), imported with --recipe: the same parameters (float64 rounded).
+    @Test func npzAndHDF5StateDictsImport() throws {
+        let ckpt = try #require(Self.models["conv"])
+        let dir = Fixtures.temporaryDirectory("import")
+        let script = """
+            import sys, h5py, numpy as np
+            with h5py.File(sys.argv[1], "r") as f:
+                sd = {k: np.asarray(f["model"][k]) for k in f["model"]}
+            np.savez(sys.argv[2], **sd)
+            with h5py.File(sys.argv[3], "w") as g:
+                for k, v in sd.items():
+                    g[k] = v.astype(np.float64)
+            """
+        let (status, output) = try runPython(["-c", script, ckpt, dir + "/sd.npz", dir + "/sd.h5"])
+        #expect(status == 0, "\(output)")
+        let original = try Checkpoint.read(from: ckpt)
+        for file in ["sd.npz", "sd.h5"] {
+            let r = try Zoo.run(["import", dir + "/" + file, "--recipe", "conv-vae", "--save", dir + "/\(file).ckpt.h5"])
+            #expect(r.status == 0, "\(file): \(r.stderr)")
+            let back = try Checkpoint.read(from: dir + "/\(file).ckpt.h5")
+            for (name, values) in original.parameters { #expect(back.parameters[name] == values, "\(file) \(name)") }
+        }
+    }
+
+    /// A checkpoint with a tensor deleted, or replaced by one of another
+    /// shape, is refused by both exports, naming the file; nothing is written.
+    @Test(arguments: ["del f['model/fc2.bias']", "b = f['model/fc2.bias'][()]; del f['model/fc2.bias']; f['model/fc2.bias'] = b[:2]"])
+    func aDamagedCheckpointIsNotExported(damage: String) throws {
+        let ckpt = try #require(Self.models["mlp"])
+        let dir = Fixtures.temporaryDirectory("export")
+        let bad = dir + "/bad.h5"
+        try FileManager.default.copyItem(atPath: ckpt, toPath: bad)
+        let (status, output) = try runPython(["-c", "import sys, h5py\nwith h5py.File(sys.argv[1], 'r+') as f:\n    \(damage)", bad])
+        #expect(status == 0, "\(output)")
+        let r = try Zoo.run(["export", bad, "--safetensors", dir + "/w.safetensors", "--onnx", dir + "/onnx"])
+        #expect(r.status == 1 && r.stderr.contains(bad), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/w.safetensors"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/onnx/encoder.onnx"))
     }
 
     @Test func anUnwritableTargetLeavesNothing() throws {
