@@ -16,11 +16,12 @@ let smallCheckpoint: String? = {
 }()
 
 /// Runs a script with Debian's Python, or (`venv`) with the virtual
-/// environment Scripts/install-deps.sh makes for PyPI packages (.venv, or $ZOO_VENV).
-func runPython(_ arguments: [String], venv: Bool = false) throws -> (Int32, String) {
+/// environment Scripts/install-deps.sh makes for PyPI packages (.venv, or
+/// $ZOO_VENV), or with the `python` given.
+func runPython(_ arguments: [String], venv: Bool = false, python: String? = nil) throws -> (Int32, String) {
     let p = Process()
     let environment = ProcessInfo.processInfo.environment["ZOO_VENV"] ?? repository.appendingPathComponent(".venv").path
-    p.executableURL = URL(fileURLWithPath: venv ? environment + "/bin/python" : "/usr/bin/python3")
+    p.executableURL = URL(fileURLWithPath: python ?? (venv ? environment + "/bin/python" : "/usr/bin/python3"))
     p.arguments = arguments
     let out = Pipe()
     p.standardOutput = out

@@ -10,15 +10,7 @@ let torchPython: String? = {
         ProcessInfo.processInfo.environment["ZOO_TORCH_PYTHON"], repository.appendingPathComponent(".venv/bin/python").path,
     ]
     for case let path? in candidates where FileManager.default.isExecutableFile(atPath: path) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = ["-c", "import torch, h5py, numpy"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        if (try? p.run()) != nil {
-            p.waitUntilExit()
-            if p.terminationStatus == 0 { return path }
-        }
+        if (try? runPython(["-c", "import torch, h5py, numpy"], python: path))?.0 == 0 { return path }
     }
     return nil
 }()
@@ -48,19 +40,11 @@ let torchPython: String? = {
         )
         #expect(try Zoo.run(["embed", dir + "/a.h5", "--csv", dir + "/e.csv", "--logvar", "--limit", "500"]).status == 0)
         #expect(try Zoo.run(["eval", dir + "/a.h5", "--elbo", "--limit", "500", "--report", dir + "/r.json"]).status == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments =
+        let (status, text) = try runPython(
             [
                 repository.appendingPathComponent("Tests/python/check_zoo_torch.py").path, dir + "/a.h5", dir + "/b.h5", dir + "/e.csv",
                 Fixtures.fashionMNIST + "/t10k-images-idx3-ubyte.gz", "40", dir + "/s.npy", dir + "/z.npy", dir + "/r.json",
-            ] + (model == "cvae" ? ["3"] : [])
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+            ] + (model == "cvae" ? ["3"] : []), python: python)
+        #expect(status == 0, "\(text)")
     }
 }
