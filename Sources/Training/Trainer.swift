@@ -60,6 +60,13 @@ public struct StepProgress: Sendable {
     public let images: Int  // images seen so far this epoch
     public let meanReconstruction: Double
     public let meanKL: Double
+    /// This step alone: its global step (1-based, over the whole run), its
+    /// images, and their summed reconstruction and KL terms (nats), and the β it used.
+    public var globalStep = 0
+    public var batchImages = 0
+    public var batchReconstruction = 0.0
+    public var batchKL = 0.0
+    public var beta = 1.0
 }
 
 /// One epoch's figures, per image, in nats.
@@ -383,7 +390,8 @@ public final class Trainer {
                 StepProgress(
                     epoch: epoch + 1, step: stepInEpoch, steps: steps, images: epochImages,
                     meanReconstruction: epochReconstruction / Double(epochImages),
-                    meanKL: epochKL / Double(epochImages)))
+                    meanKL: epochKL / Double(epochImages), globalStep: globalStep, batchImages: rows, batchReconstruction: rec,
+                    batchKL: kl, beta: beta))
             if stepInEpoch < steps && shouldStop() {
                 try checkFiniteState()
                 let elapsed = monotonicSeconds() - start

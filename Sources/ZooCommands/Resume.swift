@@ -32,6 +32,8 @@ public struct Resume: ParsableCommand {
 
     @OptionGroup(title: "Checkpoints") public var saving: SaveOptions
 
+    @OptionGroup(title: "Metrics") public var logging: LogOptions
+
     @Option(help: ArgumentHelp("Write the sample grids here after every epoch.", valueName: "dir"))
     public var samplesDir: String?
 
@@ -70,6 +72,6 @@ public struct Resume: ParsableCommand {
                 + "training to epoch \(config.training.epochs)\n")
         try trainLoop(
             trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now, recipe: saved.recipe),
-            samplesDir: samplesDir)
+            samplesDir: samplesDir, metrics: try logging.open(resumingAt: trainer.globalStep))
     }
 }

@@ -25,6 +25,32 @@ public struct SaveOptions: ParsableArguments {
     }
 }
 
+/// Where the metrics of a run go as it trains (`MetricsLog`).
+public struct LogOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Write DIR/metrics.csv as training goes: a row every --log-every steps and one per epoch (a resume continues it).",
+            valueName: "dir"))
+    public var log: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Steps between the metrics rows of --log (default 50; a resume keeps the file's).", valueName: "N"))
+    public var logEvery: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        try checkRange("--log-every", logEvery, 1...1_000_000)
+        if log?.isEmpty == true { throw ValidationError("--log needs a directory") }
+    }
+
+    /// The log of a run: new (`resumingAt` nil) or resumed at a global step.
+    func open(resumingAt globalStep: Int?) throws -> MetricsLog? {
+        try log.map { try MetricsLog(directory: $0, every: logEvery, resumingAt: globalStep) }
+    }
+}
+
 /// Set by SIGINT or SIGTERM; the training loop polls it after every step.
 let stopRequested = Atomic<Bool>(false)
 
@@ -118,8 +144,9 @@ struct CheckpointSaver {
 /// ends the run, printing a summary per epoch, writing samples and
 /// checkpoints (and NAME-best.h5 whenever the validation loss improves); on
 /// SIGINT/SIGTERM saves the current step and throws `ExitCode(130)`.
-func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?) throws {
+func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?, metrics: MetricsLog? = nil) throws {
     let total = trainer.config.training.epochs
+    let lr = trainer.config.training.optimizer.lr
     let signals = saver.map { _ in StopSignals() }
     let progress = ProgressReporter(totalEpochs: total)
     /// "epoch 3" or "epoch 3, step 17": where the trainer stands.
@@ -140,8 +167,20 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?)
     }
     var toldETA = false
     while trainer.epoch < total && !trainer.stoppedEarly {
-        let record = try trainer.runEpoch(progress: progress.step, shouldStop: { signals?.requested ?? false })
+        // Training seconds so far (the checkpoint's count, which a resume continues) for the metrics rows.
+        let (secondsBefore, epochStart) = (trainer.seconds, monotonicSeconds())
+        var logError: Error?
+        let record = try trainer.runEpoch(
+            progress: { p in
+                progress.step(p)
+                do { try metrics?.step(p, seconds: secondsBefore + monotonicSeconds() - epochStart, lr: lr) } catch { logError = error }
+            }, shouldStop: { signals?.requested ?? false || logError != nil })
         progress.endEpoch()
+        if let logError { throw logError }
+        if let record {
+            let beta = trainer.config.training.klWeight(globalStep: trainer.globalStep, stepsPerEpoch: trainer.stepsPerEpoch)
+            try metrics?.epoch(record, globalStep: trainer.globalStep, seconds: trainer.seconds, beta: beta, lr: lr)
+        }
         guard let record else {
             guard let saver else { break }
             try save(saver)

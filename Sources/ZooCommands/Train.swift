@@ -25,6 +25,8 @@ public struct Train: ParsableCommand {
     @OptionGroup(title: "Model") public var model: ModelOptions
     @OptionGroup(title: "Checkpoints") public var saving: SaveOptions
 
+    @OptionGroup(title: "Metrics") public var logging: LogOptions
+
     @Option(
         help: ArgumentHelp(
             "Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops. With --val-split, the best epoch also goes to NAME-best.h5.",
@@ -118,8 +120,11 @@ public struct Train: ParsableCommand {
                     + "--test-split N holds out N examples\n")
         }
 
+        if save == nil {
+            writeStderr("note: without --save nothing of this run is kept (the model is lost when it ends); --save m.h5 keeps it\n")
+        }
         let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint(), recipe: recipe.name) }
-        try trainLoop(trainer, saver: saver, samplesDir: samplesDir)
+        try trainLoop(trainer, saver: saver, samplesDir: samplesDir, metrics: try logging.open(resumingAt: nil))
     }
 }
 

@@ -29,6 +29,11 @@ import Testing
         // Measured: 355.2 → 306.8 nats per image; require a fall of at least 30.
         #expect(last < first - 30, "test loss \(first) → \(last)")
         #expect(r.stderr.contains("3000 train / 3000 test examples"))
+        // Said once, at the start, that nothing will be kept (issue 15, item 5).
+        #expect(r.stderr.components(separatedBy: "without --save nothing of this run is kept").count == 2)
+        let note = try #require(r.stderr.range(of: "without --save"))
+        let progress = try #require(r.stderr.range(of: "epoch 1/3"))
+        #expect(note.lowerBound < progress.lowerBound)
         for epoch in 1...3 {
             for name in ["sampled-\(epoch).png", "reconst-\(epoch).png"] {
                 let data = try #require(FileManager.default.contents(atPath: "\(samples)/\(name)"))

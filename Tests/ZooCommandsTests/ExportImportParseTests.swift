@@ -37,3 +37,18 @@ import Testing
         }
     }
 }
+
+@Suite struct LogParseTests {
+    @Test func logFlagsReachTrainAndResume() throws {
+        let t = try Train.parse(["--log", "runs/a", "--log-every", "7"])
+        #expect(t.logging.log == "runs/a" && t.logging.logEvery == 7)
+        #expect(try Train.parse([]).logging.log == nil && (try Train.parse([]).logging.logEvery) == nil)
+        let r = try Resume.parse(["m.h5", "--log", "runs/a"])
+        #expect(r.logging.log == "runs/a" && r.logging.logEvery == nil)
+        #expect {
+            try Train.parse(["--log", "d", "--log-every", "0"])
+        } throws: { error in
+            Train.message(for: error).contains("--log-every must be between 1 and 1000000, got 0")
+        }
+    }
+}
