@@ -12,9 +12,10 @@
 #   safetensors     `zoo export --safetensors` is read back by its own reader
 #   onnx onnxruntime `zoo export --onnx` is checked and run by them (numpy kept
 #                   below 2 so that Debian's h5py still imports)
+#   tensorboard     `zoo train --log`'s event files are read back by its reader
 set -euo pipefail
 packages=(pkg-config libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-h5py python3-numpy python3-venv)
-pypi=(safetensors==0.8.0 onnx==1.17.0 onnxruntime==1.20.1 "numpy<2")
+pypi=(safetensors==0.8.0 onnx==1.17.0 onnxruntime==1.20.1 tensorboard==2.21.0 "numpy<2")
 venv="${ZOO_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv}"
 missing=()
 for p in "${packages[@]}"; do
@@ -27,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ! "$venv/bin/python" -c "import safetensors, onnx, onnxruntime, h5py" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import safetensors, onnx, onnxruntime, tensorboard, h5py" 2>/dev/null; then
     echo "installing into $venv: ${pypi[*]}" >&2
     /usr/bin/python3 -m venv --system-site-packages "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "${pypi[@]}"

@@ -2,6 +2,8 @@ import ArgumentParser
 import Checkpoint
 import Datasets
 import Foundation
+import ImageIO
+import Interchange
 import Support
 import Synchronization
 import Training
@@ -45,9 +47,51 @@ public struct LogOptions: ParsableArguments {
         if log?.isEmpty == true { throw ValidationError("--log needs a directory") }
     }
 
-    /// The log of a run: new (`resumingAt` nil) or resumed at a global step.
-    func open(resumingAt globalStep: Int?) throws -> MetricsLog? {
-        try log.map { try MetricsLog(directory: $0, every: logEvery, resumingAt: globalStep) }
+    /// The logs of a run: new (`resumingAt` nil) or resumed at a global step.
+    func open(resumingAt globalStep: Int?) throws -> RunLog? {
+        guard let log else { return nil }
+        let metrics = try MetricsLog(directory: log, every: logEvery, resumingAt: globalStep)
+        return RunLog(
+            metrics: metrics, events: try TensorBoardLog(directory: log, resumingAt: globalStep, wallTime: Date().timeIntervalSince1970))
+    }
+}
+
+/// metrics.csv and the TensorBoard event file of a run, written together.
+struct RunLog {
+    let metrics: MetricsLog
+    let events: TensorBoardLog
+
+    func step(_ p: StepProgress, seconds: Double, lr: Double) throws {
+        guard p.globalStep % metrics.every == 0, p.batchImages > 0 else { return }
+        try metrics.step(p, seconds: seconds, lr: lr)
+        let n = Double(p.batchImages)
+        try events.scalars(
+            [
+                ("train/loss", (p.batchReconstruction + p.batchKL) / n), ("train/reconstruction", p.batchReconstruction / n),
+                ("train/kl", p.batchKL / n), ("train/beta", p.beta), ("train/lr", lr),
+            ], step: p.globalStep, wallTime: Date().timeIntervalSince1970)
+    }
+
+    func epoch(_ r: EpochRecord, trainer: Trainer, beta: Double, lr: Double) throws {
+        try metrics.epoch(r, globalStep: trainer.globalStep, seconds: trainer.seconds, beta: beta, lr: lr)
+        var scalars = [
+            ("epoch/train_loss", r.trainLoss), ("epoch/train_reconstruction", r.trainReconstruction), ("epoch/train_kl", r.trainKL),
+            ("epoch/epoch", Double(r.epoch)),
+        ]
+        if let t = r.testLoss { scalars.append(("epoch/test_loss", t)) }
+        if let v = r.validationLoss { scalars.append(("epoch/validation_loss", v)) }
+        if let a = r.activeUnits { scalars.append(("epoch/active_units", Double(a))) }
+        let now = Date().timeIntervalSince1970
+        try events.scalars(scalars, step: trainer.globalStep, wallTime: now)
+        // The epoch's prior samples as an image (image models).
+        guard let (channels, height, width) = trainer.config.model.imageSize else { return }
+        let samples = trainer.priorSamples(count: 64)
+        let grid = try samples.withUnsafeBufferPointer {
+            ImageGrid.tile($0, count: 64, channels: channels, height: height, width: width, columns: 8)
+        }
+        try events.image(
+            "samples", png: try PNG.encode(grid), height: grid.height, width: grid.width, channels: channels == 1 ? 1 : 3,
+            step: trainer.globalStep, wallTime: now)
     }
 }
 
@@ -144,7 +188,7 @@ struct CheckpointSaver {
 /// ends the run, printing a summary per epoch, writing samples and
 /// checkpoints (and NAME-best.h5 whenever the validation loss improves); on
 /// SIGINT/SIGTERM saves the current step and throws `ExitCode(130)`.
-func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?, metrics: MetricsLog? = nil) throws {
+func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?, metrics: RunLog? = nil) throws {
     let total = trainer.config.training.epochs
     let lr = trainer.config.training.optimizer.lr
     let signals = saver.map { _ in StopSignals() }
@@ -179,7 +223,7 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?,
         if let logError { throw logError }
         if let record {
             let beta = trainer.config.training.klWeight(globalStep: trainer.globalStep, stepsPerEpoch: trainer.stepsPerEpoch)
-            try metrics?.epoch(record, globalStep: trainer.globalStep, seconds: trainer.seconds, beta: beta, lr: lr)
+            try metrics?.epoch(record, trainer: trainer, beta: beta, lr: lr)
         }
         guard let record else {
             guard let saver else { break }

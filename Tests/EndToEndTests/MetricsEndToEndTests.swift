@@ -2,10 +2,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `zoo train/resume --log DIR` (issue 15, item 1, its CSV part): rows every
+/// `zoo train/resume --log DIR` (issue 15, item 1): metrics.csv rows every
 /// --log-every steps and per epoch, the same figures the epoch lines print,
 /// continued across a SIGINT and resume with each row once and the same
-/// values as an uninterrupted run; a new run refuses another run's file.
+/// values as an uninterrupted run; TensorBoard's reader (Tests/python/
+/// check_tensorboard.py) sees the same in the event file, with a sample grid
+/// per epoch; a new run refuses another run's file.
 @Suite(.serialized) struct MetricsEndToEndTests {
     static func rows(_ path: String) throws -> [[String]] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
@@ -55,6 +57,12 @@ import Testing
         let r = try Zoo.run(["resume", dir + "/split.h5", "--log", dir + "/split"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Self.withoutSeconds(try Self.rows(dir + "/split/metrics.csv")) == Self.withoutSeconds(rows))
+        // TensorBoard's own reader sees the same steps and values, each once, and a sample grid per epoch.
+        for run in ["straight", "split"] {
+            let (status, output) = try runPython(
+                [repository.appendingPathComponent("Tests/python/check_tensorboard.py").path, dir + "/" + run], venv: true)
+            #expect(status == 0, "\(run): \(output)")
+        }
 
         // A new run does not overwrite another run's log.
         let again = try Zoo.run(["train", "--log", dir + "/straight"] + common)

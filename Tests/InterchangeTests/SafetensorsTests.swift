@@ -1,6 +1,7 @@
 import Foundation
-import Interchange
 import Testing
+
+@testable import Interchange
 
 /// The safetensors writer and reader: a round trip keeps names, shapes,
 /// bits and metadata; the layout is the format's (little-endian length,
@@ -74,5 +75,14 @@ import Testing
         bytes[5] = 0x7F  // a header "length" of about 1.4e14 bytes
         #expect(throws: SafetensorsError.self) { try Safetensors.decode(bytes, source: "x") }
         #expect(throws: SafetensorsError.self) { try Safetensors.decode([1, 2, 3], source: "x") }
+    }
+}
+
+/// TensorBoard's record checksum: CRC-32C of "123456789" is 0xE3069283
+/// (the Castagnoli check value), masked as TensorBoard masks it.
+@Suite struct TensorBoardRecordTests {
+    @Test func maskedCRC32CMatchesTheCheckValue() {
+        let c: UInt32 = 0xE306_9283
+        #expect(maskedCRC32C(Array("123456789".utf8)) == ((c >> 15) | (c << 17)) &+ 0xA282_EAD8)
     }
 }
