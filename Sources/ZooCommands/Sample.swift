@@ -22,6 +22,9 @@ public struct Sample: ParsableCommand {
             evenly spaced over [−3, 3] and keeps every other dimension at μ of test image --image.
             --interpolate I,J: test image I, the decoded points μ_I + t (μ_J − μ_I) for --steps values of \
             t from 0 to 1, then test image J.
+            --manifold (2-d latent models, such as the vae-2d recipe): the decoder over a --steps × --steps \
+            grid (default 20) of the latent plane at equal-probability quantiles of the prior, z₀ growing \
+            to the right and z₁ upwards (Kingma & Welling 2014, figure 4).
             """)
 
     @Argument(help: ArgumentHelp("The checkpoint whose decoder to use.", valueName: "checkpoint.h5"))
@@ -41,6 +44,9 @@ public struct Sample: ParsableCommand {
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Class to generate (conditional models).", valueName: "y"))
     public var label: Int?
+
+    @Flag(help: "The decoder over a grid of the 2-d latent plane (prior quantiles); 2-d latent models only.")
+    public var manifold = false
 
     @Flag(help: "One row per latent dimension swept over [−3, 3] around a test image's μ.")
     public var traverse = false
@@ -81,7 +87,10 @@ public struct Sample: ParsableCommand {
     }
 
     public func validate() throws {
-        if traverse && interpolate != nil { throw ValidationError("--traverse and --interpolate draw different grids; choose one") }
+        if [traverse, interpolate != nil, manifold].filter({ $0 }).count > 1 {
+            throw ValidationError("--traverse, --interpolate and --manifold draw different grids; choose one")
+        }
+        if manifold && latentOut != nil { throw ValidationError("--latent-out writes the prior samples' z; not with --manifold") }
         if n < 1 || n > 10_000 { throw ValidationError("--n must be between 1 and 10000, got \(n)") }
         try checkRange("--columns", columns, 1...max(1, n))
         if let label, label < 0 { throw ValidationError("--label must be 0 or more, got \(label)") }
@@ -117,7 +126,16 @@ public struct Sample: ParsableCommand {
         let tiles: [Float]
         let tileColumns: Int
         let what: String
-        if traverse || interpolate != nil {
+        if manifold {
+            guard L == 2 else { throw SampleError.notTwoDimensional(path: checkpoint, latentDim: L) }
+            let s = steps ?? 20
+            let model = try saved.makeModel(maxRows: s * s, path: checkpoint)
+            model.z.buffer.update(fromContentsOf: LatentGrids.manifold(steps: s))
+            for r in 0..<(s * s) { model.latentLabels[r] = Int32(label ?? 0) }
+            tiles = decode(model, rows: s * s, saved.standardization)
+            tileColumns = s
+            what = "the latent plane, \(s) × \(s) prior quantiles" + (C > 0 ? ", class \(label ?? 0)" : "")
+        } else if traverse || interpolate != nil {
             let test = try testSet(saved)
             let needed = traverse ? [image] : [pair!.0, pair!.1]
             for i in needed where i >= test.count {
@@ -214,6 +232,7 @@ enum SampleError: Error, CustomStringConvertible {
     case notConditional(path: String)
     case labelOutOfRange(label: Int, classes: Int, path: String)
     case imageOutOfRange(index: Int, count: Int, path: String)
+    case notTwoDimensional(path: String, latentDim: Int)
 
     var description: String {
         switch self {
@@ -226,6 +245,10 @@ enum SampleError: Error, CustomStringConvertible {
             return "--label \(label) is outside the \(classes) classes (0…\(classes - 1)) of \(path)"
         case .imageOutOfRange(let index, let count, let path):
             return "test image \(index) does not exist: \(path) has \(count) images (0…\(count - 1))"
+        case .notTwoDimensional(let path, let L):
+            return
+                "--manifold draws the latent plane of a 2-d latent model (zoo train --recipe vae-2d); \(path) has \(L) latent dimensions: "
+                + "use --traverse to sweep them one at a time"
         }
     }
 }

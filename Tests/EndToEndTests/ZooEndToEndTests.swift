@@ -90,6 +90,20 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         return r?.status == 0 ? path : nil
     }()
 
+    /// --manifold: a --steps × --steps grid of the latent plane for a 2-d model; refused for others.
+    @Test func manifoldDrawsTheLatentPlaneOfTwoDimensionalModels() throws {
+        let dir = Fixtures.temporaryDirectory("sample")
+        let r = try Zoo.run(["train", "--recipe", "vae-2d", "--limit", "500", "--epochs", "1", "--save", dir + "/v2.h5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let s = try Zoo.run(["sample", dir + "/v2.h5", "--manifold", "--steps", "12", "--out", dir + "/m.png"])
+        #expect(s.status == 0 && s.stderr.contains("12 × 12 prior quantiles"), "\(s.stderr)")
+        #expect(pngSize(dir + "/m.png").map { [$0.width, $0.height] } == [gridSide(12), gridSide(12)])
+        let ckpt = try #require(Self.cvae)
+        let bad = try Zoo.run(["sample", ckpt, "--manifold", "--out", dir + "/x.png"])
+        #expect(bad.status == 1 && bad.stderr.contains("has 4 latent dimensions"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.png"))
+    }
+
     @Test func gridsHaveTheRequestedLayout() throws {
         let ckpt = try #require(Self.cvae)
         let dir = Fixtures.temporaryDirectory("sample")

@@ -32,7 +32,11 @@ import Testing
 
     @Test func sampleWritesLatentPointsOnlyForPriorSamples() throws {
         #expect(try Sample.parse(["m.h5", "--out", "s.npy", "--latent-out", "z.npy"]).latentOut == "z.npy")
-        for args in [["--latent-out", "z.csv"], ["--traverse", "--latent-out", "z.npy"]] {
+        #expect(try Sample.parse(["m.h5", "--manifold", "--steps", "9", "--out", "p.png"]).manifold)
+        for args in [
+            ["--latent-out", "z.csv"], ["--traverse", "--latent-out", "z.npy"], ["--manifold", "--traverse"],
+            ["--manifold", "--latent-out", "z.npy"],
+        ] {
             #expect(throws: (any Error).self) { try Sample.parse(["m.h5", "--out", "s.png"] + args) }
         }
     }

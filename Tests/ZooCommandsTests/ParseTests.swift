@@ -169,7 +169,7 @@ import Testing
 
     @Test(arguments: [
         (["--n", "0"], "--n must be between 1 and 10000, got 0"),
-        (["--traverse", "--interpolate", "0,1"], "--traverse and --interpolate draw different grids; choose one"),
+        (["--traverse", "--interpolate", "0,1"], "--traverse, --interpolate and --manifold draw different grids; choose one"),
         (["--interpolate", "3"], "--interpolate takes two test-image indices I,J (e.g. 0,1), got '3'"),
         (["--interpolate", "a,b"], "--interpolate takes two test-image indices"),
         (["--interpolate", "-1,2"], "--interpolate takes two test-image indices"),
