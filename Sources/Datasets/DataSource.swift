@@ -77,7 +77,7 @@ public struct DataSource: Sendable, Equatable {
             let head = readPrefix(of: file, count: 8)
             if head.starts(with: NumPyReader.magic) {
                 kind = .numpy
-            } else if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+            } else if Self.isZip(head) {
                 kind = .npz
             } else if Self.isHDF5(file) {
                 kind = .hdf5
@@ -90,6 +90,11 @@ public struct DataSource: Sendable, Equatable {
             throw DatasetError.unreadable(path: file, reason: "it is not a regular file or a directory; zoo reads only those")
         }
         if group != nil, kind != .hdf5 { throw DatasetError.sourceMissing(path: path) }
+    }
+
+    /// A zip archive's first bytes (a local file header, or the end record of an empty archive).
+    static func isZip(_ head: [UInt8]) -> Bool {
+        head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
     }
 
     /// HDF5's signature sits at 0 or at the end of a user block (512, 1024, 2048, … bytes).
@@ -230,23 +235,8 @@ public enum ArrayExamples {
         case .uint8:
             values = .bytes(layout == .channelsLast ? toChannelsFirst(a.bytes, n: n, shape: shape) : a.bytes)
         case .float32, .float64:
-            var f = [Float](repeating: 0, count: a.count)
-            try a.bytes.withUnsafeBytes { raw in
-                for i in 0..<a.count {
-                    let v: Float
-                    if a.dtype == .float32 {
-                        v = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
-                    } else {
-                        let d = Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)
-                        guard d.isFinite, abs(d) <= Double(Float.greatestFiniteMagnitude) else {
-                            throw badValue(d, at: i, shape: s, path: path)
-                        }
-                        v = Float(d)
-                    }
-                    guard v.isFinite else { throw badValue(Double(v), at: i, shape: s, path: path) }
-                    f[i] = v
-                }
-            }
+            let f: [Float]
+            do { f = try a.floatValues() ?? [] } catch { throw badValue(error.value, at: error.index, shape: s, path: path) }
             values = .floats(layout == .channelsLast ? toChannelsFirst(f, n: n, shape: shape) : f)
         default:
             throw bad("dtype \(a.dtype) is an integer type other than uint8; save the examples as uint8, float32 or float64")

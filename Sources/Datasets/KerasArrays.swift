@@ -86,10 +86,7 @@ public enum KerasArrays {
     /// deflated). Each entry's declared size is bounded before it is inflated,
     /// and inflation stops at that size; CRCs are checked.
     public static func npz(path: String) throws -> (train: ImageSet, test: ImageSet?, layout: ArrayLayout) {
-        let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw DatasetError.badArray(path: path, reason: "it is not a readable zip (.npz) archive: \(error)")
-        }
+        let archive = try openArchive(path)
         var entries: [String: Entry] = [:]
         for entry in archive where entry.type == .file && entry.path.hasSuffix(".npy") {
             entries[String(entry.path.dropLast(4))] = entry
@@ -102,13 +99,16 @@ public enum KerasArrays {
 
     /// Every array of an `.npz` archive (`numpy.savez(path, **state_dict)`), by entry name without `.npy`, in archive order.
     public static func allArrays(npz path: String) throws -> [(name: String, array: NumPyArray)] {
-        let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw DatasetError.badArray(path: path, reason: "it is not a readable zip (.npz) archive: \(error)")
-        }
+        let archive = try openArchive(path)
         return try archive.filter { $0.type == .file && $0.path.hasSuffix(".npy") }.map { entry in
             let name = String(entry.path.dropLast(4))
             return (name, try array(entry, named: name, in: archive, path: path))
+        }
+    }
+
+    static func openArchive(_ path: String) throws -> Archive {
+        do { return try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw DatasetError.badArray(path: path, reason: "it is not a readable zip (.npz) archive: \(error)")
         }
     }
 
@@ -139,21 +139,28 @@ public enum KerasArrays {
     /// The arrays of an HDF5 file's root or `group`, read as stored (any
     /// integer or float type), each bounded before it is read.
     public static func hdf5(path: String, group: String?) throws -> (train: ImageSet, test: ImageSet?, layout: ArrayLayout) {
+        try withDatasets(hdf5: path, group: group) { g, where_, present in
+            try splits(path: where_, present: present) { name in
+                guard present.contains(name) else { return nil }
+                return try array(name, in: g, where: where_)
+            }
+        }
+    }
+
+    /// `body` on the group (root if nil) of an HDF5 file, its name for
+    /// messages and its datasets; HDF5's errors become `DatasetError`s.
+    static func withDatasets<T>(hdf5 path: String, group: String?, _ body: (Group, String, [String]) throws -> T) throws -> T {
+        let where_ = group.map { "\(path):\($0)" } ?? path
         do {
             let file = try HDF5File.open(path)
             defer { try? file.close() }
             let relative = group.map { String($0.drop { $0 == "/" }) } ?? ""
             let g: Group = relative.isEmpty ? file : try file.openGroup(relative)
-            let where_ = group.map { "\(path):\($0)" } ?? path
-            let present = try g.memberNames().filter { try g.objectKind($0) == .dataset }
-            return try splits(path: where_, present: present) { name in
-                guard present.contains(name) else { return nil }
-                return try array(name, in: g, where: where_)
-            }
+            return try body(g, where_, try g.memberNames().filter { try g.objectKind($0) == .dataset })
         } catch let e as DatasetError {
             throw e
         } catch {
-            throw DatasetError.badArray(path: group.map { "\(path):\($0)" } ?? path, reason: "\(error)")
+            throw DatasetError.badArray(path: where_, reason: "\(error)")
         }
     }
 }
@@ -162,16 +169,8 @@ extension KerasArrays {
     /// Every dataset of an HDF5 file's `group` (root if nil): a `state_dict`
     /// written with h5py, one dataset per name. Each is bounded before it is read.
     public static func allArrays(hdf5 path: String, group: String?) throws -> [(name: String, array: NumPyArray)] {
-        let where_ = group.map { "\(path):\($0)" } ?? path
-        do {
-            let file = try HDF5File.open(path)
-            defer { try? file.close() }
-            let g: Group = try group.map { try file.openGroup($0) } ?? file
-            return try g.memberNames().filter { try g.objectKind($0) == .dataset }.map { ($0, try array($0, in: g, where: where_)) }
-        } catch let e as DatasetError {
-            throw e
-        } catch {
-            throw DatasetError.badArray(path: where_, reason: "\(error)")
+        try withDatasets(hdf5: path, group: group) { g, where_, present in
+            try present.map { ($0, try array($0, in: g, where: where_)) }
         }
     }
 
@@ -186,31 +185,48 @@ extension KerasArrays {
 }
 
 extension NumPyArray {
-    /// The values as float32 (float64 rounded to nearest); nil for integer arrays.
-    public var floats: [Float]? {
-        switch dtype {
-        case .float32:
-            return (0..<count).map { i in
-                Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[4 * i + $1]) << (8 * UInt32($1)) })
+    /// The values as float32 (float64 rounded to nearest), or nil for an
+    /// integer array.
+    /// - Throws: `NonFiniteValue` at the first NaN or infinity, or float64
+    ///   value beyond float32's range.
+    public func floatValues() throws(NonFiniteValue) -> [Float]? {
+        guard dtype == .float32 || dtype == .float64 else { return nil }
+        var f = [Float](repeating: 0, count: count)
+        let problem: NonFiniteValue? = bytes.withUnsafeBytes { raw in
+            for i in 0..<count {
+                let v: Float
+                if dtype == .float32 {
+                    v = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+                } else {
+                    let d = Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)
+                    guard d.isFinite, abs(d) <= Double(Float.greatestFiniteMagnitude) else { return NonFiniteValue(index: i, value: d) }
+                    v = Float(d)
+                }
+                guard v.isFinite else { return NonFiniteValue(index: i, value: Double(v)) }
+                f[i] = v
             }
-        case .float64:
-            return (0..<count).map { i in
-                Float(Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[8 * i + $1]) << (8 * UInt64($1)) }))
-            }
-        default: return nil
+            return nil
         }
+        if let problem { throw problem }
+        return f
     }
+}
+
+/// A value a float array cannot hold: its flat index and the value.
+public struct NonFiniteValue: Error, Sendable {
+    public let index: Int
+    public let value: Double
 }
 
 /// What kind of weights file a path holds, by its first bytes.
 public enum WeightsFileKind: Sendable {
     case npz, hdf5, other
 
+    /// By the same signatures `DataSource` recognises data files by.
     public init(path: String) {
-        let head = readPrefix(of: path, count: 8)
-        if head.starts(with: [0x50, 0x4B]) {
+        if DataSource.isZip(readPrefix(of: path, count: 8)) {
             self = .npz
-        } else if head == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] {
+        } else if DataSource.isHDF5(path) {
             self = .hdf5
         } else {
             self = .other

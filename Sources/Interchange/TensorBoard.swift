@@ -35,9 +35,7 @@ public final class TensorBoardLog {
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try writeAtomically(kept, to: path)
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
+            handle = try appendingFile(startingWith: kept, at: path)
         } catch {
             throw TensorBoardLogError(path: path, reason: "\(error)")
         }

@@ -69,9 +69,7 @@ public final class MetricsLog {
         }
         self.every = max(1, spacing ?? Self.defaultEvery)
         do {
-            try writeAtomically(Array((kept.joined(separator: "\n") + "\n").utf8), to: path)
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
+            handle = try appendingFile(startingWith: Array((kept.joined(separator: "\n") + "\n").utf8), at: path)
         } catch {
             throw MetricsLogError(path: path, reason: "\(error)")
         }
@@ -87,9 +85,11 @@ public final class MetricsLog {
 
     private static func number(_ x: Double?) -> String { x.map { String($0) } ?? "" }
 
-    /// The row of one training step, when its global step is a multiple of `every`.
+    /// Whether step `p` gets a row: its global step is a multiple of `every`.
+    public func logs(_ p: StepProgress) -> Bool { p.globalStep % every == 0 && p.batchImages > 0 }
+
+    /// The row of one training step (those `logs` accepts).
     public func step(_ p: StepProgress, seconds: Double, lr: Double) throws {
-        guard p.globalStep % every == 0, p.batchImages > 0 else { return }
         let n = Double(p.batchImages)
         try append(
             [

@@ -90,7 +90,12 @@ public struct Import: ParsableCommand {
         case .other: return try Safetensors.read(from: path)
         }
         let tensors = try arrays.map { name, array in
-            guard let values = array.floats else {
+            let floats: [Float]?
+            do throws(NonFiniteValue) { floats = try array.floatValues() } catch {
+                throw InterchangeError.wrongShape(
+                    file: path, name: name, expected: [], found: "not finite at index \(error.index) (\(error.value))")
+            }
+            guard let values = floats else {
                 throw InterchangeError.wrongShape(file: path, name: name, expected: [], found: "\(array.dtype) (integers, not weights)")
             }
             return NamedTensor(name: name, shape: array.shape, values: values)
@@ -101,10 +106,8 @@ public struct Import: ParsableCommand {
     /// The run configuration the weights belong to, and the recipe's name.
     func architecture(metadata: [String: String]) throws -> (RunConfig, String?) {
         if let recipe {
-            let r = try RecipeBook.recipe(recipe)
-            var defaults = RunConfig()
-            defaults.training.threads = ProcessInfo.processInfo.activeProcessorCount
-            return (try r.config(over: defaults), r.name)
+            let (r, c) = try RecipeOption.load(recipe)
+            return (c, r.name)
         }
         let json: String
         let source: String

@@ -131,8 +131,11 @@ public struct RecipeOption: ParsableArguments {
 
     /// The recipe's configuration over zoo's defaults, with the thread count
     /// defaulting to the number of cores unless the recipe sets it.
-    public func load() throws -> (Recipe, RunConfig) {
-        let r = try RecipeBook.recipe(recipe)
+    public func load() throws -> (Recipe, RunConfig) { try Self.load(recipe) }
+
+    /// The recipe `name` (or file) over zoo's defaults, threads defaulting to the cores.
+    static func load(_ name: String) throws -> (Recipe, RunConfig) {
+        let r = try RecipeBook.recipe(name)
         var defaults = RunConfig()
         defaults.training.threads = ProcessInfo.processInfo.activeProcessorCount
         return (r, try r.config(over: defaults))

@@ -62,7 +62,7 @@ struct RunLog {
     let events: TensorBoardLog
 
     func step(_ p: StepProgress, seconds: Double, lr: Double) throws {
-        guard p.globalStep % metrics.every == 0, p.batchImages > 0 else { return }
+        guard metrics.logs(p) else { return }
         try metrics.step(p, seconds: seconds, lr: lr)
         let n = Double(p.batchImages)
         try events.scalars(
@@ -214,17 +214,16 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?,
         // Training seconds so far (the checkpoint's count, which a resume continues) for the metrics rows.
         let (secondsBefore, epochStart) = (trainer.seconds, monotonicSeconds())
         var logError: Error?
+        var lastBeta = 1.0
         let record = try trainer.runEpoch(
             progress: { p in
                 progress.step(p)
+                lastBeta = p.beta
                 do { try metrics?.step(p, seconds: secondsBefore + monotonicSeconds() - epochStart, lr: lr) } catch { logError = error }
             }, shouldStop: { signals?.requested ?? false || logError != nil })
         progress.endEpoch()
         if let logError { throw logError }
-        if let record {
-            let beta = trainer.config.training.klWeight(globalStep: trainer.globalStep, stepsPerEpoch: trainer.stepsPerEpoch)
-            try metrics?.epoch(record, trainer: trainer, beta: beta, lr: lr)
-        }
+        if let record { try metrics?.epoch(record, trainer: trainer, beta: lastBeta, lr: lr) }
         guard let record else {
             guard let saver else { break }
             try save(saver)
