@@ -28,6 +28,18 @@ public enum ELBOEvaluator {
         _ model: VAE, on set: EvaluationSet, batchSize: Int, noise: RandomStream,
         progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) -> ELBOResult? {
+        // One worker never fails to allocate (it is the model itself).
+        guard let single = try? BatchWorkers(model, count: 1) else { return nil }
+        return evaluate(single, on: set, batchSize: batchSize, noise: noise, progress: progress, shouldStop: shouldStop)
+    }
+
+    /// The same, with each batch split across `workers` (the figure does not
+    /// depend on how many: per-image values are summed in image order).
+    public static func evaluate(
+        _ workers: BatchWorkers, on set: EvaluationSet, batchSize: Int, noise: RandomStream,
+        progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) -> ELBOResult? {
+        let model = workers.model
         var noise = noise
         let batch = min(batchSize, model.maxRows)
         let L = model.config.latentDim
@@ -47,10 +59,10 @@ public enum ELBOEvaluator {
             let rows = min(batch, set.count - first)
             set.gather(first: first, rows: rows, into: model, indices: indices)
             noise.fillNormal(model.epsilon.pointer, count: rows * L)
-            let (r, k) = model.forward(rows: rows)
+            let sums = workers.forward(rows: rows)
             latent.add(model.posterior.pointer, rows: rows)
-            recSum += r
-            klSum += k
+            recSum += sums.reconstruction
+            klSum += sums.kl
             for r in 0..<rows {
                 let loss = model.reconstruction[r] + model.kl[r]
                 perImage[first + r] = loss

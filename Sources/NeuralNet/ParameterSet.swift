@@ -41,6 +41,16 @@ public final class ParameterSet {
         self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
     }
 
+    /// The same parameters (one shared value buffer) with gradients of their
+    /// own: a worker that differentiates part of a batch on another thread.
+    public init(sharingValuesOf other: ParameterSet) throws {
+        entries = other.entries
+        stateDictOrder = other.stateDictOrder
+        values = other.values
+        gradients = try Tensor(shape: [other.count])
+        index = other.index
+    }
+
     public var count: Int { values.count }
 
     public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }

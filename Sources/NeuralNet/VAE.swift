@@ -89,7 +89,9 @@ public final class VAE {
 
     /// - Throws: `ModelError` for an invalid configuration or workspace size,
     ///   `TensorError` when the memory cannot be had.
-    public init(config: ModelConfig, maxRows: Int, maxSamples: Int = 1) throws {
+    /// - Parameter shared: a model of the same configuration whose parameter
+    ///   values this one uses (not copies), with gradients of its own.
+    public init(config: ModelConfig, maxRows: Int, maxSamples: Int = 1, sharingParametersWith shared: VAE? = nil) throws {
         guard config.problems.isEmpty else { throw ModelError.invalid(config.problems.joined(separator: "; ")) }
         guard maxRows >= 1, maxSamples >= 1, maxRows <= 1 << 24, maxSamples <= 1 << 16 else {
             throw ModelError.invalid("a workspace of \(maxRows) rows × \(maxSamples) samples is out of range")
@@ -105,7 +107,15 @@ public final class VAE {
         let (mu, logvar) = (plan.mu.parameterShapes, plan.logvar.parameterShapes)
         layout += [mu[0], logvar[0], mu[1], logvar[1]]
         for layer in plan.decoder { layout += layer.parameterShapes }
-        let p = try ParameterSet(layout: layout, stateDictOrder: config.parameterShapes.map(\.0))
+        let p: ParameterSet
+        if let shared {
+            guard shared.config == config else {
+                throw ModelError.invalid("a model can share parameters only with one of its own configuration")
+            }
+            p = try ParameterSet(sharingValuesOf: shared.parameters)
+        } else {
+            p = try ParameterSet(layout: layout, stateDictOrder: config.parameterShapes.map(\.0))
+        }
         parameters = p
 
         let width = plan.mu.input.reduce(1, *)

@@ -23,6 +23,15 @@ public enum BLAS {
     /// OPENBLAS_CORETYPE), so a process that wants it must be started with it.
     public static var cpuSupportsAVX512Kernels: Bool { zk_cpu_has_avx512() != 0 }
 
+    /// Whether the CPU has AVX2 and FMA (what OpenBLAS's "Haswell" kernels need).
+    public static var cpuSupportsAVX2Kernels: Bool { zk_cpu_has_avx2_fma() != 0 }
+
+    /// The widest vector instruction set the CPU offers OpenBLAS's kernels:
+    /// "AVX-512", "AVX2+FMA" or "SSE" (older or other CPUs).
+    public static var cpuInstructionSet: String {
+        cpuSupportsAVX512Kernels ? "AVX-512" : cpuSupportsAVX2Kernels ? "AVX2+FMA" : "SSE"
+    }
+
     /// The OpenBLAS build description (version, kernel, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }
 

@@ -128,6 +128,8 @@ public struct SplitLoss: Sendable {
 public final class Trainer {
     public let config: RunConfig
     public let model: VAE
+    /// Splits each batch across `config.training.threads` workers (run with single-threaded BLAS).
+    public let workers: BatchWorkers
     public let optimizer: Adam
     /// The per-feature standardization the data went through (`--standardize`), else nil.
     public let standardization: Standardization?
@@ -243,6 +245,7 @@ public final class Trainer {
         model = try VAE(
             config: config.model, maxRows: min(config.training.batchSize, largest),
             maxSamples: config.training.importanceSamples)
+        workers = try BatchWorkers(model, count: config.training.threads)
         var initStream = RunStreams(seed: seed).initialization
         model.initialize(using: &initStream)
         initializationStream = initStream
@@ -374,13 +377,18 @@ public final class Trainer {
             gather(train, indices: permutation.baseAddress! + first, rows: rows, dynamic: dynamic)
             noiseStream.fillNormal(model.epsilon.pointer, count: rows * K * config.model.latentDim)
             let beta = config.training.klWeight(globalStep: globalStep, stepsPerEpoch: steps)
-            let (rec, kl) = model.forward(rows: rows, samples: K, computeGradients: true, klWeight: Float(beta))
-            guard rec.isFinite, kl.isFinite, model.objective.isFinite else {
-                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepInEpoch + 1, reconstruction: rec, kl: kl)
-            }
-            // Adam updates each layer as soon as backward is done with it.
-            optimizer.beginStep()
-            model.backward(rows: rows) { optimizer.update(model.parameters, range: $0) }
+            let (epoch, step, optimizer, parameters) = (epoch, stepInEpoch, optimizer, model.parameters)
+            // Adam updates each range of parameters as soon as its gradient is final.
+            let sums = try workers.step(
+                rows: rows, samples: K, klWeight: Float(beta),
+                check: { s in
+                    guard s.reconstruction.isFinite, s.kl.isFinite, s.objective.isFinite else {
+                        throw TrainingError.nonFiniteLoss(
+                            epoch: epoch + 1, step: step + 1, reconstruction: s.reconstruction, kl: s.kl)
+                    }
+                    optimizer.beginStep()
+                }, update: { optimizer.update(parameters, range: $0) })
+            let (rec, kl) = (sums.reconstruction, sums.kl)
             stepInEpoch += 1
             globalStep += 1
             epochReconstruction += rec
@@ -447,7 +455,7 @@ public final class Trainer {
         let prepared = EvaluationSet(prepared: set, binarization: config.data.binarization)
         let noise = RunStreams(seed: config.training.seed).evaluation(epochs: epoch, set: stream)
         // Never stops early (no stop condition), so the result exists.
-        let r = ELBOEvaluator.evaluate(model, on: prepared, batchSize: model.maxRows, noise: noise)!
+        let r = ELBOEvaluator.evaluate(workers, on: prepared, batchSize: model.maxRows, noise: noise)!
         return (SplitLoss(count: r.count, reconstruction: r.reconstruction, kl: r.kl), r.latent)
     }
 

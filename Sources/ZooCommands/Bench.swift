@@ -43,7 +43,8 @@ public struct Bench: ParsableCommand {
         let (trainer, _, fingerprint) = try makeTrainer(&config)
         let train = trainer.train
 
-        let gflops = try sgemmCalibration()
+        let workers = trainer.workers.count
+        let gflops = try sgemmCalibration(threads: config.training.threads, workers: workers)
         var firstBatch: Double?
         var times: [Double] = []
         for e in 0..<epochs {
@@ -66,15 +67,18 @@ public struct Bench: ParsableCommand {
                 "peak_resident_mib": peakMiB, "startup_to_first_batch_seconds": firstBatch ?? -1,
                 "images": train.count, "batch_size": batchSize, "threads": config.training.threads,
                 "checkpoint_save_seconds": saveSeconds, "checkpoint_load_seconds": loadSeconds,
-                "checkpoint_bytes": checkpointBytes, "sgemm_gflops": gflops,
-                "gemm_floor_seconds_per_epoch": config.model.epochFlops(images: train.count) / (gflops * 1e9),
+                "checkpoint_bytes": checkpointBytes, "sgemm_gflops": gflops.best,
+                "sgemm_gflops_one_product": gflops.oneProduct, "sgemm_gflops_per_worker_products": gflops.perWorker,
+                "workers": workers, "cpu": Machine.cpuModel, "instruction_set": BLAS.cpuInstructionSet,
+                "blas_core": BLAS.coreName,
+                "gemm_floor_seconds_per_epoch": config.model.epochFlops(images: train.count) / (gflops.best * 1e9),
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             writeStdout(String(decoding: data, as: UTF8.self))
         } else {
             writeStdout(
                 """
-                model            \(describe(config)), batch \(batchSize), \(config.training.threads) thread(s)
+                model            \(describe(config)), batch \(batchSize), \(config.training.threads) thread(s), \(workers) worker(s)
                 images           \(train.count) per epoch
                 epoch seconds    \(times.map { fmt($0, 3) }.joined(separator: " "))
                 median           \(fmt(median, 3)) s per epoch
@@ -83,9 +87,11 @@ public struct Bench: ParsableCommand {
                 first batch      \(fmt(firstBatch ?? -1, 3)) s after process start (data decompressed and converted)
                 checkpoint       save \(fmt(saveSeconds * 1000, 1)) ms, load \(fmt(loadSeconds * 1000, 1)) ms \
                 (medians of 5; \(fmt(Double(checkpointBytes) / 1_048_576, 1)) MiB with optimizer state)
-                machine          OpenBLAS sgemm \(fmt(gflops, 0)) GFLOP/s on 128×784·784×400 now; \
-                \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \
-                \(fmt(config.model.epochFlops(images: train.count) / (gflops * 1e9), 3)) s is the GEMM floor
+                cpu              \(Machine.cpuModel), \(BLAS.cpuInstructionSet), OpenBLAS \(BLAS.coreName) kernels
+                machine          OpenBLAS sgemm on 128×784·784×400 now: \(fmt(gflops.oneProduct, 0)) GFLOP/s as one product on \
+                \(config.training.threads) thread(s), \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) single-threaded products \
+                at once; \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \
+                \(fmt(config.model.epochFlops(images: train.count) / (gflops.best * 1e9), 3)) s is the GEMM floor
                 """)
         }
     }
@@ -119,23 +125,53 @@ extension Bench {
     }
 }
 
-/// OpenBLAS throughput on the tutorial's largest product shape right now,
-/// GFLOP/s (best of 5 rounds of 50), to put the epoch time in context.
-func sgemmCalibration() throws -> Double {
-    let a = try Tensor(shape: [128, 784])
-    let b = try Tensor(shape: [400, 784])
-    let c = try Tensor(shape: [128, 400])
-    a.fill(0.5)
-    b.fill(0.25)
-    var best = Double.infinity
-    for _ in 0..<5 {
-        let t0 = monotonicSeconds()
-        for _ in 0..<50 {
-            BLAS.gemm(transB: true, m: 128, n: 400, k: 784, a: a.pointer, lda: 784, b: b.pointer, ldb: 784, c: c.pointer, ldc: 400)
-        }
-        best = min(best, (monotonicSeconds() - t0) / 50)
+/// OpenBLAS throughput right now on the tutorial's largest product shape
+/// (128×784 · 784×400), GFLOP/s, best of 5 rounds of 50: as one product on
+/// `threads` OpenBLAS threads, and as `workers` single-threaded products at
+/// once on as many threads (how `BatchWorkers` runs them), summed. Puts the
+/// epoch time in context: the GEMM floor is the epoch's FLOP at the better rate.
+/// Leaves OpenBLAS with the thread count it had.
+func sgemmCalibration(threads: Int, workers: Int) throws -> (oneProduct: Double, perWorker: Double, best: Double) {
+    let before = BLAS.threads
+    defer { BLAS.setThreads(before) }
+    let (m, n, k) = (128, 400, 784)
+    let buffers = try (0..<max(1, workers)).map { _ in
+        (try Tensor(shape: [m, k]), try Tensor(shape: [n, k]), try Tensor(shape: [m, n]))
     }
-    return 2.0 * 128 * 784 * 400 / best / 1e9
+    for (a, b, _) in buffers {
+        a.fill(0.5)
+        b.fill(0.25)
+    }
+    let flop = 2.0 * Double(m * n * k)
+    func rounds(_ body: () -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = monotonicSeconds()
+            body()
+            best = min(best, (monotonicSeconds() - t0) / 50)
+        }
+        return best
+    }
+    let products = SendableProducts(buffers: buffers.map { ($0.0.pointer, $0.1.pointer, $0.2.pointer) }, m: m, n: n, k: k)
+    BLAS.setThreads(threads)
+    let one = flop / rounds { for _ in 0..<50 { products.run(0) } } / 1e9
+    BLAS.setThreads(1)
+    let split =
+        Double(buffers.count) * flop
+        / rounds {
+            DispatchQueue.concurrentPerform(iterations: buffers.count) { w in for _ in 0..<50 { products.run(w) } }
+        } / 1e9
+    return (one, split, max(one, split))
+}
+
+/// Each worker's own product buffers for the calibration.
+private struct SendableProducts: @unchecked Sendable {
+    let buffers: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)]
+    let m: Int, n: Int, k: Int
+    func run(_ w: Int) {
+        let (a, b, c) = buffers[w]
+        BLAS.gemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
+    }
 }
 
 /// Peak resident set size of this process, MiB (Linux reports ru_maxrss in KiB).

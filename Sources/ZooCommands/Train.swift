@@ -164,10 +164,12 @@ func makeTrainer(
                 "the model does not fit the data \(config.data.path ?? "") (shape \(train.shape)): \(error.message)")
         }
     }
-    BLAS.setThreads(config.training.threads)  // process-wide: set here, by the command, once
     // The fingerprint of the training data as read (before any binarization), computed when asked for.
     let fingerprint = { train.fingerprint }
-    return (try Trainer(config: config, train: train, test: test, standardization: standardization), description, fingerprint)
+    let trainer = try Trainer(config: config, train: train, test: test, standardization: standardization)
+    // Process-wide: set here, by the command, once. The workers each run their own products.
+    BLAS.setThreads(max(1, config.training.threads / trainer.workers.count))
+    return (trainer, description, fingerprint)
 }
 
 /// Creates `dir` (and parents) if needed and checks it is writable, before any training.

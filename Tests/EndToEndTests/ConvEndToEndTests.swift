@@ -196,5 +196,24 @@ import Training
         #expect(r.status == 0, "\(r.stderr)")
         let out = r.stdout + r.stderr
         #expect(out.contains("GFLOP per epoch") && out.contains("peak"), "\(out)")
+        // The machine it ran on (issue 16): CPU, instruction set, the OpenBLAS
+        // kernels zoo chose for it (the widest the CPU runs), the workers.
+        let j = try Zoo.run(["bench", "--recipe", "conv-vae", "--limit", "256", "--epochs", "1", "--json"])
+        #expect(j.status == 0, "\(j.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
+        let cpu = try #require(obj["cpu"] as? String)
+        #expect(!cpu.isEmpty && cpu != "unknown CPU")
+        let isa = try #require(obj["instruction_set"] as? String)
+        let core = try #require(obj["blas_core"] as? String).lowercased()
+        switch isa {
+        case "AVX-512": #expect(["skylakex", "cooperlake", "sapphirerapids"].contains(core), "\(core)")
+        case "AVX2+FMA": #expect(["haswell", "zen"].contains(core), "\(core)")
+        default: #expect(isa == "SSE")
+        }
+        #expect(obj["workers"] as? Int == ProcessInfo.processInfo.activeProcessorCount)
+        let one = try #require(obj["sgemm_gflops_one_product"] as? Double)
+        let split = try #require(obj["sgemm_gflops_per_worker_products"] as? Double)
+        #expect(one > 0 && split > 0 && obj["sgemm_gflops"] as? Double == max(one, split))
+        #expect(out.contains("cpu              \(cpu), \(isa), OpenBLAS"), "\(out)")
     }
 }

@@ -200,4 +200,20 @@ import Testing
         #expect(Zoo.coreTypeProblem("SkylakeX", cpuHasAVX512: true) == nil)
         #expect(Zoo.coreTypeProblem("Haswell", cpuHasAVX512: false) == nil)
     }
+
+    /// The widest kernel family the CPU runs replaces an older one OpenBLAS
+    /// fell back to; a family as wide as the CPU allows is kept.
+    @Test func preferredCore() {
+        // Sapphire Rapids under KVM: OpenBLAS 0.3.21 falls back to Prescott.
+        #expect(Zoo.preferredCoreType(current: "Prescott", avx512: true, avx2: true) == "SkylakeX")
+        // AMD Zen 4/5: OpenBLAS picks its AVX2 kernels.
+        #expect(Zoo.preferredCoreType(current: "Zen", avx512: true, avx2: true) == "SkylakeX")
+        #expect(Zoo.preferredCoreType(current: "SkylakeX", avx512: true, avx2: true) == nil)
+        #expect(Zoo.preferredCoreType(current: "Cooperlake", avx512: true, avx2: true) == nil)
+        // AVX2 without AVX-512 (Zen 3): Haswell unless OpenBLAS already has an AVX2 family.
+        #expect(Zoo.preferredCoreType(current: "Zen", avx512: false, avx2: true) == nil)
+        #expect(Zoo.preferredCoreType(current: "Haswell", avx512: false, avx2: true) == nil)
+        #expect(Zoo.preferredCoreType(current: "Sandybridge", avx512: false, avx2: true) == "Haswell")
+        #expect(Zoo.preferredCoreType(current: "Prescott", avx512: false, avx2: false) == nil)
+    }
 }

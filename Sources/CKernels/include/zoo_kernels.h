@@ -136,3 +136,7 @@ void zk_gaussian_loglik(const float *restrict logits, const float *restrict bias
 
 /// 1 if the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, BW, DQ, VL).
 int zk_cpu_has_avx512(void);
+int zk_cpu_has_avx2_fma(void);
+
+// out[i] = a[i] + b[i] (out may be a).
+void zk_add(float *out, const float *a, const float *b, size_t n);

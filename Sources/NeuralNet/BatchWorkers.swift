@@ -1,0 +1,179 @@
+import Dispatch
+import NumericCore
+
+/// Runs each batch of a model split across worker copies that share its
+/// parameter values, one thread per worker, each with its own buffers and
+/// gradients: data parallelism on the cores of one machine.
+///
+/// Run it with single-threaded matrix products (`BLAS.setThreads(1)`): two
+/// 64-row products on two cores beat one 128-row product on two OpenBLAS
+/// threads, whose threads spend much of a small product waiting on each other.
+///
+/// The caller writes the whole batch into `model` (`input`, `labels`,
+/// `epsilon`) exactly as for `model.forward`; the per-row results
+/// (`reconstruction`, `kl`, `posterior`) come back into `model`'s buffers.
+/// Sums over rows are taken from the per-row values in row order, so they do
+/// not depend on the split. The parameter gradient is the workers' gradients
+/// added in worker order: a fixed order, so a run is a pure function of its
+/// seed and worker count (a different worker count rounds differently).
+public final class BatchWorkers {
+    /// The model whose parameters the workers share, and whose buffers hold the whole batch.
+    public let model: VAE
+    /// The copies that run the parts of a batch (empty for one worker: `model` runs it all).
+    let workers: [VAE]
+
+    /// Workers a batch is split across (1: the model alone, as `model.forward` / `backward`).
+    public var count: Int { max(1, workers.count) }
+
+    /// One step's sums over its rows, in nats.
+    public struct Sums: Sendable, Equatable {
+        public var reconstruction: Double
+        public var kl: Double
+        /// What the gradient is of (see `VAE.objective`).
+        public var objective: Double
+    }
+
+    /// - Parameter count: workers to split batches across (at most `model.maxRows`).
+    /// - Throws: `TensorError` when a worker's buffers cannot be allocated.
+    public init(_ model: VAE, count: Int) throws {
+        self.model = model
+        let n = max(1, min(count, model.maxRows))
+        let rowsEach = (model.maxRows + n - 1) / n
+        workers =
+            n == 1
+            ? []
+            : try (0..<n).map { _ in
+                try VAE(config: model.config, maxRows: rowsEach, maxSamples: model.maxSamples, sharingParametersWith: model)
+            }
+    }
+
+    /// Workers taking part in a batch of `rows` (none gets an empty share).
+    private func active(_ rows: Int) -> Int { min(workers.count, rows) }
+
+    /// The rows worker `w` of `n` takes of a batch of `rows`.
+    private func share(_ w: Int, of n: Int, rows: Int) -> Range<Int> { (rows * w / n)..<(rows * (w + 1) / n) }
+
+    /// Forward pass over the first `rows` rows of the model's batch (see
+    /// `VAE.forward`), without gradients: per-row results into `model`.
+    @discardableResult
+    public func forward(rows: Int, samples: Int = 1, klWeight: Float = 1) -> Sums {
+        let n = active(rows)
+        guard n > 1 else {
+            model.forward(rows: rows, samples: samples, klWeight: klWeight)
+            return sums(rows: rows, objective: model.objective)
+        }
+        let objectives = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        defer { objectives.deallocate() }
+        parallel(n) { w in
+            let part = self.share(w, of: n, rows: rows)
+            let worker = self.workers[w]
+            self.scatter(part, samples: samples, to: worker)
+            worker.forward(rows: part.count, samples: samples, klWeight: klWeight)
+            objectives[w] = worker.objective
+            self.gatherResults(part, from: worker)
+        }
+        return sums(rows: rows, objective: objectives.reduce(0, +))
+    }
+
+    /// One training step on the first `rows` rows of the model's batch:
+    /// forward with gradients, `check` of the sums (throw to stop before any
+    /// parameter changes), backward, then `update` with parameter ranges that
+    /// together cover every parameter once, each called when that range's
+    /// gradient (in `model.parameters.gradients`) is final. With one worker
+    /// this is `model.forward` then `model.backward(rows:layerDone:)`; with
+    /// more, `update` runs on several threads at once, on disjoint ranges.
+    @discardableResult
+    public func step(
+        rows: Int, samples: Int = 1, klWeight: Float = 1, check: (Sums) throws -> Void,
+        update: (Range<Int>) -> Void
+    ) rethrows -> Sums {
+        let n = active(rows)
+        guard n > 1 else {
+            model.forward(rows: rows, samples: samples, computeGradients: true, klWeight: klWeight)
+            let s = sums(rows: rows, objective: model.objective)
+            try check(s)
+            model.backward(rows: rows, layerDone: update)
+            return s
+        }
+        let objectives = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        defer { objectives.deallocate() }
+        parallel(n) { w in
+            let part = self.share(w, of: n, rows: rows)
+            let worker = self.workers[w]
+            self.scatter(part, samples: samples, to: worker)
+            worker.forward(rows: part.count, samples: samples, computeGradients: true, klWeight: klWeight)
+            objectives[w] = worker.objective
+            self.gatherResults(part, from: worker)
+            worker.backward(rows: part.count)
+        }
+        let s = sums(rows: rows, objective: objectives.reduce(0, +))
+        try check(s)
+        // Each thread sums the workers' gradients over its own slice of the
+        // parameters (in worker order), then updates that slice.
+        let total = model.parameters.count
+        let g = model.parameters.gradients.pointer
+        let parts = workers.prefix(n).map { $0.parameters.gradients.pointer }
+        withoutActuallyEscaping(update) { update in
+            let box = UpdateBox(update: update)
+            parallel(n) { t in
+                // Slices start on 64-byte boundaries.
+                let lo = t == 0 ? 0 : (total * t / n) & ~15
+                let hi = t == n - 1 ? total : (total * (t + 1) / n) & ~15
+                guard lo < hi else { return }
+                Kernels.sum(parts, range: lo..<hi, into: g)
+                box.update(lo..<hi)
+            }
+        }
+        return s
+    }
+
+    /// Copies rows `part` of the model's batch (inputs, labels, noise) into `worker`.
+    private func scatter(_ part: Range<Int>, samples: Int, to worker: VAE) {
+        let D = model.config.inputDim
+        let L = model.config.latentDim
+        worker.input.pointer.update(from: model.input.pointer + part.lowerBound * D, count: part.count * D)
+        if model.config.isConditional {
+            worker.labels.baseAddress!.update(from: model.labels.baseAddress! + part.lowerBound, count: part.count)
+        }
+        worker.epsilon.pointer.update(
+            from: model.epsilon.pointer + part.lowerBound * samples * L, count: part.count * samples * L)
+    }
+
+    /// Copies `worker`'s per-row results back into rows `part` of the model's.
+    private func gatherResults(_ part: Range<Int>, from worker: VAE) {
+        let L = model.config.latentDim
+        (model.reconstruction.baseAddress! + part.lowerBound).update(from: worker.reconstruction.baseAddress!, count: part.count)
+        (model.kl.baseAddress! + part.lowerBound).update(from: worker.kl.baseAddress!, count: part.count)
+        (model.posterior.pointer + part.lowerBound * 2 * L).update(from: worker.posterior.pointer, count: part.count * 2 * L)
+    }
+
+    /// The row sums, in row order, of the model's per-row results.
+    private func sums(rows: Int, objective: Double) -> Sums {
+        var reconstruction = 0.0
+        var kl = 0.0
+        for r in 0..<rows {
+            reconstruction += model.reconstruction[r]
+            kl += model.kl[r]
+        }
+        return Sums(reconstruction: reconstruction, kl: kl, objective: objective)
+    }
+}
+
+/// Runs `body(0..<n)` on `n` threads at once (the caller's among them) and returns when all are done.
+func parallel(_ n: Int, _ body: (Int) -> Void) {
+    if n == 1 { return body(0) }
+    withoutActuallyEscaping(body) { body in
+        let work = IndexedWork(body: body)
+        DispatchQueue.concurrentPerform(iterations: n) { work.body($0) }
+    }
+}
+
+/// A body shared with other threads for one `parallel` call's duration.
+private struct IndexedWork: @unchecked Sendable {
+    let body: (Int) -> Void
+}
+
+/// An optimizer's update, called on several threads for disjoint ranges.
+private struct UpdateBox: @unchecked Sendable {
+    let update: (Range<Int>) -> Void
+}

@@ -1,0 +1,123 @@
+import Foundation
+import NumericCore
+import Testing
+
+@testable import NeuralNet
+
+/// A batch split across workers (issue 16) computes what the whole model
+/// computes: the same per-image losses and posteriors, the same summed
+/// gradient up to float rounding, every parameter updated exactly once, and
+/// bit for bit the same result every time for a given worker count.
+@Suite struct BatchWorkersTests {
+    static let configs: [(String, ModelConfig)] = [
+        ("mlp", ModelConfig(inputDim: 12, hidden: [7, 5], latentDim: 3)),
+        ("conditional", ModelConfig(inputDim: 12, hidden: [6], latentDim: 2, labelClasses: 3)),
+        (
+            "conv",
+            ModelConfig(
+                inputShape: [1, 8, 8],
+                encoder: [.conv2d(3, kernel: 4, stride: 2, padding: 1), .relu, .flatten, .linear(outFeatures: 6), .relu],
+                latentDim: 2,
+                decoder: [
+                    .linear(outFeatures: 48), .relu, .unflatten(shape: [3, 4, 4]),
+                    .convTranspose2d(1, kernel: 4, stride: 2, padding: 1),
+                ])
+        ),
+    ]
+
+    /// A model with parameters and a batch of `rows` drawn from `seed`.
+    static func model(_ config: ModelConfig, rows: Int, samples: Int, seed: UInt64) throws -> VAE {
+        let m = try VAE(config: config, maxRows: rows, maxSamples: samples)
+        var r = RandomStream(seed: seed, stream: 0)
+        m.initialize(using: &r)
+        for i in 0..<(rows * config.inputDim) { m.input.pointer[i] = r.nextFloat() }
+        r.fillNormal(m.epsilon.pointer, count: rows * samples * config.latentDim)
+        if config.labelClasses > 0 { for i in 0..<rows { m.labels[i] = Int32(i % config.labelClasses) } }
+        return m
+    }
+
+    @Test(arguments: [1, 3], [2, 3])
+    func splitBatchesMatchTheWholeModel(samples: Int, workerCount: Int) throws {
+        for (name, config) in Self.configs {
+            let rows = 9  // uneven shares
+            let whole = try Self.model(config, rows: rows, samples: samples, seed: 7)
+            whole.forward(rows: rows, samples: samples, computeGradients: true, klWeight: 0.7)
+            whole.backward(rows: rows)
+
+            let split = try Self.model(config, rows: rows, samples: samples, seed: 7)
+            let workers = try BatchWorkers(split, count: workerCount)
+            #expect(workers.count == workerCount)
+            var covered = [Int](repeating: 0, count: split.parameters.count)
+            let lock = NSLock()
+            let sums = workers.step(rows: rows, samples: samples, klWeight: 0.7, check: { _ in }) { range in
+                lock.withLock { for i in range { covered[i] += 1 } }
+            }
+            #expect(covered.allSatisfy { $0 == 1 }, "\(name): every parameter updated once")
+
+            // Per-image values and posteriors: each row is computed on its own.
+            var expectedRec = 0.0
+            var expectedKL = 0.0
+            for r in 0..<rows {
+                #expect(
+                    abs(split.reconstruction[r] - whole.reconstruction[r]) <= 1e-5 * max(1, abs(whole.reconstruction[r])),
+                    "\(name) row \(r)")
+                #expect(abs(split.kl[r] - whole.kl[r]) <= 1e-5 * max(1, abs(whole.kl[r])), "\(name) row \(r)")
+                expectedRec += whole.reconstruction[r]
+                expectedKL += whole.kl[r]
+            }
+            #expect(abs(sums.reconstruction - expectedRec) <= 1e-5 * abs(expectedRec))
+            #expect(abs(sums.kl - expectedKL) <= 1e-5 * max(1, abs(expectedKL)))
+            #expect(abs(sums.objective - whole.objective) <= 1e-5 * abs(whole.objective))
+            let L = config.latentDim
+            for i in 0..<(rows * 2 * L) {
+                #expect(abs(split.posterior.pointer[i] - whole.posterior.pointer[i]) <= 1e-5 * max(1, abs(whole.posterior.pointer[i])))
+            }
+            // The summed gradient: float sums in another order, so within a tolerance
+            // relative to the largest gradient value.
+            let n = split.parameters.count
+            let g = split.parameters.gradients.pointer
+            let h = whole.parameters.gradients.pointer
+            let scale = (0..<n).map { abs(h[$0]) }.max() ?? 1
+            let worst = (0..<n).map { abs(g[$0] - h[$0]) }.max() ?? 0
+            #expect(worst <= 2e-6 * max(1, scale), "\(name): largest gradient difference \(worst) of \(scale)")
+
+            // The same split again gives the same bits.
+            let first = Array(UnsafeBufferPointer(start: g, count: n))
+            let again = workers.step(rows: rows, samples: samples, klWeight: 0.7, check: { _ in }) { _ in }
+            #expect(again == sums)
+            #expect(Array(UnsafeBufferPointer(start: g, count: n)) == first)
+
+            // Evaluation without gradients: the same per-row values.
+            let eval = workers.forward(rows: rows, samples: samples, klWeight: 0.7)
+            #expect(eval.reconstruction == sums.reconstruction && eval.kl == sums.kl)
+        }
+    }
+
+    /// A check that throws stops the step before any parameter is updated.
+    @Test func aFailedCheckUpdatesNothing() throws {
+        let m = try Self.model(Self.configs[0].1, rows: 6, samples: 1, seed: 3)
+        let workers = try BatchWorkers(m, count: 2)
+        struct Stop: Error {}
+        var updates = 0
+        #expect(throws: Stop.self) {
+            try workers.step(rows: 6, check: { _ in throw Stop() }) { _ in updates += 1 }
+        }
+        #expect(updates == 0)
+    }
+
+    /// Fewer rows than workers: only as many workers as rows take part.
+    @Test func aBatchSmallerThanTheWorkerCount() throws {
+        let config = Self.configs[0].1
+        let whole = try Self.model(config, rows: 4, samples: 1, seed: 5)
+        whole.forward(rows: 1, computeGradients: true)
+        whole.backward(rows: 1)
+        let split = try Self.model(config, rows: 4, samples: 1, seed: 5)
+        let workers = try BatchWorkers(split, count: 4)
+        workers.step(rows: 1, check: { _ in }) { _ in }
+        #expect(split.reconstruction[0] == whole.reconstruction[0])
+        let n = split.parameters.count
+        #expect(
+            Array(UnsafeBufferPointer(start: split.parameters.gradients.pointer, count: n))
+                == Array(UnsafeBufferPointer(start: whole.parameters.gradients.pointer, count: n)))
+    }
+}
