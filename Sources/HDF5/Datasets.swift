@@ -61,10 +61,13 @@ public struct DatasetInfo: Equatable, Sendable {
     }
 }
 
-/// Compression settings for array datasets: shuffle + gzip + Fletcher-32.
+/// Filters for array datasets: shuffle + gzip + Fletcher-32, or (gzip level
+/// nil) Fletcher-32 alone: checksummed but stored as is.
 public struct Compression: Sendable {
-    public var gzipLevel: UInt32
-    public init(gzipLevel: UInt32 = 1) { self.gzipLevel = gzipLevel }
+    public var gzipLevel: UInt32?
+    public init(gzipLevel: UInt32? = 1) { self.gzipLevel = gzipLevel }
+    /// Fletcher-32 checksums without compression.
+    public static let checksumOnly = Compression(gzipLevel: nil)
 }
 
 private final class Space: Handle {
@@ -121,8 +124,10 @@ extension Group {
         if !shape.isEmpty && !shape.contains(0) {
             let chunk = shape.map { hsize_t($0) }
             try check(H5Pset_chunk(dcpl.id, Int32(chunk.count), chunk), "setting chunks of \(name)", file: file)
-            try check(H5Pset_shuffle(dcpl.id), "setting shuffle on \(name)", file: file)
-            try check(H5Pset_deflate(dcpl.id, compression.gzipLevel), "setting gzip on \(name)", file: file)
+            if let level = compression.gzipLevel {
+                try check(H5Pset_shuffle(dcpl.id), "setting shuffle on \(name)", file: file)
+                try check(H5Pset_deflate(dcpl.id, level), "setting gzip on \(name)", file: file)
+            }
             try check(H5Pset_fletcher32(dcpl.id), "setting fletcher32 on \(name)", file: file)
         }
         let did = try check(

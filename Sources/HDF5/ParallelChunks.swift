@@ -4,7 +4,7 @@ import Dispatch
 
 extension Group {
     /// Writes a float32 array like `write(_:_:shape:compression:)` (shuffle, gzip,
-    /// Fletcher-32; readers see an ordinary dataset), but split into `chunks`
+    /// Fletcher-32, or Fletcher-32 alone; readers see an ordinary dataset), but split into `chunks`
     /// chunks along the first dimension that are filtered on all cores and
     /// stored with direct chunk writes. Compression is most of a checkpoint's
     /// save time; this divides it by the number of cores.
@@ -27,15 +27,18 @@ extension Group {
         defer { H5Pclose(dcpl) }
         let chunkDims = [hsize_t(chunkRows)] + shape.dropFirst().map { hsize_t($0) }
         try check(H5Pset_chunk(dcpl, Int32(chunkDims.count), chunkDims), "setting chunks of \(name)", file: file)
-        try check(H5Pset_shuffle(dcpl), "setting shuffle on \(name)", file: file)
-        try check(H5Pset_deflate(dcpl, compression.gzipLevel), "setting gzip on \(name)", file: file)
+        if let level = compression.gzipLevel {
+            try check(H5Pset_shuffle(dcpl), "setting shuffle on \(name)", file: file)
+            try check(H5Pset_deflate(dcpl, level), "setting gzip on \(name)", file: file)
+        }
         try check(H5Pset_fletcher32(dcpl), "setting fletcher32 on \(name)", file: file)
         let did = try check(
             H5Dcreate2(id, name, Float.fileType, sid, zoo_H5P_DEFAULT(), dcpl, zoo_H5P_DEFAULT()),
             "creating dataset \(name)", file: file)
         defer { H5Dclose(did) }
 
-        // Filter every chunk on its own core: shuffle → deflate → Fletcher-32, HDF5's pipeline order.
+        // Filter every chunk on its own core: shuffle → deflate → Fletcher-32, HDF5's
+        // pipeline order (Fletcher-32 alone without compression).
         let capacity = Int(compressBound(uLong(chunkBytes))) + 4
         let out = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * chunkCount)
         defer { out.deallocate() }
@@ -43,7 +46,7 @@ extension Group {
         defer { sizes.deallocate() }
         let shared = ChunkWork(
             values: values.baseAddress!, count: values.count, out: out, sizes: sizes,
-            capacity: capacity, chunkElements: chunkElements, level: Int32(compression.gzipLevel))
+            capacity: capacity, chunkElements: chunkElements, level: compression.gzipLevel.map { Int32($0) })
         DispatchQueue.concurrentPerform(iterations: chunkCount) { shared.filter(chunk: $0) }
         for c in 0..<chunkCount {
             guard sizes[c] > 0 else {
@@ -66,14 +69,24 @@ private struct ChunkWork: @unchecked Sendable {
     let sizes: UnsafeMutablePointer<Int>
     let capacity: Int
     let chunkElements: Int
-    let level: Int32
+    /// zlib level, nil for no shuffle and no deflate.
+    let level: Int32?
 
     func filter(chunk c: Int) {
-        // Shuffle: byte plane k holds byte k of every element (elements past the end are zero).
         let n = chunkElements
+        let first = c * n
+        let dst = out + c * capacity
+        guard let level else {
+            // Stored as is (elements past the end are zero), then Fletcher-32.
+            let present = max(0, min(n, count - first))
+            UnsafeMutableRawPointer(dst).copyMemory(from: values + first, byteCount: 4 * present)
+            (dst + 4 * present).update(repeating: 0, count: 4 * (n - present))
+            appendFletcher32(dst, length: 4 * n)
+            return
+        }
+        // Shuffle: byte plane k holds byte k of every element (elements past the end are zero).
         let shuffled = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 * n)
         defer { shuffled.deallocate() }
-        let first = c * n
         UnsafeRawPointer(values).withMemoryRebound(to: UInt8.self, capacity: 4 * count) { bytes in
             for i in 0..<n {
                 let e = first + i
@@ -81,16 +94,19 @@ private struct ChunkWork: @unchecked Sendable {
             }
         }
         // Deflate as HDF5's filter does: one zlib stream from compress2.
-        let dst = out + c * capacity
         var length = uLong(capacity - 4)
         guard compress2(dst, &length, shuffled, uLong(4 * n), level) == Z_OK else {
             sizes[c] = 0
             return
         }
-        // Fletcher-32 of the compressed bytes, appended little-endian.
-        let sum = fletcher32(dst, Int(length))
-        for k in 0..<4 { dst[Int(length) + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt32(k))) }
-        sizes[c] = Int(length) + 4
+        appendFletcher32(dst, length: Int(length))
+    }
+
+    /// Appends the Fletcher-32 of `length` bytes at `dst` (little-endian) and records the chunk's size.
+    private func appendFletcher32(_ dst: UnsafeMutablePointer<UInt8>, length: Int) {
+        let sum = fletcher32(dst, length)
+        for k in 0..<4 { dst[length + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt32(k))) }
+        sizes[(dst - out) / capacity] = length + 4
     }
 }
 

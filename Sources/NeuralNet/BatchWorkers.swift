@@ -62,17 +62,7 @@ public final class BatchWorkers {
             model.forward(rows: rows, samples: samples, klWeight: klWeight)
             return sums(rows: rows, objective: model.objective)
         }
-        let objectives = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-        defer { objectives.deallocate() }
-        parallel(n) { w in
-            let part = self.share(w, of: n, rows: rows)
-            let worker = self.workers[w]
-            self.scatter(part, samples: samples, to: worker)
-            worker.forward(rows: part.count, samples: samples, klWeight: klWeight)
-            objectives[w] = worker.objective
-            self.gatherResults(part, from: worker)
-        }
-        return sums(rows: rows, objective: objectives.reduce(0, +))
+        return sums(rows: rows, objective: runShares(n, rows: rows, samples: samples, klWeight: klWeight, backward: false))
     }
 
     /// One training step on the first `rows` rows of the model's batch:
@@ -95,18 +85,7 @@ public final class BatchWorkers {
             model.backward(rows: rows, layerDone: update)
             return s
         }
-        let objectives = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-        defer { objectives.deallocate() }
-        parallel(n) { w in
-            let part = self.share(w, of: n, rows: rows)
-            let worker = self.workers[w]
-            self.scatter(part, samples: samples, to: worker)
-            worker.forward(rows: part.count, samples: samples, computeGradients: true, klWeight: klWeight)
-            objectives[w] = worker.objective
-            self.gatherResults(part, from: worker)
-            worker.backward(rows: part.count)
-        }
-        let s = sums(rows: rows, objective: objectives.reduce(0, +))
+        let s = sums(rows: rows, objective: runShares(n, rows: rows, samples: samples, klWeight: klWeight, backward: true))
         try check(s)
         // Each thread sums the workers' gradients over its own slice of the
         // parameters (in worker order), then updates that slice.
@@ -125,6 +104,23 @@ public final class BatchWorkers {
             }
         }
         return s
+    }
+
+    /// Runs workers 0..<n on their shares of the batch at once (forward, and
+    /// backward into their own gradients when asked); returns the summed objective.
+    private func runShares(_ n: Int, rows: Int, samples: Int, klWeight: Float, backward: Bool) -> Double {
+        let objectives = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        defer { objectives.deallocate() }
+        parallel(n) { w in
+            let part = self.share(w, of: n, rows: rows)
+            let worker = self.workers[w]
+            self.scatter(part, samples: samples, to: worker)
+            worker.forward(rows: part.count, samples: samples, computeGradients: backward, klWeight: klWeight)
+            objectives[w] = worker.objective
+            self.gatherResults(part, from: worker)
+            if backward { worker.backward(rows: part.count) }
+        }
+        return objectives.reduce(0, +)
     }
 
     /// Copies rows `part` of the model's batch (inputs, labels, noise) into `worker`.

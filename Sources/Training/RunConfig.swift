@@ -8,7 +8,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var optimizer: OptimizerConfig = .init()
     /// Seeds every random stream (initialization, shuffling, noise, binarization).
     public var seed: UInt64 = 1
-    /// OpenBLAS threads. Results are bit-identical for a fixed seed and thread count.
+    /// Worker threads each batch is split across (`BatchWorkers`), each with
+    /// single-threaded OpenBLAS. Results are bit-identical for a fixed seed and thread count.
     public var threads: Int = 1
     /// β: the weight of the KL term (1 is the ELBO; β-VAE uses β > 1).
     public var beta: Double = 1

@@ -22,7 +22,7 @@ public struct Bench: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Epochs to time (the median is reported).") public var epochs: Int = 5
     @Option(parsing: .unconditional, help: "Images per batch.") public var batchSize: Int = 128
-    @Option(parsing: .unconditional, help: ArgumentHelp("BLAS threads (default: the number of cores).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Worker threads, as for zoo train (default: the number of cores).", valueName: "n"))
     public var threads: Int?
     @Flag(help: "Print the result as one JSON object.") public var json = false
 

@@ -42,7 +42,8 @@ public struct Train: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "BLAS threads (default: the number of cores). Same seed and thread count give bit-identical results.", valueName: "n"))
+            "Worker threads: each batch is split across them, each running single-threaded products (default: the number of cores). Same seed and thread count give bit-identical results.",
+            valueName: "n"))
     public var threads: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the KL term (vae: 1; beta-vae: 4).", valueName: "β"))
     public var beta: Double?

@@ -126,6 +126,26 @@ import Testing
         #expect(try r.info("w").filters == ["shuffle", "deflate", "fletcher32"])
     }
 
+    /// Checksummed chunks without compression (what checkpoints use for large
+    /// arrays): HDF5 reads them back, sees only Fletcher-32, and a damaged chunk fails.
+    @Test(arguments: [[400, 784], [100_001]])
+    func uncompressedChunksReadBackAndAreChecksummed(shape: [Int]) throws {
+        let p = Fixtures.temporaryDirectory("h5") + "/p.h5"
+        let values = (0..<shape.reduce(1, *)).map { Float($0 % 9973) * 0.001 - 3 }
+        let f = try HDF5File.create(p)
+        try values.withUnsafeBufferPointer { try f.writeParallel("w", $0, shape: shape, chunks: 3, compression: .checksumOnly) }
+        try f.close()
+        let r = try HDF5File.open(p)
+        let (back, backShape) = try r.read("w", as: Float.self, maxCount: 1 << 20)
+        #expect(backShape == shape && firstDifference(back, values) == nil)
+        #expect(try r.info("w").filters == ["fletcher32"])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: p)))
+        #expect(bytes.count > 4 * values.count, "stored uncompressed")
+        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 8) { bytes[i] ^= 0xFF }
+        Fixtures.write(bytes, to: p)
+        #expect(throws: HDF5Error.self) { _ = try HDF5File.open(p).read("w", as: Float.self, maxCount: 1 << 20) }
+    }
+
     @Test func corruptionIsStillCaughtByTheChecksum() throws {
         let p = Fixtures.temporaryDirectory("h5") + "/p.h5"
         var s: UInt64 = 9

@@ -49,9 +49,9 @@ import Testing
             #expect(workers.count == workerCount)
             var covered = [Int](repeating: 0, count: split.parameters.count)
             let lock = NSLock()
-            let sums = workers.step(rows: rows, samples: samples, klWeight: 0.7, check: { _ in }) { range in
-                lock.withLock { for i in range { covered[i] += 1 } }
-            }
+            let sums = workers.step(
+                rows: rows, samples: samples, klWeight: 0.7, check: { _ in },
+                update: { range in lock.withLock { for i in range { covered[i] += 1 } } })
             #expect(covered.allSatisfy { $0 == 1 }, "\(name): every parameter updated once")
 
             // Per-image values and posteriors: each row is computed on its own.
@@ -83,7 +83,7 @@ import Testing
 
             // The same split again gives the same bits.
             let first = Array(UnsafeBufferPointer(start: g, count: n))
-            let again = workers.step(rows: rows, samples: samples, klWeight: 0.7, check: { _ in }) { _ in }
+            let again = workers.step(rows: rows, samples: samples, klWeight: 0.7, check: { _ in }, update: { _ in })
             #expect(again == sums)
             #expect(Array(UnsafeBufferPointer(start: g, count: n)) == first)
 
@@ -100,7 +100,7 @@ import Testing
         struct Stop: Error {}
         var updates = 0
         #expect(throws: Stop.self) {
-            try workers.step(rows: 6, check: { _ in throw Stop() }) { _ in updates += 1 }
+            try workers.step(rows: 6, check: { _ in throw Stop() }, update: { _ in updates += 1 })
         }
         #expect(updates == 0)
     }
@@ -113,7 +113,7 @@ import Testing
         whole.backward(rows: 1)
         let split = try Self.model(config, rows: 4, samples: 1, seed: 5)
         let workers = try BatchWorkers(split, count: 4)
-        workers.step(rows: 1, check: { _ in }) { _ in }
+        workers.step(rows: 1, check: { _ in }, update: { _ in })
         #expect(split.reconstruction[0] == whole.reconstruction[0])
         let n = split.parameters.count
         #expect(
