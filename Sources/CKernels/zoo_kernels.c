@@ -160,6 +160,25 @@ void zk_adam(float *restrict p, const float *restrict g, float *restrict m, floa
     }
 }
 
+// zk_adam on the gradient g = g0 + g1 (two workers' parts, added in that
+// order and stored in g): one pass instead of a sum and then the update.
+ZK_CLONES
+void zk_adam_sum2(float *restrict p, float *restrict g, const float *restrict g0, const float *restrict g1,
+                  float *restrict m, float *restrict v, size_t n, float beta2, float one_minus_beta1,
+                  float one_minus_beta2, float step_size, float sqrt_bc2, float eps) {
+    const float a1 = one_minus_beta1, a2 = one_minus_beta2;
+    const float scaled_step = step_size * sqrt_bc2, scaled_eps = eps * sqrt_bc2;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g0[i] + g1[i];
+        g[i] = gi;
+        float mi = m[i] + a1 * (gi - m[i]);
+        float vi = beta2 * v[i] + a2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= scaled_step * mi / (__builtin_elementwise_sqrt(vi) + scaled_eps);
+    }
+}
+
 ZK_CLONES
 void zk_gather_u8(const uint8_t *restrict src, const int64_t *restrict rows, size_t nrows, size_t cols,
                   float *restrict dst) {

@@ -67,41 +67,37 @@ public final class BatchWorkers {
 
     /// One training step on the first `rows` rows of the model's batch:
     /// forward with gradients, `check` of the sums (throw to stop before any
-    /// parameter changes), backward, then `update` with parameter ranges that
-    /// together cover every parameter once, each called when that range's
-    /// gradient (in `model.parameters.gradients`) is final. With one worker
-    /// this is `model.forward` then `model.backward(rows:layerDone:)`; with
-    /// more, `update` runs on several threads at once, on disjoint ranges.
+    /// parameter changes), backward, then one `optimizer` step. With one
+    /// worker this is `model.forward`, then `model.backward(rows:layerDone:)`
+    /// updating each layer as soon as its gradient is final; with more, each
+    /// thread adds the workers' gradients over its own slice of the parameters
+    /// (in worker order, inside the update pass) and updates that slice.
+    /// Afterwards `model.parameters.gradients` holds the batch's gradient.
     @discardableResult
     public func step(
-        rows: Int, samples: Int = 1, klWeight: Float = 1, check: (Sums) throws -> Void,
-        update: (Range<Int>) -> Void
+        rows: Int, samples: Int = 1, klWeight: Float = 1, optimizer: Adam, check: (Sums) throws -> Void = { _ in }
     ) rethrows -> Sums {
+        let parameters = model.parameters
         let n = active(rows)
         guard n > 1 else {
             model.forward(rows: rows, samples: samples, computeGradients: true, klWeight: klWeight)
             let s = sums(rows: rows, objective: model.objective)
             try check(s)
-            model.backward(rows: rows, layerDone: update)
+            optimizer.beginStep()
+            model.backward(rows: rows) { optimizer.update(parameters, range: $0) }
             return s
         }
         let s = sums(rows: rows, objective: runShares(n, rows: rows, samples: samples, klWeight: klWeight, backward: true))
         try check(s)
-        // Each thread sums the workers' gradients over its own slice of the
-        // parameters (in worker order), then updates that slice.
-        let total = model.parameters.count
-        let g = model.parameters.gradients.pointer
-        let parts = workers.prefix(n).map { $0.parameters.gradients.pointer }
-        withoutActuallyEscaping(update) { update in
-            let box = UpdateBox(update: update)
-            parallel(n) { t in
-                // Slices start on 64-byte boundaries.
-                let lo = t == 0 ? 0 : (total * t / n) & ~15
-                let hi = t == n - 1 ? total : (total * (t + 1) / n) & ~15
-                guard lo < hi else { return }
-                Kernels.sum(parts, range: lo..<hi, into: g)
-                box.update(lo..<hi)
-            }
+        optimizer.beginStep()
+        let total = parameters.count
+        let parts = workers.prefix(n).map { UnsafePointer($0.parameters.gradients.pointer) }
+        parallel(n) { t in
+            // Slices start on 64-byte boundaries.
+            let lo = t == 0 ? 0 : (total * t / n) & ~15
+            let hi = t == n - 1 ? total : (total * (t + 1) / n) & ~15
+            guard lo < hi else { return }
+            optimizer.update(parameters, range: lo..<hi, summing: parts)
         }
         return s
     }
@@ -167,9 +163,4 @@ func parallel(_ n: Int, _ body: (Int) -> Void) {
 /// A body shared with other threads for one `parallel` call's duration.
 private struct IndexedWork: @unchecked Sendable {
     let body: (Int) -> Void
-}
-
-/// An optimizer's update, called on several threads for disjoint ranges.
-private struct UpdateBox: @unchecked Sendable {
-    let update: (Range<Int>) -> Void
 }

@@ -377,17 +377,12 @@ public final class Trainer {
             gather(train, indices: permutation.baseAddress! + first, rows: rows, dynamic: dynamic)
             noiseStream.fillNormal(model.epsilon.pointer, count: rows * K * config.model.latentDim)
             let beta = config.training.klWeight(globalStep: globalStep, stepsPerEpoch: steps)
-            let (epoch, step, optimizer, parameters) = (epoch, stepInEpoch, optimizer, model.parameters)
-            // Adam updates each range of parameters as soon as its gradient is final.
-            let sums = try workers.step(
-                rows: rows, samples: K, klWeight: Float(beta),
-                check: { s in
-                    guard s.reconstruction.isFinite, s.kl.isFinite, s.objective.isFinite else {
-                        throw TrainingError.nonFiniteLoss(
-                            epoch: epoch + 1, step: step + 1, reconstruction: s.reconstruction, kl: s.kl)
-                    }
-                    optimizer.beginStep()
-                }, update: { optimizer.update(parameters, range: $0) })
+            let (epoch, step) = (epoch, stepInEpoch)
+            let sums = try workers.step(rows: rows, samples: K, klWeight: Float(beta), optimizer: optimizer) { s in
+                guard s.reconstruction.isFinite, s.kl.isFinite, s.objective.isFinite else {
+                    throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step + 1, reconstruction: s.reconstruction, kl: s.kl)
+                }
+            }
             let (rec, kl) = (sums.reconstruction, sums.kl)
             stepInEpoch += 1
             globalStep += 1

@@ -47,12 +47,14 @@ import Testing
             let split = try Self.model(config, rows: rows, samples: samples, seed: 7)
             let workers = try BatchWorkers(split, count: workerCount)
             #expect(workers.count == workerCount)
-            var covered = [Int](repeating: 0, count: split.parameters.count)
-            let lock = NSLock()
-            let sums = workers.step(
-                rows: rows, samples: samples, klWeight: 0.7, check: { _ in },
-                update: { range in lock.withLock { for i in range { covered[i] += 1 } } })
-            #expect(covered.allSatisfy { $0 == 1 }, "\(name): every parameter updated once")
+            let adam = try Adam(parameterCount: split.parameters.count)
+            let sums = try workers.step(rows: rows, samples: samples, klWeight: 0.7, optimizer: adam)
+            // Every parameter updated exactly once: after Adam's first step its
+            // first moment is (1 − β1)·g exactly (twice, or never, it would not be).
+            let a1 = Float(1 - 0.9)
+            let n = split.parameters.count
+            let g = split.parameters.gradients.pointer
+            #expect((0..<n).allSatisfy { adam.firstMoment.pointer[$0] == a1 * g[$0] }, "\(name): every parameter updated once")
 
             // Per-image values and posteriors: each row is computed on its own.
             var expectedRec = 0.0
@@ -74,8 +76,6 @@ import Testing
             }
             // The summed gradient: float sums in another order, so within a tolerance
             // relative to the largest gradient value.
-            let n = split.parameters.count
-            let g = split.parameters.gradients.pointer
             let h = whole.parameters.gradients.pointer
             let scale = (0..<n).map { abs(h[$0]) }.max() ?? 1
             let worst = (0..<n).map { abs(g[$0] - h[$0]) }.max() ?? 0
@@ -83,12 +83,18 @@ import Testing
 
             // The same split again gives the same bits.
             let first = Array(UnsafeBufferPointer(start: g, count: n))
-            let again = workers.step(rows: rows, samples: samples, klWeight: 0.7, check: { _ in }, update: { _ in })
+            let replay = try Self.model(config, rows: rows, samples: samples, seed: 7)
+            let again = try BatchWorkers(replay, count: workerCount).step(
+                rows: rows, samples: samples, klWeight: 0.7, optimizer: try Adam(parameterCount: n))
             #expect(again == sums)
-            #expect(Array(UnsafeBufferPointer(start: g, count: n)) == first)
+            #expect(Array(UnsafeBufferPointer(start: replay.parameters.gradients.pointer, count: n)) == first)
+            #expect(
+                Array(UnsafeBufferPointer(start: replay.parameters.values.pointer, count: n))
+                    == Array(UnsafeBufferPointer(start: split.parameters.values.pointer, count: n)))
 
             // Evaluation without gradients: the same per-row values.
-            let eval = workers.forward(rows: rows, samples: samples, klWeight: 0.7)
+            let fresh = try Self.model(config, rows: rows, samples: samples, seed: 7)
+            let eval = try BatchWorkers(fresh, count: workerCount).forward(rows: rows, samples: samples, klWeight: 0.7)
             #expect(eval.reconstruction == sums.reconstruction && eval.kl == sums.kl)
         }
     }
@@ -98,11 +104,13 @@ import Testing
         let m = try Self.model(Self.configs[0].1, rows: 6, samples: 1, seed: 3)
         let workers = try BatchWorkers(m, count: 2)
         struct Stop: Error {}
-        var updates = 0
+        let before = Array(UnsafeBufferPointer(start: m.parameters.values.pointer, count: m.parameters.count))
+        let adam = try Adam(parameterCount: m.parameters.count)
         #expect(throws: Stop.self) {
-            try workers.step(rows: 6, check: { _ in throw Stop() }, update: { _ in updates += 1 })
+            try workers.step(rows: 6, optimizer: adam) { _ in throw Stop() }
         }
-        #expect(updates == 0)
+        #expect(adam.step == 0)
+        #expect(Array(UnsafeBufferPointer(start: m.parameters.values.pointer, count: m.parameters.count)) == before)
     }
 
     /// Fewer rows than workers: only as many workers as rows take part.
@@ -113,7 +121,7 @@ import Testing
         whole.backward(rows: 1)
         let split = try Self.model(config, rows: 4, samples: 1, seed: 5)
         let workers = try BatchWorkers(split, count: 4)
-        workers.step(rows: 1, check: { _ in }, update: { _ in })
+        try workers.step(rows: 1, optimizer: try Adam(parameterCount: split.parameters.count))
         #expect(split.reconstruction[0] == whole.reconstruction[0])
         let n = split.parameters.count
         #expect(
