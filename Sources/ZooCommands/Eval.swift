@@ -139,23 +139,14 @@ public struct Eval: ParsableCommand {
             "zoo \(Zoo.version): \(checkpoint): \(describe(loaded.checkpoint.config)); \(set.count) \(data.split.rawValue) images from \(loaded.source.path)\n"
         )
 
-        // The ELBO, with the training's test-loss noise stream (or, for an explicit --seed, that seed's first).
         let epochs = loaded.checkpoint.training?.epoch ?? 0
-        let streamIndex = self.seed == nil ? epochs : 0
-        let noise = RunStreams(seed: seed).evaluation(epochs: streamIndex)
-        guard
-            let elboResult = ELBOEvaluator.evaluate(
-                model, on: set, batchSize: model.maxRows, noise: noise,
-                shouldStop: { signals.requested })
-        else {
-            writeStderr("interrupted during the ELBO; nothing written\n")
-            throw ExitCode(130)
-        }
+        let (elboResult, streamIndex) = try evaluateELBO(loaded, model: model, seed: self.seed, signals: signals)
         let elboSeconds = monotonicSeconds() - start
 
         var nllReport: EvalReport.NLL?
         if nll {
-            nllReport = try importanceSampling(model, set: set, seed: seed, threads: threadCount)
+            nllReport = try estimateNLL(
+                model, set: set, seed: seed, threads: threadCount, samples: samples, ks: kList ?? [], repeats: repeats, chunk: chunk)
         }
         let D = model.config.inputDim
         let out = EvalReport(
@@ -181,44 +172,68 @@ public struct Eval: ParsableCommand {
         writeStdout(json ? encoded : out.table())
     }
 
-    /// Encodes every image, then runs the importance sampler once per repeat.
-    /// Stops on the flag `StopSignals` sets (read directly: the workers' closure must be Sendable).
-    func importanceSampling(_ model: VAE, set: EvaluationSet, seed: UInt64, threads: Int) throws -> EvalReport.NLL {
-        let start = monotonicSeconds()
-        let L = model.config.latentDim
-        let D = model.config.inputDim
-        let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
-        defer { posteriors.deallocate() }
-        model.encodeAll(set, into: posteriors)
-        BLAS.setThreads(1)  // each worker runs its own single-threaded products
-        let sampler = try ImportanceSampler(
-            model: model,
-            options: .init(
-                samples: samples, ks: kList ?? [], seed: seed,
-                threads: threads, chunk: chunk))
-        var summary = RepeatedNLL(ks: sampler.options.reportedKs)
-        for r in 0..<repeats {
-            let label = repeats > 1 ? "nll K=\(samples) (repeat \(r + 1)/\(repeats))" : "nll K=\(samples)"
-            let progress = TaskProgress(label, total: set.count, unit: "images")
-            let result = sampler.run(
-                set, posteriors: posteriors, repeatIndex: r,
-                progress: { progress.update($0) }, shouldStop: { stopRequested.load(ordering: .relaxed) })
-            progress.finish()
-            guard let result else {
-                writeStderr("interrupted during the NLL estimate (repeat \(r + 1) of \(repeats)); nothing written\n")
-                throw ExitCode(130)
-            }
-            summary.add(logLikelihood: result.logLikelihood)
-        }
-        let estimates = summary.estimates.map { e in
-            EvalReport.NLL.Estimate(
-                k: e.k, nll: e.nll, standardError: e.standardError,
-                bitsPerDim: bitsPerDimension(nats: e.nll, dimension: D), repeatStd: e.repeatStd)
-        }
-        return .init(
-            iwSamples: samples, seed: seed, repeats: repeats, chunk: chunk, estimates: estimates,
-            seconds: monotonicSeconds() - start)
+}
+
+/// The negative ELBO of a loaded checkpoint's split: with the training's
+/// test-loss noise stream (so that on the same data it reproduces the test
+/// loss the training reported), or for an explicit `seed` that seed's first
+/// stream. Returns the result and the stream index used; exits 130 when
+/// `signals` asks to stop.
+func evaluateELBO(_ loaded: LoadedCheckpoint, model: VAE, seed explicit: UInt64?, signals: StopSignals) throws -> (ELBOResult, Int) {
+    let seed = explicit ?? loaded.checkpoint.config.training.seed
+    let streamIndex = explicit == nil ? loaded.checkpoint.training?.epoch ?? 0 : 0
+    let noise = RunStreams(seed: seed).evaluation(epochs: streamIndex)
+    guard
+        let result = ELBOEvaluator.evaluate(
+            model, on: loaded.set, batchSize: model.maxRows, noise: noise, shouldStop: { signals.requested })
+    else {
+        writeStderr("interrupted during the ELBO; nothing written\n")
+        throw ExitCode(130)
     }
+    return (result, streamIndex)
+}
+
+/// −log p(x) of every image of `set` by importance sampling with K = `samples`
+/// (and the first k of those draws for each of `ks`), `repeats` times: encodes
+/// every image, then runs the sampler once per repeat, its workers running
+/// single-threaded products on `threads` threads. Stops on the flag
+/// `StopSignals` sets (read directly: the workers' closure must be Sendable)
+/// and exits 130.
+func estimateNLL(
+    _ model: VAE, set: EvaluationSet, seed: UInt64, threads: Int, samples: Int, ks: [Int], repeats: Int, chunk: Int
+) throws -> EvalReport.NLL {
+    let start = monotonicSeconds()
+    let L = model.config.latentDim
+    let D = model.config.inputDim
+    let posteriors = UnsafeMutablePointer<Float>.allocate(capacity: set.count * 2 * L)
+    defer { posteriors.deallocate() }
+    model.encodeAll(set, into: posteriors)
+    BLAS.setThreads(1)  // each worker runs its own single-threaded products
+    let sampler = try ImportanceSampler(
+        model: model,
+        options: .init(samples: samples, ks: ks, seed: seed, threads: threads, chunk: chunk))
+    var summary = RepeatedNLL(ks: sampler.options.reportedKs)
+    for r in 0..<repeats {
+        let label = repeats > 1 ? "nll K=\(samples) (repeat \(r + 1)/\(repeats))" : "nll K=\(samples)"
+        let progress = TaskProgress(label, total: set.count, unit: "images")
+        let result = sampler.run(
+            set, posteriors: posteriors, repeatIndex: r,
+            progress: { progress.update($0) }, shouldStop: { stopRequested.load(ordering: .relaxed) })
+        progress.finish()
+        guard let result else {
+            writeStderr("interrupted during the NLL estimate (repeat \(r + 1) of \(repeats)); nothing written\n")
+            throw ExitCode(130)
+        }
+        summary.add(logLikelihood: result.logLikelihood)
+    }
+    let estimates = summary.estimates.map { e in
+        EvalReport.NLL.Estimate(
+            k: e.k, nll: e.nll, standardError: e.standardError,
+            bitsPerDim: bitsPerDimension(nats: e.nll, dimension: D), repeatStd: e.repeatStd)
+    }
+    return .init(
+        iwSamples: samples, seed: seed, repeats: repeats, chunk: chunk, estimates: estimates,
+        seconds: monotonicSeconds() - start)
 }
 
 /// A checkpoint and one split of data prepared for its model.
