@@ -10,6 +10,22 @@ enum Font {
     /// Width in pixels of `text` at `scale`, with one blank column between glyphs.
     static func width(of text: String, scale: Int) -> Int { max(0, text.count * (width + 1) - 1) * scale }
 
+    /// Calls `body(x, y)` for every inked pixel of `text` drawn at `scale`
+    /// from (0, 0) (characters without a glyph leave a blank).
+    static func forEachInkPixel(of text: String, scale: Int, _ body: (Int, Int) -> Void) {
+        var cx = 0
+        for ch in text {
+            if let rows = glyph(ch) {
+                for (ry, row) in rows.enumerated() {
+                    for (rx, bit) in row.enumerated() where bit == "#" {
+                        for sy in 0..<scale { for sx in 0..<scale { body(cx + rx * scale + sx, ry * scale + sy) } }
+                    }
+                }
+            }
+            cx += (width + 1) * scale
+        }
+    }
+
     private static let glyphs: [Character: [String]] = [
         "A": [".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"],
         "B": ["####.", "#...#", "#...#", "####.", "#...#", "#...#", "####."],

@@ -22,6 +22,20 @@ public struct Image: Sendable, Equatable {
         self.pixels = pixels ?? [UInt8](repeating: 0, count: width * height * channels)
         precondition(self.pixels.count == width * height * channels)
     }
+
+    /// The image enlarged `factor` times, nearest neighbour.
+    public func scaled(by factor: Int) -> Image {
+        precondition(factor >= 1)
+        guard factor > 1 else { return self }
+        let (W, n) = (width * factor, channels)
+        var out = [UInt8](repeating: 0, count: W * height * factor * n)
+        for y in 0..<(height * factor) {
+            for x in 0..<W {
+                for c in 0..<n { out[(y * W + x) * n + c] = pixels[((y / factor) * width + x / factor) * n + c] }
+            }
+        }
+        return Image(width: W, height: height * factor, channels: n, pixels: out)
+    }
 }
 
 /// An image that cannot be encoded (writing errors are `FileWriteError`s).

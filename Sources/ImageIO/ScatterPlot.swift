@@ -135,16 +135,6 @@ struct Canvas {
     }
 
     mutating func text(_ s: String, x: Int, y: Int, scale: Int, color: (UInt8, UInt8, UInt8)) {
-        var cx = x
-        for ch in s {
-            if let rows = Font.glyph(ch) {
-                for (ry, row) in rows.enumerated() {
-                    for (rx, bit) in row.enumerated() where bit == "#" {
-                        for sy in 0..<scale { for sx in 0..<scale { blend(cx + rx * scale + sx, y + ry * scale + sy, color, 1) } }
-                    }
-                }
-            }
-            cx += (Font.width + 1) * scale
-        }
+        Font.forEachInkPixel(of: s, scale: scale) { px, py in blend(x + px, y + py, color, 1) }
     }
 }

@@ -50,6 +50,8 @@ public struct Embed: ParsableCommand {
     @Option(help: ArgumentHelp("Write a scatter plot of the embedding (PNG).", valueName: "path.png"))
     public var plot: String?
 
+    @OptionGroup(title: "Pictures (--plot)") public var pictures: PictureOptions
+
     @Flag(help: "Add the posterior log-variances (logvar_*) to the CSV.")
     public var logvar = false
 
@@ -83,6 +85,12 @@ public struct Embed: ParsableCommand {
         let start = monotonicSeconds()
         let signals = StopSignals()
         for path in [csv, plot].compactMap({ $0 }) { try checkWritable(path) }
+        if plot != nil, let scale = pictures.scale {
+            let frame = ScatterPlot(title: "", xLabel: "", yLabel: "")
+            if frame.width * scale * frame.height * scale > ImageGrid.maximumPixels {
+                throw CommandError.pictureTooLarge(width: frame.width * scale, height: frame.height * scale, scale: scale)
+            }
+        }
         if let tsv { try prepareOutputDirectory(tsv) }
         let saved = try Checkpoint.read(from: checkpoint)
         let data = try DataSource(path: directory.map(absolutePath) ?? saved.config.data.path)
@@ -153,8 +161,8 @@ public struct Embed: ParsableCommand {
             try plotFile.write(
                 bytes: try PNG.encode(
                     scatter(
-                        points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: saved.config.data.classNames ?? data.labelNames)
-                ))
+                        points: plotPoints, labels: plotLabels, latent: L, pca: pca, names: saved.config.data.classNames ?? data.labelNames
+                    ).scaled(by: pictures.scale ?? 1)))
         }
         // One commit: the CSV, the TSV pair and the plot all appear, or none changes.
         try OutputFile.commit([csvFile, vectors, metadata, plotFile].compactMap { $0 })

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import ImageIO
 import NeuralNet
 import Recipes
 import Training
@@ -139,6 +140,41 @@ public struct RecipeOption: ParsableArguments {
         var defaults = RunConfig()
         defaults.training.threads = ProcessInfo.processInfo.activeProcessorCount
         return (r, try r.config(over: defaults))
+    }
+}
+
+/// `--scale`: screen pixels per image pixel in the PNG files a command writes.
+public struct PictureOptions: ParsableArguments {
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Enlarge the PNG pictures N times, nearest neighbour (default for image grids: the smallest N that makes a tile at least 56 pixels, 2 for 28×28; 1 for plots).",
+            valueName: "N"))
+    public var scale: Int?
+
+    public static let maximumScale = 32
+
+    public init() {}
+
+    public func validate() throws { try checkRange("--scale", scale, 1...Self.maximumScale) }
+
+    /// The scale for tiles of `height` × `width` pixels.
+    func scale(height: Int, width: Int) -> Int { scale ?? ImageGrid.defaultScale(height: height, width: width) }
+
+    /// `count` images tiled `columns` per row at this scale, with a 1-pixel
+    /// gutter and `captions`; refused before drawing when the grid would be too large.
+    func grid(
+        _ tiles: [Float], count: Int, channels: Int, height: Int, width: Int, columns: Int, captions: ImageGrid.Captions = .init()
+    ) throws -> Image {
+        let s = scale(height: height, width: width)
+        let size = ImageGrid.size(count: count, height: height, width: width, columns: columns, scale: s, captions: captions)
+        guard size.width.multipliedReportingOverflow(by: size.height).partialValue <= ImageGrid.maximumPixels,
+            size.width <= ImageGrid.maximumPixels, size.height <= ImageGrid.maximumPixels
+        else { throw CommandError.pictureTooLarge(width: size.width, height: size.height, scale: s) }
+        return tiles.withUnsafeBufferPointer {
+            ImageGrid.tile(
+                $0, count: count, channels: channels, height: height, width: width, columns: columns, scale: s, captions: captions)
+        }
     }
 }
 

@@ -34,6 +34,8 @@ public struct Resume: ParsableCommand {
 
     @OptionGroup(title: "Metrics") public var logging: LogOptions
 
+    @OptionGroup(title: "Pictures (--samples-dir and the --log image)") public var pictures: PictureOptions
+
     @Option(help: ArgumentHelp("Write the sample grids here after every epoch.", valueName: "dir"))
     public var samplesDir: String?
 
@@ -72,6 +74,6 @@ public struct Resume: ParsableCommand {
                 + "training to epoch \(config.training.epochs)\n")
         try trainLoop(
             trainer, saver: CheckpointSaver(path: checkpoint, options: saving, fingerprint: now, recipe: saved.recipe),
-            samplesDir: samplesDir, metrics: try logging.open(resumingAt: trainer.globalStep))
+            samplesDir: samplesDir, metrics: try logging.open(resumingAt: trainer.globalStep), pictures: pictures)
     }
 }

@@ -70,6 +70,8 @@ public struct Sample: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the prior samples (default: the checkpoint's training seed).", valueName: "n"))
     public var seed: UInt64?
 
+    @OptionGroup(title: "Pictures") public var pictures: PictureOptions
+
     @Option(
         help: ArgumentHelp(
             "Also write the prior samples' latent points z here (NAME.npy, float32 [n, latent]), to decode them elsewhere.",
@@ -126,6 +128,7 @@ public struct Sample: ParsableCommand {
         let tiles: [Float]
         let tileColumns: Int
         let what: String
+        var captions = ImageGrid.Captions()
         if manifold {
             guard L == 2 else { throw SampleError.notTwoDimensional(path: checkpoint, latentDim: L) }
             let s = steps ?? 20
@@ -134,6 +137,10 @@ public struct Sample: ParsableCommand {
             for r in 0..<(s * s) { model.latentLabels[r] = Int32(label ?? 0) }
             tiles = decode(model, rows: s * s, saved.standardization)
             tileColumns = s
+            // z₀ of each column along the top, z₁ of each row at the left.
+            let grid = LatentGrids.manifold(steps: s)
+            captions = .init(
+                rows: (0..<s).map { "\(fmt(Double(grid[($0 * s) * 2 + 1]), 1))" }, columns: (0..<s).map { fmt(Double(grid[$0 * 2]), 1) })
             what = "the latent plane, \(s) × \(s) prior quantiles" + (C > 0 ? ", class \(label ?? 0)" : "")
         } else if traverse || interpolate != nil {
             let test = try testSet(saved)
@@ -159,6 +166,8 @@ public struct Sample: ParsableCommand {
                 for row in 0..<(L * s) { model.latentLabels[row] = y }
                 tiles = decode(model, rows: L * s, saved.standardization)
                 tileColumns = s
+                // The dimension at the left of each row, the value above each column.
+                captions = .init(rows: (0..<L).map { "z\($0)" }, columns: (0..<s).map { fmt(Double(z[$0 * L]), 1) })
                 what = "traversal of test image \(image): \(L) dimensions × \(s) values in [−3, 3]"
             } else {
                 let s = steps ?? 10
@@ -172,6 +181,7 @@ public struct Sample: ParsableCommand {
                 let decoded = decode(model, rows: s, saved.standardization)
                 tiles = pixels(test, i, saved.standardization) + decoded + pixels(test, j, saved.standardization)
                 tileColumns = s + 2
+                captions = .init(columns: ["image \(i)"] + (0..<s).map { "t=" + fmt(Double($0) / Double(s - 1), 2) } + ["image \(j)"])
                 what = "interpolation between test images \(i) and \(j) in \(s) steps (the images at both ends)"
             }
         } else {
@@ -190,10 +200,10 @@ public struct Sample: ParsableCommand {
         } else if out.hasSuffix(".csv") {
             try writeAtomically(Array(CSVTable.encode(tiles, columns: D).utf8), to: out)
         } else if let (channels, height, width) = config.imageSize {
-            try tiles.withUnsafeBufferPointer {
-                try PNG.write(
-                    ImageGrid.tile($0, count: count, channels: channels, height: height, width: width, columns: tileColumns), to: out)
-            }
+            try PNG.write(
+                pictures.grid(
+                    tiles, count: count, channels: channels, height: height, width: width, columns: tileColumns, captions: captions),
+                to: out)
         }
         writeStderr("wrote \(out): \(what), in \(fmt(monotonicSeconds() - start, 2)) s\n")
     }

@@ -72,7 +72,7 @@ struct RunLog {
             ], step: p.globalStep, wallTime: Date().timeIntervalSince1970)
     }
 
-    func epoch(_ r: EpochRecord, trainer: Trainer, beta: Double, lr: Double) throws {
+    func epoch(_ r: EpochRecord, trainer: Trainer, beta: Double, lr: Double, pictures: PictureOptions) throws {
         try metrics.epoch(r, globalStep: trainer.globalStep, seconds: trainer.seconds, beta: beta, lr: lr)
         var scalars = [
             ("epoch/train_loss", r.trainLoss), ("epoch/train_reconstruction", r.trainReconstruction), ("epoch/train_kl", r.trainKL),
@@ -85,10 +85,8 @@ struct RunLog {
         try events.scalars(scalars, step: trainer.globalStep, wallTime: now)
         // The epoch's prior samples as an image (image models).
         guard let (channels, height, width) = trainer.config.model.imageSize else { return }
-        let samples = trainer.priorSamples(count: 64)
-        let grid = try samples.withUnsafeBufferPointer {
-            ImageGrid.tile($0, count: 64, channels: channels, height: height, width: width, columns: 8)
-        }
+        let grid = try pictures.grid(
+            trainer.priorSamples(count: 64), count: 64, channels: channels, height: height, width: width, columns: 8)
         try events.image(
             "samples", png: try PNG.encode(grid), height: grid.height, width: grid.width, channels: channels == 1 ? 1 : 3,
             step: trainer.globalStep, wallTime: now)
@@ -188,7 +186,9 @@ struct CheckpointSaver {
 /// ends the run, printing a summary per epoch, writing samples and
 /// checkpoints (and NAME-best.h5 whenever the validation loss improves); on
 /// SIGINT/SIGTERM saves the current step and throws `ExitCode(130)`.
-func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?, metrics: RunLog? = nil) throws {
+func trainLoop(
+    _ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?, metrics: RunLog? = nil, pictures: PictureOptions = .init()
+) throws {
     let total = trainer.config.training.epochs
     let lr = trainer.config.training.optimizer.lr
     let signals = saver.map { _ in StopSignals() }
@@ -223,7 +223,7 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?,
             }, shouldStop: { signals?.requested ?? false || logError != nil })
         progress.endEpoch()
         if let logError { throw logError }
-        if let record { try metrics?.epoch(record, trainer: trainer, beta: lastBeta, lr: lr) }
+        if let record { try metrics?.epoch(record, trainer: trainer, beta: lastBeta, lr: lr, pictures: pictures) }
         guard let record else {
             guard let saver else { break }
             try save(saver)
@@ -243,7 +243,7 @@ func trainLoop(_ trainer: Trainer, saver: CheckpointSaver?, samplesDir: String?,
                 )
             }
         }
-        if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir) }
+        if let dir = samplesDir { try writeSamples(trainer, epoch: record.epoch, to: dir, pictures: pictures) }
         if let saver, trainer.lastEpochIsBest { try save(saver, best: true) }
         let stopping = signals?.requested == true
         let early = trainer.stoppedEarly

@@ -27,6 +27,8 @@ public struct Train: ParsableCommand {
 
     @OptionGroup(title: "Metrics") public var logging: LogOptions
 
+    @OptionGroup(title: "Pictures (--samples-dir and the --log image)") public var pictures: PictureOptions
+
     @Option(
         help: ArgumentHelp(
             "Save the checkpoint (weights, optimizer, config, training state) here; SIGINT or SIGTERM saves the current step and stops. With --val-split, the best epoch also goes to NAME-best.h5.",
@@ -125,7 +127,7 @@ public struct Train: ParsableCommand {
             writeStderr("note: without --save nothing of this run is kept (the model is lost when it ends); --save m.h5 keeps it\n")
         }
         let saver = save.map { CheckpointSaver(path: $0, options: saving, fingerprint: fingerprint(), recipe: recipe.name) }
-        try trainLoop(trainer, saver: saver, samplesDir: samplesDir, metrics: try logging.open(resumingAt: nil))
+        try trainLoop(trainer, saver: saver, samplesDir: samplesDir, metrics: try logging.open(resumingAt: nil), pictures: pictures)
     }
 }
 
@@ -190,28 +192,27 @@ func prepareOutputDirectory(_ dir: String) throws {
 /// The tutorial's two pictures after each epoch: 128 prior samples, and 8
 /// test examples above their reconstructions, as PNG grids for image models
 /// (in colour for 3 or 4 channels), as CSV rows for models of vectors.
-func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String) throws {
+func writeSamples(_ trainer: Trainer, epoch: Int, to dir: String, pictures: PictureOptions) throws {
     let model = trainer.config.model
     let samples = trainer.priorSamples(count: 128)
     let pairs = trainer.reconstructions(of: trainer.test ?? trainer.train, count: 8)
     let D = model.inputDim
+    let n = pairs.count / (2 * D)
     guard let (channels, height, width) = model.imageSize else {
-        let n = pairs.count / (2 * D)
         let kinds = Array(repeating: "input", count: n) + Array(repeating: "reconstruction", count: n)
         try writeAtomically(Array(CSVTable.encode(samples, columns: D).utf8), to: "\(dir)/sampled-\(epoch).csv")
         try writeAtomically(Array(CSVTable.encode(pairs, columns: D, kinds: kinds).utf8), to: "\(dir)/reconst-\(epoch).csv")
         return
     }
-    try samples.withUnsafeBufferPointer {
-        try PNG.write(
-            ImageGrid.tile($0, count: 128, channels: channels, height: height, width: width, columns: 16), to: "\(dir)/sampled-\(epoch).png"
-        )
-    }
-    try pairs.withUnsafeBufferPointer {
-        try PNG.write(
-            ImageGrid.tile($0, count: pairs.count / D, channels: channels, height: height, width: width, columns: pairs.count / (2 * D)),
-            to: "\(dir)/reconst-\(epoch).png")
-    }
+    try PNG.write(
+        pictures.grid(samples, count: 128, channels: channels, height: height, width: width, columns: 16),
+        to: "\(dir)/sampled-\(epoch).png")
+    // The inputs in the first row, their reconstructions under them.
+    try PNG.write(
+        pictures.grid(
+            pairs, count: 2 * n, channels: channels, height: height, width: width, columns: n,
+            captions: .init(rows: ["input", "reconstruction"])),
+        to: "\(dir)/reconst-\(epoch).png")
 }
 
 /// Errors of the command layer itself.
@@ -219,11 +220,15 @@ enum CommandError: Error, CustomStringConvertible {
     case outputNotDirectory(String)
     case cannotCreateDirectory(String, String)
     case dataChanged(checkpoint: String, recorded: String, now: String)
+    case pictureTooLarge(width: Int, height: Int, scale: Int)
 
     var description: String {
         switch self {
         case .outputNotDirectory(let p): return "\(p) exists and is not a directory; choose another --samples-dir"
         case .cannotCreateDirectory(let p, let why): return "cannot use \(p) as an output directory: \(why)"
+        case .pictureTooLarge(let w, let h, let scale):
+            return "the picture would be \(w) × \(h) pixels at --scale \(scale), more than the \(ImageGrid.maximumPixels) zoo draws; "
+                + "use a smaller --scale or fewer tiles"
         case .dataChanged(let c, let recorded, let now):
             return "the training data differs from the data \(c) was trained on (fingerprint \(recorded), now \(now)); "
                 + "pass --allow-data-change to continue anyway"

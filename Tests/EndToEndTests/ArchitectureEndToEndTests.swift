@@ -112,7 +112,7 @@ import Training
         ])
         #expect(t.status == 0, "\(t.stderr)")
         #expect(try Checkpoint.read(from: dir + "/m.h5").config.model.inputShape == [1, 6, 10])
-        // 128 tiles of 10×6 in 16 columns with 2-pixel padding.
-        #expect(pngSize(dir + "/s/sampled-1.png").map { $0.width == 16 * 12 + 2 && $0.height == 8 * 8 + 2 } == true)
+        // 128 tiles of 10×6 in 16 columns, at scale 10 (the shorter side 60 ≥ 56), 1-pixel gutters.
+        #expect(pngSize(dir + "/s/sampled-1.png").map { $0.width == 16 * 101 + 1 && $0.height == 8 * 61 + 1 } == true)
     }
 }

@@ -113,6 +113,9 @@ import Testing
         (["embed", "x.h5", "--threads", "100000", "--csv", "-"], "--threads must be between 1 and 256"),
         (["embed", "x.h5", "--tsv", "-"], "--tsv takes a directory"),
         (["sample", "x.h5", "--out", "x.png", "--columns", "1000000000"], "--columns must be between 1 and 64"),
+        (["sample", "x.h5", "--out", "x.png", "--scale", "0"], "--scale must be between 1 and 32, got 0"),
+        (["train", "--samples-dir", "s", "--scale", "9223372036854775807"], "--scale must be between 1 and 32"),
+        (["embed", "x.h5", "--plot", "p.png", "--scale", "33"], "--scale must be between 1 and 32, got 33"),
     ])
     func absurdCommandLineValuesAreRefused(arguments: [String], message: String) throws {
         let dir = Fixtures.temporaryDirectory("cli")
@@ -122,6 +125,23 @@ import Testing
         #expect(!r.stdout.contains("epoch"), "refused before training")
         #expect(Date().timeIntervalSince(start) < 30)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [], "nothing written")
+    }
+
+    /// A picture larger than zoo draws (64 Mi pixels) is refused, naming its
+    /// size and the fix, before anything is drawn or written.
+    @Test func picturesTooLargeAreRefused() throws {
+        let ckpt = try #require(hostileBase)
+        let dir = Fixtures.temporaryDirectory("big-picture")
+        let r = try Zoo.run(["sample", ckpt, "--n", "10000", "--scale", "32", "--out", dir + "/g.png"])
+        #expect(
+            r.status == 1 && r.stderr.contains("pixels at --scale 32, more than the 67108864 zoo draws; use a smaller --scale"),
+            "\(r.stderr)")
+        let e = try Zoo.run(["embed", ckpt, "--limit", "10", "--plot", dir + "/p.png", "--scale", "10"])
+        #expect(e.status == 1 && e.stderr.contains("9600 × 7600 pixels at --scale 10"), "\(e.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [], "nothing written")
+        let ok = try Zoo.run(["embed", ckpt, "--limit", "10", "--plot", dir + "/p.png", "--scale", "2"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(pngSize(dir + "/p.png").map { [$0.width, $0.height] } == [1920, 1520])
     }
 
     /// eval with many threads on a handful of images runs one worker per image at most.

@@ -314,7 +314,8 @@ import Testing
             let bytes = try #require(FileManager.default.contents(atPath: dir + "/s/" + name))
             #expect(bytes.count > 26 && bytes[25] == 2, "\(name) is an RGB PNG (colour type 2)")
         }
-        #expect(pngSize(dir + "/s/sampled-1.png").map { $0.width == 16 * 12 + 2 && $0.height == 8 * 14 + 2 } == true)
+        // 10 wide, 12 high at scale 6: 60 × 72 tiles, 1-pixel gutters.
+        #expect(pngSize(dir + "/s/sampled-1.png").map { $0.width == 16 * 61 + 1 && $0.height == 8 * 73 + 1 } == true)
         let s = try Zoo.run(["sample", dir + "/m.h5", "--n", "4", "--out", dir + "/g.png"])
         let grid = try Data(contentsOf: URL(fileURLWithPath: dir + "/g.png"))
         #expect(s.status == 0 && grid[25] == 2, "\(s.stderr)")
@@ -335,7 +336,8 @@ import Testing
         let saved = try Checkpoint.read(from: dir + "/m.h5")
         #expect(saved.config.data.kind == .imageFolder && saved.config.data.classNames == ["china", "flower"])
         #expect(saved.config.model.inputShape == [3, 16, 24])
-        #expect(pngSize(dir + "/s/sampled-2.png").map { $0.width == 16 * 26 + 2 && $0.height == 8 * 18 + 2 } == true)
+        // 24 × 16 at scale 4: 96 × 64 tiles.
+        #expect(pngSize(dir + "/s/sampled-2.png").map { $0.width == 16 * 97 + 1 && $0.height == 8 * 65 + 1 } == true)
         let e = try Zoo.run(["eval", dir + "/m.h5", "--elbo"])
         #expect(e.status == 0 && e.stderr.contains("14 test images"), "\(e.stderr)")
         let m = try Zoo.run(["embed", dir + "/m.h5", "--split", "all", "--plot", dir + "/e.png"])

@@ -40,11 +40,11 @@ import Testing
                 #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(name)")
             }
         }
-        // 128 samples, 16 per row, 28 px + 2 px padding: 482 × 242.
+        // 128 samples, 16 per row, 28 px at scale 2 with 1-pixel gutters: 913 × 457.
         let png = [UInt8](FileManager.default.contents(atPath: "\(samples)/sampled-3.png")!)
         let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }
         let height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
-        #expect(width == 482 && height == 242)
+        #expect(width == 16 * 57 + 1 && height == 8 * 57 + 1)
     }
 
     @Test func sameSeedGivesIdenticalLosses() throws {

@@ -15,7 +15,12 @@ func pngSize(_ path: String) -> (width: Int, height: Int)? {
 }
 
 /// Side of a grid of `n` 28×28 tiles with 2-pixel padding.
-func gridSide(_ n: Int) -> Int { n * 30 + 2 }
+/// Pixels across n tiles of 28 × 28 at the default scale (2) with 1-pixel
+/// gutters, plus a caption margin of `labelled` characters (6 pixels each, less
+/// one, plus 4) or a caption band (`captioned`: 7 + 4 pixels).
+func gridSide(_ n: Int, labelled characters: Int = 0, captioned: Bool = false) -> Int {
+    n * 57 + 1 + (characters > 0 ? characters * 6 - 1 + 4 : 0) + (captioned ? 11 : 0)
+}
 
 /// Every recipe trains (a smoke run on a small subset), and its checkpoint is
 /// evaluated, embedded and sampled from.
@@ -97,7 +102,9 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         #expect(r.status == 0, "\(r.stderr)")
         let s = try Zoo.run(["sample", dir + "/v2.h5", "--manifold", "--steps", "12", "--out", dir + "/m.png"])
         #expect(s.status == 0 && s.stderr.contains("12 × 12 prior quantiles"), "\(s.stderr)")
-        #expect(pngSize(dir + "/m.png").map { [$0.width, $0.height] } == [gridSide(12), gridSide(12)])
+        // z₁ values ("-1.7") at the left, z₀ values above.
+        #expect(
+            pngSize(dir + "/m.png").map { [$0.width, $0.height] } == [gridSide(12, labelled: 4), gridSide(12, captioned: true)])
         let ckpt = try #require(Self.cvae)
         let bad = try Zoo.run(["sample", ckpt, "--manifold", "--out", dir + "/x.png"])
         #expect(bad.status == 1 && bad.stderr.contains("has 4 latent dimensions"), "\(bad.stderr)")
@@ -110,8 +117,10 @@ func gridSide(_ n: Int) -> Int { n * 30 + 2 }
         for (args, size) in [
             (["--n", "64"], (gridSide(8), gridSide(8))),
             (["--n", "20", "--label", "3", "--columns", "10"], (gridSide(10), gridSide(2))),
-            (["--traverse", "--steps", "7", "--image", "5"], (gridSide(7), gridSide(4))),  // 4 latent rows
-            (["--interpolate", "0,1"], (gridSide(12), gridSide(1))),  // 10 steps + both images
+            // 4 latent rows labelled z0…z3, the 7 values above the columns.
+            (["--traverse", "--steps", "7", "--image", "5"], (gridSide(7, labelled: 2), gridSide(4, captioned: true))),
+            (["--interpolate", "0,1"], (gridSide(12), gridSide(1, captioned: true))),  // 10 steps + both images, t above
+            (["--n", "4", "--scale", "1"], (2 * 29 + 1, 2 * 29 + 1)),  // one pixel per pixel
         ] as [([String], (Int, Int))] {
             let out = "\(dir)/g.png"
             unlink(out)
