@@ -57,12 +57,13 @@ let package = Package(
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Evaluation", "NumericCore", "Support"],
                 resources: [.embedInCode("Resources")]),
         .target(name: "Recipes", dependencies: ["Training", "Support"], resources: [.embedInCode("Resources")]),
+        .target(name: "Reports"),
         .target(name: "Interchange", dependencies: ["NeuralNet", "Support", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "ZooCommands",
             dependencies: [
                 "NumericCore", "NeuralNet", "Datasets", "ImageIO", "Support", "Training", "Checkpoint", "HDF5", "Evaluation", "Recipes",
-                "Interchange",
+                "Interchange", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,9 +83,11 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Training", "Checkpoint", "Support", "TestSupport"]),
         .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "Support", "TestSupport"]),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["TestSupport", "Checkpoint", "Datasets", "Interchange", "NeuralNet", "Support", "Training"]),
+            name: "EndToEndTests",
+            dependencies: ["TestSupport", "Checkpoint", "CPNGDecode", "Datasets", "Interchange", "NeuralNet", "Support", "Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

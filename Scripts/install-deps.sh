@@ -7,6 +7,7 @@
 #   dataset-fashion-mnist   the default data, in /usr/share/datasets/fashion-mnist
 #   python3-h5py python3-numpy   the interoperability tests
 #   python3-venv    the virtual environment below
+#   chromium        renders `zoo report`'s page headless in the tests
 # and, from PyPI into .venv (ZOO_VENV overrides the place; Debian's numpy and
 # h5py stay visible in it), the Python packages Debian does not have:
 #   safetensors     `zoo export --safetensors` is read back by its own reader
@@ -14,7 +15,7 @@
 #                   below 2 so that Debian's h5py still imports)
 #   tensorboard     `zoo train --log`'s event files are read back by its reader
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-h5py python3-numpy python3-venv)
+packages=(pkg-config libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-h5py python3-numpy python3-venv chromium)
 pypi=(safetensors==0.8.0 onnx==1.17.0 onnxruntime==1.20.1 tensorboard==2.21.0 "numpy<2")
 venv="${ZOO_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv}"
 missing=()

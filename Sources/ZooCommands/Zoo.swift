@@ -9,7 +9,8 @@ public struct Zoo: ParsableCommand {
         abstract: "Train, keep, compare and inspect variational autoencoders.",
         version: version,
         subcommands: [
-            List.self, Train.self, Resume.self, Eval.self, Compare.self, Embed.self, Sample.self, Inspect.self, Bench.self, Export.self,
+            List.self, Train.self, Resume.self, Eval.self, Compare.self, Report.self, Embed.self, Sample.self, Inspect.self, Bench.self,
+            Export.self,
             Import.self,
         ]
     )
