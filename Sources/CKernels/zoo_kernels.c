@@ -272,51 +272,24 @@ void zk_tanh_backward(float *restrict dy, const float *restrict y, size_t n) {
 }
 
 // ---- Convolutions: im2col and its adjoint for a batch of NCHW images ----
-
-// Output columns ox with 0 <= ox*s - p + j < w: [*lo, *hi).
-static inline void zk_valid_columns(long j, long w, long s, long p, long wo, long *lo, long *hi) {
-    long a = p - j <= 0 ? 0 : (p - j + s - 1) / s;
-    long top = w - 1 + p - j;
-    long b = top < 0 ? 0 : top / s + 1;
-    if (a > wo) a = wo;
-    if (b > wo) b = wo;
-    if (b < a) b = a;
-    *lo = a;
-    *hi = b;
-}
+// Both run on index tables made once per layer (ConvolutionGeometry): one
+// long loop per (channel, tap, image) instead of one short loop per output
+// row, which the compiler turns into masked gathers.
 
 ZK_CLONES
-void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t height, size_t width, size_t kernel,
-               size_t stride, size_t padding, float *restrict col, size_t ld) {
-    const long h = (long)height, w = (long)width, k = (long)kernel, s = (long)stride, p = (long)padding;
-    const long ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
-    const size_t n = (size_t)(ho * wo), image = channels * height * width;
+void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
+               const int32_t *restrict source, float *restrict col, size_t ld) {
+    const size_t image = channels * plane;
     for (size_t c = 0; c < channels; c++) {
-        for (long i = 0; i < k; i++) {
-            for (long j = 0; j < k; j++) {
-                float *row = col + ((c * (size_t)k + (size_t)i) * (size_t)k + (size_t)j) * ld;
-                long lo, hi;
-                zk_valid_columns(j, w, s, p, wo, &lo, &hi);
-                for (size_t b = 0; b < images; b++) {
-                    const float *plane = x + b * image + c * height * width;
-                    float *out = row + b * n;
-                    for (long oy = 0; oy < ho; oy++, out += wo) {
-                        long y = oy * s - p + i;
-                        if (y < 0 || y >= h) {
-                            for (long ox = 0; ox < wo; ox++) out[ox] = 0.0f;
-                            continue;
-                        }
-                        const float *line = plane + y * w - p + j;
-                        for (long ox = 0; ox < lo; ox++) out[ox] = 0.0f;
-                        if (s == 1) {
-                            for (long ox = lo; ox < hi; ox++) out[ox] = line[ox];
-                        } else if (s == 2) {
-                            for (long ox = lo; ox < hi; ox++) out[ox] = line[2 * ox];
-                        } else {
-                            for (long ox = lo; ox < hi; ox++) out[ox] = line[ox * s];
-                        }
-                        for (long ox = hi; ox < wo; ox++) out[ox] = 0.0f;
-                    }
+        for (size_t t = 0; t < taps; t++) {
+            float *row = col + (c * taps + t) * ld;
+            const int32_t *idx = source + t * n;
+            for (size_t b = 0; b < images; b++) {
+                const float *src = x + b * image + c * plane;
+                float *out = row + b * n;
+                for (size_t i = 0; i < n; i++) {
+                    int32_t s = idx[i];
+                    out[i] = s >= 0 ? src[s] : 0.0f;
                 }
             }
         }
@@ -324,32 +297,19 @@ void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t h
 }
 
 ZK_CLONES
-void zk_col2im(const float *restrict col, size_t ld, size_t images, size_t channels, size_t height, size_t width,
-               size_t kernel, size_t stride, size_t padding, float *restrict x) {
-    const long h = (long)height, w = (long)width, k = (long)kernel, s = (long)stride, p = (long)padding;
-    const long ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
-    const size_t n = (size_t)(ho * wo), image = channels * height * width;
+void zk_col2im(const float *restrict col, size_t ld, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
+               const int32_t *restrict source, float *restrict x) {
+    const size_t image = channels * plane;
     for (size_t b = 0; b < images; b++) {
-        float *img = x + b * image;
-        for (size_t t = 0; t < image; t++) img[t] = 0.0f;
         for (size_t c = 0; c < channels; c++) {
-            float *plane = img + c * height * width;
-            for (long i = 0; i < k; i++) {
-                for (long j = 0; j < k; j++) {
-                    const float *row = col + ((c * (size_t)k + (size_t)i) * (size_t)k + (size_t)j) * ld + b * n;
-                    long lo, hi;
-                    zk_valid_columns(j, w, s, p, wo, &lo, &hi);
-                    for (long oy = 0; oy < ho; oy++) {
-                        long y = oy * s - p + i;
-                        if (y < 0 || y >= h) continue;
-                        float *line = plane + y * w - p + j;
-                        const float *in = row + oy * wo;
-                        if (s == 1) {
-                            for (long ox = lo; ox < hi; ox++) line[ox] += in[ox];
-                        } else {
-                            for (long ox = lo; ox < hi; ox++) line[ox * s] += in[ox];
-                        }
-                    }
+            float *dst = x + b * image + c * plane;
+            for (size_t q = 0; q < plane; q++) dst[q] = 0.0f;
+            for (size_t t = 0; t < taps; t++) {
+                const float *row = col + (c * taps + t) * ld + b * n;
+                const int32_t *idx = source + t * n;
+                for (size_t i = 0; i < n; i++) {
+                    int32_t s = idx[i];
+                    if (s >= 0) dst[s] += row[i];
                 }
             }
         }

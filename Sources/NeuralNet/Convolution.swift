@@ -17,6 +17,10 @@ public struct ConvolutionGeometry: Equatable, Sendable {
     public var columnRows: Int { channels * kernel * kernel }
     public var columnCount: Int { outputHeight * outputWidth }
 
+    /// For each kernel position t = i·k + j and output position o, the offset
+    /// in the input plane it reads, or −1 in the padding: [k·k, Ho·Wo].
+    let source: [Int32]
+
     public init(channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
         precondition(channels >= 1 && kernel >= 1 && stride >= 1 && padding >= 0)
         precondition(height + 2 * padding >= kernel && width + 2 * padding >= kernel)
@@ -26,22 +30,45 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
+        let (ho, wo) = ((height + 2 * padding - kernel) / stride + 1, (width + 2 * padding - kernel) / stride + 1)
+        let n = ho * wo
+        var source = [Int32](repeating: -1, count: kernel * kernel * n)
+        for i in 0..<kernel {
+            for j in 0..<kernel {
+                let t = i * kernel + j
+                for oy in 0..<ho {
+                    let y = oy * stride - padding + i
+                    guard y >= 0 && y < height else { continue }
+                    for ox in 0..<wo {
+                        let x = ox * stride - padding + j
+                        guard x >= 0 && x < width else { continue }
+                        source[t * n + oy * wo + ox] = Int32(y * width + x)
+                    }
+                }
+            }
+        }
+        self.source = source
     }
 
     /// col[(c·k + i)·k + j, b·Ho·Wo + oy·Wo + ox] = x[b, c, oy·s − p + i, ox·s − p + j]
     /// (0 outside the image) for `images` images one after another in `x`;
     /// the column matrix's rows are `ld` values apart (default images·Ho·Wo).
     public func im2col(_ x: UnsafePointer<Float>, images: Int = 1, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
-        Kernels.im2col(
-            x, images: images, channels: channels, height: height, width: width, kernel: kernel, stride: stride, padding: padding,
-            into: col, ld: ld ?? images * columnCount)
+        source.withUnsafeBufferPointer {
+            Kernels.im2col(
+                x, images: images, channels: channels, plane: height * width, taps: kernel * kernel, n: columnCount,
+                source: $0.baseAddress!, into: col, ld: ld ?? images * columnCount)
+        }
     }
 
-    /// The adjoint of `im2col`: x[b, c, y, x] = Σ of the column entries that read it (x is overwritten).
+    /// The adjoint of `im2col`: x[b, c, y, x] = Σ of the column entries that read it,
+    /// added in kernel-position order (x is overwritten).
     public func col2im(_ col: UnsafePointer<Float>, images: Int = 1, into x: UnsafeMutablePointer<Float>, ld: Int? = nil) {
-        Kernels.col2im(
-            col, ld: ld ?? images * columnCount, images: images, channels: channels, height: height, width: width, kernel: kernel,
-            stride: stride, padding: padding, into: x)
+        source.withUnsafeBufferPointer {
+            Kernels.col2im(
+                col, ld: ld ?? images * columnCount, images: images, channels: channels, plane: height * width, taps: kernel * kernel,
+                n: columnCount, source: $0.baseAddress!, into: x)
+        }
     }
 }
 

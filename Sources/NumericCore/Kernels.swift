@@ -78,24 +78,24 @@ public enum Kernels {
         zk_gather_u8_bernoulli(src, rows, count, cols, uniform24, dst)
     }
 
-    /// im2col of `images` NCHW images for a square `kernel`, `stride` and zero
-    /// `padding`: row (c·k + i)·k + j, column b·Ho·Wo + oy·Wo + ox of `col`
-    /// (rows `ld` apart) holds x[b, c, oy·s − p + i, ox·s − p + j], 0 outside.
+    /// The im2col matrix of a convolution from its index table (see `zk_im2col`):
+    /// row c·taps + t holds, for each image, its plane c at the `n` source
+    /// offsets `source[t·n ..< (t+1)·n]` (−1: zero padding).
     @inline(__always)
     public static func im2col(
-        _ x: UnsafePointer<Float>, images: Int, channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int,
+        _ x: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, taps: Int, n: Int, source: UnsafePointer<Int32>,
         into col: UnsafeMutablePointer<Float>, ld: Int
     ) {
-        zk_im2col(x, images, channels, height, width, kernel, stride, padding, col, ld)
+        zk_im2col(x, images, channels, plane, taps, n, source, col, ld)
     }
 
-    /// The adjoint of `im2col`: each image value is the sum of the column entries that read it (x is overwritten).
+    /// The adjoint of `im2col` from the same table (see `zk_col2im`); x is overwritten.
     @inline(__always)
     public static func col2im(
-        _ col: UnsafePointer<Float>, ld: Int, images: Int, channels: Int, height: Int, width: Int, kernel: Int, stride: Int,
-        padding: Int, into x: UnsafeMutablePointer<Float>
+        _ col: UnsafePointer<Float>, ld: Int, images: Int, channels: Int, plane: Int, taps: Int, n: Int,
+        source: UnsafePointer<Int32>, into x: UnsafeMutablePointer<Float>
     ) {
-        zk_col2im(col, ld, images, channels, height, width, kernel, stride, padding, x)
+        zk_col2im(col, ld, images, channels, plane, taps, n, source, x)
     }
 
     /// Rows `rows[0..<count]` of a float matrix with `cols` columns, into `dst`.

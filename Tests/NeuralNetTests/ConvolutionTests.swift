@@ -55,6 +55,54 @@ import Testing
         try check(layer, params: params, rows: 2)
     }
 
+    /// The table-driven im2col and its gather-form adjoint equal the
+    /// definition written out (bit for bit: the adjoint adds in kernel-position
+    /// order), for odd sizes, strides 1 to 3, padding 0 to 2, several images
+    /// and a leading dimension wider than the images.
+    @Test(arguments: [
+        (2, 5, 7, 3, 1, 1), (3, 6, 5, 4, 2, 1), (1, 9, 8, 3, 3, 2), (2, 4, 4, 4, 2, 0), (1, 7, 7, 1, 2, 0), (2, 5, 6, 5, 1, 2),
+    ])
+    func columnsMatchTheirDefinition(c: Int, h: Int, w: Int, k: Int, s: Int, p: Int) throws {
+        let g = ConvolutionGeometry(channels: c, height: h, width: w, kernel: k, stride: s, padding: p)
+        let (ho, wo, n, images) = (g.outputHeight, g.outputWidth, g.columnCount, 3)
+        let ld = images * n + 5
+        var r = RandomStream(seed: UInt64(h * 100 + w), stream: 2)
+        let x = (0..<(images * c * h * w)).map { _ in r.nextFloat() * 2 - 1 }
+        var col = [Float](repeating: .nan, count: c * k * k * ld)
+        x.withUnsafeBufferPointer { xb in
+            col.withUnsafeMutableBufferPointer { g.im2col(xb.baseAddress!, images: images, into: $0.baseAddress!, ld: ld) }
+        }
+        /// Every column entry (its index in `col`) with the input value it reads (nil in the padding),
+        /// channel, kernel row, kernel column, image, output row, output column: the definition.
+        func forEachEntry(_ body: (Int, Int?) -> Void) {
+            for ch in 0..<c {
+                for i in 0..<k {
+                    for j in 0..<k {
+                        for b in 0..<images {
+                            for oy in 0..<ho {
+                                for ox in 0..<wo {
+                                    let (y, xx) = (oy * s - p + i, ox * s - p + j)
+                                    let inside = y >= 0 && y < h && xx >= 0 && xx < w
+                                    body(((ch * k + i) * k + j) * ld + b * n + oy * wo + ox, inside ? ((b * c + ch) * h + y) * w + xx : nil)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        forEachEntry { entry, read in #expect(col[entry] == (read.map { x[$0] } ?? 0)) }
+        // The adjoint: each value the sum, in (i, j) order, of the entries that read it.
+        let entries = (0..<col.count).map { _ in r.nextFloat() * 2 - 1 }
+        var expected = [Float](repeating: 0, count: images * c * h * w)
+        forEachEntry { entry, read in if let read { expected[read] += entries[entry] } }
+        var back = [Float](repeating: .nan, count: expected.count)
+        entries.withUnsafeBufferPointer { e in
+            back.withUnsafeMutableBufferPointer { g.col2im(e.baseAddress!, images: images, into: $0.baseAddress!, ld: ld) }
+        }
+        #expect(back == expected)
+    }
+
     /// ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weights (no bias): the
     /// transposed layer is the convolution's adjoint, as PyTorch defines it.
     @Test func transposedConvolutionIsTheAdjoint() throws {

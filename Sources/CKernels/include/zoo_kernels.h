@@ -87,18 +87,17 @@ void zk_gather_f32(const float *restrict src, const int64_t *restrict rows, size
 void zk_gather_f32_bernoulli(const float *restrict src, const int64_t *restrict rows, size_t nrows,
                              size_t cols, const uint32_t *restrict u, float *restrict dst);
 
-/// im2col of `images` NCHW images (channels × height × width each, one after
-/// another in x) for a square kernel, stride and zero padding: row
-/// (c·k + i)·k + j of col, column b·Ho·Wo + oy·Wo + ox, holds
-/// x[b, c, oy·s − p + i, ox·s − p + j] (0 outside the image); col's rows are
-/// `ld` floats apart (ld ≥ images·Ho·Wo).
-void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t height, size_t width, size_t kernel,
-               size_t stride, size_t padding, float *restrict col, size_t ld);
+/// col[(c·taps + t)·ld + b·n + i] = x[b, c, source[t·n + i]] (0 where the
+/// index is −1: padding) for `images` images of `channels` planes of `plane`
+/// values: the im2col matrix of a convolution with `taps` kernel positions and
+/// `n` output positions, from its index table.
+void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
+               const int32_t *restrict source, float *restrict col, size_t ld);
 
-/// The adjoint of zk_im2col: x[b, c, y, x] = the sum of the column entries
-/// that read it (x is overwritten).
-void zk_col2im(const float *restrict col, size_t ld, size_t images, size_t channels, size_t height, size_t width,
-               size_t kernel, size_t stride, size_t padding, float *restrict x);
+/// The adjoint of zk_im2col from the same table: x[b, c, q] = the sum of the
+/// column entries whose source is q, added in tap order (x is overwritten).
+void zk_col2im(const float *restrict col, size_t ld, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
+               const int32_t *restrict source, float *restrict x);
 
 /// 1 if every x[i] is finite, else 0.
 int zk_all_finite(const float *x, size_t n);
