@@ -17,9 +17,9 @@ public struct Report: ParsableCommand {
         discussion: """
             The page holds what the model is (recipe, layers, parameters, data and its fingerprint, seed, \
             zoo version), its training curves per epoch (and per logged step with --log), the eval report \
-            given with --eval (its figures and the NLL against K), prior samples, reconstructions of test \
+            given with --eval (its figures and the NLL against K), prior samples, reconstructions of the \
             images, a traversal of the most active latent dimensions, the latent scatter plot of --limit \
-            test images and the KL of each latent dimension. Pictures are inline (SVG and PNG): no \
+            images of --split (test) and the KL of each latent dimension. Pictures are inline (SVG and PNG): no \
             network and no script are needed to read it, on a phone or a wide screen.
             """)
 
@@ -40,7 +40,10 @@ public struct Report: ParsableCommand {
         help: ArgumentHelp("The data (default: what the checkpoint was trained on).", valueName: "path"))
     public var directory: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Test images in the latent scatter plot and KL chart.", valueName: "n"))
+    @Option(help: "The split whose images the pictures use: test or train (data without a test split: train).")
+    public var split: Split = .test
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Images in the latent scatter plot and KL chart.", valueName: "n"))
     public var limit: Int = 2000
 
     @OptionGroup(title: "Pictures") public var pictures: PictureOptions
@@ -72,10 +75,10 @@ public struct Report: ParsableCommand {
         do {
             sections += try pictureSections(c)
         } catch let error as DatasetError {
-            note = "the test images could not be read (\(error)); the sections that need them are left out"
+            note = "the \(split.rawValue) images could not be read (\(error)); the sections that need them are left out"
             writeStderr("note: \(note!)\n")
         } catch let error as FileReadError {
-            note = "the test images could not be read (\(error)); the sections that need them are left out"
+            note = "the \(split.rawValue) images could not be read (\(error)); the sections that need them are left out"
             writeStderr("note: \(note!)\n")
         }
         if let note { sections.append(.init("Left out", [.text(note)], wide: true)) }
@@ -275,18 +278,19 @@ enum ReportError: Error, CustomStringConvertible {
 }
 
 extension Report {
-    /// The sections drawn from the model and its test images: prior samples,
+    /// The sections drawn from the model and the images of `split`: prior samples,
     /// reconstructions, a traversal of the most active dimensions (image
     /// models), the latent scatter plot and the KL of each dimension.
     func pictureSections(_ c: Checkpoint) throws -> [ModelCard.Section] {
         let m = c.config.model
         let (L, D, C) = (m.latentDim, m.inputDim, m.labelClasses)
         let source = try DataSource(path: directory.map(absolutePath) ?? c.config.data.path)
-        let images = try source.load(.test, limit: limit, testSplit: c.config.data.testSplit, labelColumn: c.config.data.labelColumn)
+        let images = try source.load(split, limit: limit, testSplit: c.config.data.testSplit, labelColumn: c.config.data.labelColumn)
         let set = try EvaluationSet(
             images, model: m, binarization: c.config.data.binarization, trainingSeed: c.config.training.seed,
             standardization: c.standardization)
-        guard set.count > 0 else { return [.init("Latent space", [.text("the test split is empty")])] }
+        let which = split.rawValue
+        guard set.count > 0 else { return [.init("Latent space", [.text("the \(which) split is empty")])] }
         let batch = min(500, set.count)
         let steps = 9
         let model = try c.makeModel(maxRows: max(batch, 64, 4 * steps), path: checkpoint)
@@ -316,7 +320,7 @@ extension Report {
         let active = Set((0..<L).filter { summary.muVariance[$0] > LatentSummary.activeThreshold })
         let coordinates = PlotCoordinates(points: points, latentDim: L, pca: pca)
         let plot = ScatterPlot(
-            title: "MU OF \(set.count) TEST IMAGES, D=\(L)", xLabel: coordinates.xLabel, yLabel: coordinates.yLabel,
+            title: "MU OF \(set.count) \(which.uppercased()) IMAGES, D=\(L)", xLabel: coordinates.xLabel, yLabel: coordinates.yLabel,
             labelNames: c.config.data.classNames ?? source.labelNames ?? [])
         var sections: [ModelCard.Section] = [
             .init(
@@ -325,8 +329,8 @@ extension Report {
                     .png(
                         try PNG.encode(plot.render(x: coordinates.x, y: coordinates.y, labels: labels)), alt: "latent scatter plot",
                         caption: L == 2
-                            ? "μ of \(set.count) test images, coloured by label."
-                            : "μ of \(set.count) test images projected on their first two principal components, coloured by label.")
+                            ? "μ of \(set.count) \(which) images, coloured by label."
+                            : "μ of \(set.count) \(which) images projected on their first two principal components, coloured by label.")
                 ]),
             .init(
                 "KL per latent dimension",
@@ -384,7 +388,8 @@ extension Report {
                 [
                     .png(
                         try png(pairs, count: 2 * n, columns: n, captions: .init(rows: ["input", "reconstruction"])),
-                        alt: "test images and their reconstructions", caption: "The first \(n) test images (top) and their means at z = μ.")
+                        alt: "\(which) images and their reconstructions",
+                        caption: "The first \(n) \(which) images (top) and their means at z = μ.")
                 ]))
         // The most active dimensions swept over [−3, 3] around test image 0's μ.
         let chosen = (0..<L).sorted { summary.klPerDimension[$0] > summary.klPerDimension[$1] }.prefix(min(4, L))
@@ -405,7 +410,7 @@ extension Report {
                             captions: .init(rows: chosen.map { "z\($0)" }, columns: (0..<steps).map { fmt(Double(all[$0 * L]), 1) })),
                         alt: "latent traversal",
                         caption:
-                            "Row z_j: dimension j swept over [−3, 3], the others at μ of test image 0; the \(chosen.count) dimensions of largest KL."
+                            "Row z_j: dimension j swept over [−3, 3], the others at μ of \(which) image 0; the \(chosen.count) dimensions of largest KL."
                     )
                 ]))
         return sections

@@ -110,6 +110,12 @@ import Testing
         }
         let wrong = try Zoo.run(["report", m, "--out", dir + "/r.txt"])
         #expect(wrong.status != 0 && wrong.stderr.contains("ending in .html"), "\(wrong.stderr)")
+        // --split train: the pictures from the training images (data without a test split needs it).
+        let train = try Zoo.run(["report", m, "--split", "train", "--limit", "100", "--out", dir + "/train.html"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let trainPage = try String(contentsOfFile: dir + "/train.html", encoding: .utf8)
+        #expect(trainPage.components(separatedBy: "<img ").count - 1 == 4 && trainPage.contains("μ of 100 train images"))
+        try FileManager.default.removeItem(atPath: dir + "/train.html")
         // Data that moved: the page is still written, without the sections that need the images.
         let moved = try Zoo.run(["report", m, "--data", dir + "/gone", "--out", dir + "/r.html"])
         #expect(moved.status == 0 && moved.stderr.contains("could not be read"), "\(moved.stderr)")
