@@ -59,7 +59,7 @@ public struct ModelCard {
         dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
         dt { color: #666; } dd { margin: 0; overflow-wrap: anywhere; }
         figure { margin: 0 0 10px; }
-        figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; image-rendering: pixelated; border: 1px solid #ddd; }
+        figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; border: 1px solid #ddd; }
         figcaption { font-size: 0.85em; color: #555; margin-top: 4px; }
         svg.chart { display: block; width: 100%; max-width: 720px; margin: 0 auto; height: auto; font-size: 12px; fill: #333; }
         svg.chart .title { font-size: 14px; font-weight: 600; }
