@@ -22,6 +22,11 @@ public final class BatchWorkers {
     /// The copies that run the parts of a batch (empty for one worker: `model` runs it all).
     let workers: [VAE]
 
+    /// Each worker's objective in the last step (allocated once: nothing is allocated per batch).
+    private let objectives: UnsafeMutableBufferPointer<Double>
+    /// The workers' gradient buffers, in worker order.
+    private let gradientParts: [UnsafePointer<Float>]
+
     /// Workers a batch is split across (1: the model alone, as `model.forward` / `backward`).
     public var count: Int { max(1, workers.count) }
 
@@ -45,7 +50,12 @@ public final class BatchWorkers {
             : try (0..<n).map { _ in
                 try VAE(config: model.config, maxRows: rowsEach, maxSamples: model.maxSamples, sharingParametersWith: model)
             }
+        objectives = .allocate(capacity: n)
+        objectives.initialize(repeating: 0)
+        gradientParts = workers.map { UnsafePointer($0.parameters.gradients.pointer) }
     }
+
+    deinit { objectives.deallocate() }
 
     /// Workers taking part in a batch of `rows` (none gets an empty share).
     private func active(_ rows: Int) -> Int { min(workers.count, rows) }
@@ -91,7 +101,8 @@ public final class BatchWorkers {
         try check(s)
         optimizer.beginStep()
         let total = parameters.count
-        let parts = workers.prefix(n).map { UnsafePointer($0.parameters.gradients.pointer) }
+        // All workers take part but in a batch smaller than their count (then the prefix is copied).
+        let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         parallel(n) { t in
             // Slices start on 64-byte boundaries.
             let lo = t == 0 ? 0 : (total * t / n) & ~15
@@ -105,8 +116,7 @@ public final class BatchWorkers {
     /// Runs workers 0..<n on their shares of the batch at once (forward, and
     /// backward into their own gradients when asked); returns the summed objective.
     private func runShares(_ n: Int, rows: Int, samples: Int, klWeight: Float, backward: Bool) -> Double {
-        let objectives = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-        defer { objectives.deallocate() }
+        let objectives = self.objectives
         parallel(n) { w in
             let part = self.share(w, of: n, rows: rows)
             let worker = self.workers[w]
@@ -116,7 +126,7 @@ public final class BatchWorkers {
             self.gatherResults(part, from: worker)
             if backward { worker.backward(rows: part.count) }
         }
-        return objectives.reduce(0, +)
+        return objectives.prefix(n).reduce(0, +)
     }
 
     /// Copies rows `part` of the model's batch (inputs, labels, noise) into `worker`.
