@@ -28,9 +28,7 @@ public enum ELBOEvaluator {
         _ model: VAE, on set: EvaluationSet, batchSize: Int, noise: RandomStream,
         progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) -> ELBOResult? {
-        // One worker never fails to allocate (it is the model itself).
-        guard let single = try? BatchWorkers(model, count: 1) else { return nil }
-        return evaluate(single, on: set, batchSize: batchSize, noise: noise, progress: progress, shouldStop: shouldStop)
+        evaluate(BatchWorkers(model), on: set, batchSize: batchSize, noise: noise, progress: progress, shouldStop: shouldStop)
     }
 
     /// The same, with each batch split across `workers` (the figure does not

@@ -81,7 +81,7 @@ private struct ChunkWork: @unchecked Sendable {
             let present = max(0, min(n, count - first))
             UnsafeMutableRawPointer(dst).copyMemory(from: values + first, byteCount: 4 * present)
             (dst + 4 * present).update(repeating: 0, count: 4 * (n - present))
-            appendFletcher32(dst, length: 4 * n)
+            appendFletcher32(chunk: c, length: 4 * n)
             return
         }
         // Shuffle: byte plane k holds byte k of every element (elements past the end are zero).
@@ -99,14 +99,15 @@ private struct ChunkWork: @unchecked Sendable {
             sizes[c] = 0
             return
         }
-        appendFletcher32(dst, length: Int(length))
+        appendFletcher32(chunk: c, length: Int(length))
     }
 
-    /// Appends the Fletcher-32 of `length` bytes at `dst` (little-endian) and records the chunk's size.
-    private func appendFletcher32(_ dst: UnsafeMutablePointer<UInt8>, length: Int) {
+    /// Appends the Fletcher-32 of chunk `c`'s first `length` filtered bytes (little-endian) and records its size.
+    private func appendFletcher32(chunk c: Int, length: Int) {
+        let dst = out + c * capacity
         let sum = fletcher32(dst, length)
         for k in 0..<4 { dst[length + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt32(k))) }
-        sizes[(dst - out) / capacity] = length + 4
+        sizes[c] = length + 4
     }
 }
 

@@ -83,7 +83,7 @@ public final class Adam {
         let o = range.lowerBound
         let g = parameters.gradients.pointer
         guard parts.count == 2 else {
-            Kernels.sum(parts.map { UnsafeMutablePointer(mutating: $0) }, range: range, into: g)
+            Kernels.sum(parts, range: range, into: g)
             return update(parameters, range: range)
         }
         let h = hyperparameters

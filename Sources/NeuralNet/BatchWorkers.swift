@@ -40,17 +40,27 @@ public final class BatchWorkers {
 
     /// - Parameter count: workers to split batches across (at most `model.maxRows`).
     /// - Throws: `TensorError` when a worker's buffers cannot be allocated.
-    public init(_ model: VAE, count: Int) throws {
-        self.model = model
+    public convenience init(_ model: VAE, count: Int) throws {
         let n = max(1, min(count, model.maxRows))
         let rowsEach = (model.maxRows + n - 1) / n
-        workers =
+        let workers =
             n == 1
             ? []
             : try (0..<n).map { _ in
                 try VAE(config: model.config, maxRows: rowsEach, maxSamples: model.maxSamples, sharingParametersWith: model)
             }
-        objectives = .allocate(capacity: n)
+        self.init(model: model, workers: workers)
+    }
+
+    /// The model alone: every batch runs unsplit (one worker; nothing to allocate that can fail).
+    public convenience init(_ model: VAE) {
+        self.init(model: model, workers: [])
+    }
+
+    private init(model: VAE, workers: [VAE]) {
+        self.model = model
+        self.workers = workers
+        objectives = .allocate(capacity: max(1, workers.count))
         objectives.initialize(repeating: 0)
         gradientParts = workers.map { UnsafePointer($0.parameters.gradients.pointer) }
     }

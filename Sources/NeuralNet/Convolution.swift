@@ -1,4 +1,3 @@
-import Dispatch
 import NumericCore
 
 /// The geometry of a 2-D convolution over one [channels, height, width]
@@ -113,15 +112,7 @@ func imagesToPlanes(_ src: UnsafePointer<Float>, images: Int, planes: Int, size:
 func forHalves(_ n: Int, _ body: (Range<Int>) -> Void) {
     guard n >= 2, BLAS.threads > 1 else { return body(0..<n) }
     let half = n / 2
-    withoutActuallyEscaping(body) { body in
-        let work = HalfWork(body: body)
-        DispatchQueue.concurrentPerform(iterations: 2) { work.body($0 == 0 ? 0..<half : half..<n) }
-    }
-}
-
-/// The body of `forHalves`, shared with the second thread for the call's duration.
-private struct HalfWork: @unchecked Sendable {
-    let body: (Range<Int>) -> Void
+    parallel(2) { body($0 == 0 ? 0..<half : half..<n) }
 }
 
 /// `nn.Conv2d(in, out, kernel, stride, padding)` on rows of [in, H, W]

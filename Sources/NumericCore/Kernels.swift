@@ -169,21 +169,17 @@ public enum Kernels {
         zk_gaussian_loglik(logits, bias, x, inverseVariance, rows, cols, out)
     }
 
-    /// Flush subnormal floats to zero on the calling thread (see zoo_kernels.h).
-    /// Training and evaluation set it once at start; results stay deterministic.
     /// out[i] = Σ_w parts[w][i] for i in `range`, added in the order of `parts`
     /// (a fixed order: the same inputs always give the same bits).
-    public static func sum(_ parts: [UnsafeMutablePointer<Float>], range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        guard let first = parts.first else { return (out + range.lowerBound).update(repeating: 0, count: range.count) }
+    public static func sum(_ parts: [UnsafePointer<Float>], range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let o = range.lowerBound
-        if parts.count == 2 {
-            zk_add(out + o, first + o, parts[1] + o, range.count)
-            return
-        }
+        guard let first = parts.first else { return (out + o).update(repeating: 0, count: range.count) }
         (out + o).update(from: first + o, count: range.count)
         for p in parts.dropFirst() { zk_add(out + o, out + o, p + o, range.count) }
     }
 
+    /// Flush subnormal floats to zero on the calling thread (see zoo_kernels.h).
+    /// Training and evaluation set it once at start; results stay deterministic.
     public static func flushDenormals(_ on: Bool = true) { _ = zk_set_flush_denormals(on ? 1 : 0) }
 
     public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool { zk_all_finite(x, count) != 0 }

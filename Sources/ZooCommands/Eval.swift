@@ -246,13 +246,23 @@ struct LoadedCheckpoint {
 
     init(_ path: String, data: EvalDataOptions) throws {
         checkpoint = try Checkpoint.read(from: path)
-        source = try DataSource(path: data.directory.map(absolutePath) ?? checkpoint.config.data.path)
-        let images = try source.load(
-            data.split, limit: data.limit, testSplit: checkpoint.config.data.testSplit, labelColumn: checkpoint.config.data.labelColumn)
-        fingerprint = images.fingerprint
-        set = try EvaluationSet(
-            images, model: checkpoint.config.model, binarization: checkpoint.config.data.binarization,
-            trainingSeed: checkpoint.config.training.seed, standardization: checkpoint.standardization)
+        let loaded = try checkpoint.split(data.split, of: data.directory, limit: data.limit)
+        (source, set) = (loaded.source, loaded.set)
+        fingerprint = set.images.fingerprint
+    }
+}
+
+extension Checkpoint {
+    /// One split of the data this checkpoint was trained on (or of `directory`),
+    /// its first `limit` examples, prepared for its model as training saw it
+    /// (its hold-out, binarization and standardization).
+    func split(_ split: Split, of directory: String?, limit: Int?) throws -> (source: DataSource, set: EvaluationSet) {
+        let source = try DataSource(path: directory.map(absolutePath) ?? config.data.path)
+        let images = try source.load(split, limit: limit, testSplit: config.data.testSplit, labelColumn: config.data.labelColumn)
+        let set = try EvaluationSet(
+            images, model: config.model, binarization: config.data.binarization, trainingSeed: config.training.seed,
+            standardization: standardization)
+        return (source, set)
     }
 }
 

@@ -168,8 +168,9 @@ public struct PictureOptions: ParsableArguments {
     ) throws -> Image {
         let s = scale(height: height, width: width)
         let size = ImageGrid.size(count: count, height: height, width: width, columns: columns, scale: s, captions: captions)
-        guard size.width.multipliedReportingOverflow(by: size.height).partialValue <= ImageGrid.maximumPixels,
-            size.width <= ImageGrid.maximumPixels, size.height <= ImageGrid.maximumPixels
+        // Each side first, so that their product cannot overflow.
+        guard size.width <= ImageGrid.maximumPixels, size.height <= ImageGrid.maximumPixels,
+            size.width * size.height <= ImageGrid.maximumPixels
         else { throw CommandError.pictureTooLarge(width: size.width, height: size.height, scale: s) }
         return tiles.withUnsafeBufferPointer {
             ImageGrid.tile(

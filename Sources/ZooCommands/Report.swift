@@ -74,10 +74,7 @@ public struct Report: ParsableCommand {
         var note: String?
         do {
             sections += try pictureSections(c)
-        } catch let error as DatasetError {
-            note = "the \(split.rawValue) images could not be read (\(error)); the sections that need them are left out"
-            writeStderr("note: \(note!)\n")
-        } catch let error as FileReadError {
+        } catch  where error is DatasetError || error is FileReadError {
             note = "the \(split.rawValue) images could not be read (\(error)); the sections that need them are left out"
             writeStderr("note: \(note!)\n")
         }
@@ -284,11 +281,7 @@ extension Report {
     func pictureSections(_ c: Checkpoint) throws -> [ModelCard.Section] {
         let m = c.config.model
         let (L, D, C) = (m.latentDim, m.inputDim, m.labelClasses)
-        let source = try DataSource(path: directory.map(absolutePath) ?? c.config.data.path)
-        let images = try source.load(split, limit: limit, testSplit: c.config.data.testSplit, labelColumn: c.config.data.labelColumn)
-        let set = try EvaluationSet(
-            images, model: m, binarization: c.config.data.binarization, trainingSeed: c.config.training.seed,
-            standardization: c.standardization)
+        let (source, set) = try c.split(split, of: directory, limit: limit)
         let which = split.rawValue
         guard set.count > 0 else { return [.init("Latent space", [.text("the \(which) split is empty")])] }
         let batch = min(500, set.count)
@@ -344,22 +337,13 @@ extension Report {
         ]
         guard let (channels, height, width) = m.imageSize else { return sections }
 
-        /// Decoder means of the first `rows` rows of `model.z` in the data's units.
-        func decoded(_ rows: Int) -> [Float] {
-            model.decode(rows: rows)
-            var out = [Float](repeating: 0, count: rows * D)
-            out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress!) }
-            c.standardization?.undo(&out)
-            return out
-        }
+        func decoded(_ rows: Int) -> [Float] { decodedMeans(model, rows: rows, undoing: c.standardization) }
         func png(_ tiles: [Float], count: Int, columns: Int, captions: ImageGrid.Captions = .init()) throws -> [UInt8] {
             try PNG.encode(
                 pictures.grid(tiles, count: count, channels: channels, height: height, width: width, columns: columns, captions: captions))
         }
         // 64 prior samples, as zoo sample draws them by default.
-        var stream = RunStreams(seed: c.config.training.seed).sampling
-        stream.fillNormal(model.z.pointer, count: 64 * L)
-        for r in 0..<64 { model.latentLabels[r] = Int32(C > 0 ? r % C : 0) }
+        drawPrior(into: model, count: 64, seed: c.config.training.seed, label: nil)
         sections.append(
             .init(
                 "Prior samples",
@@ -376,12 +360,7 @@ extension Report {
         model.forward(rows: n)
         var pairs = Array(UnsafeBufferPointer(start: model.input.pointer, count: n * D))
         c.standardization?.undo(&pairs)
-        pairs += { () -> [Float] in
-            var out = [Float](repeating: 0, count: n * D)
-            out.withUnsafeMutableBufferPointer { model.means(rows: n, into: $0.baseAddress!) }
-            c.standardization?.undo(&out)
-            return out
-        }()
+        pairs += means(model, rows: n, undoing: c.standardization)
         sections.append(
             .init(
                 "Reconstructions",

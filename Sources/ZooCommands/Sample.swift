@@ -135,7 +135,7 @@ public struct Sample: ParsableCommand {
             let model = try saved.makeModel(maxRows: s * s, path: checkpoint)
             model.z.buffer.update(fromContentsOf: LatentGrids.manifold(steps: s))
             for r in 0..<(s * s) { model.latentLabels[r] = Int32(label ?? 0) }
-            tiles = decode(model, rows: s * s, saved.standardization)
+            tiles = decodedMeans(model, rows: s * s, undoing: saved.standardization)
             tileColumns = s
             // z₀ of each column along the top, z₁ of each row at the left.
             let grid = LatentGrids.manifold(steps: s)
@@ -143,7 +143,7 @@ public struct Sample: ParsableCommand {
                 rows: (0..<s).map { "\(fmt(Double(grid[($0 * s) * 2 + 1]), 1))" }, columns: (0..<s).map { fmt(Double(grid[$0 * 2]), 1) })
             what = "the latent plane, \(s) × \(s) prior quantiles" + (C > 0 ? ", class \(label ?? 0)" : "")
         } else if traverse || interpolate != nil {
-            let test = try testSet(saved)
+            let test = try saved.split(.test, of: directory, limit: nil).set
             let needed = traverse ? [image] : [pair!.0, pair!.1]
             for i in needed where i >= test.count {
                 throw SampleError.imageOutOfRange(index: i, count: test.count, path: test.images.imagesPath)
@@ -164,7 +164,7 @@ public struct Sample: ParsableCommand {
                 let z = LatentGrids.traversal(around: mu, steps: s)
                 model.z.buffer.update(fromContentsOf: z)
                 for row in 0..<(L * s) { model.latentLabels[row] = y }
-                tiles = decode(model, rows: L * s, saved.standardization)
+                tiles = decodedMeans(model, rows: L * s, undoing: saved.standardization)
                 tileColumns = s
                 // The dimension at the left of each row, the value above each column.
                 captions = .init(rows: (0..<L).map { "z\($0)" }, columns: (0..<s).map { fmt(Double(z[$0 * L]), 1) })
@@ -178,7 +178,7 @@ public struct Sample: ParsableCommand {
                 let z = LatentGrids.interpolation(from: a, to: b, steps: s)
                 model.z.buffer.update(fromContentsOf: z)
                 for k in 0..<s { model.latentLabels[k] = y }
-                let decoded = decode(model, rows: s, saved.standardization)
+                let decoded = decodedMeans(model, rows: s, undoing: saved.standardization)
                 tiles = pixels(test, i, saved.standardization) + decoded + pixels(test, j, saved.standardization)
                 tileColumns = s + 2
                 captions = .init(columns: ["image \(i)"] + (0..<s).map { "t=" + fmt(Double($0) / Double(s - 1), 2) } + ["image \(j)"])
@@ -186,11 +186,9 @@ public struct Sample: ParsableCommand {
             }
         } else {
             let model = try saved.makeModel(maxRows: n, path: checkpoint)
-            var stream = RunStreams(seed: seed ?? saved.config.training.seed).sampling
-            stream.fillNormal(model.z.pointer, count: n * L)
+            drawPrior(into: model, count: n, seed: seed ?? saved.config.training.seed, label: label)
             if let latentOut { try writeAtomically(NumPyWriter.encode(Array(model.z.buffer.prefix(n * L)), shape: [n, L]), to: latentOut) }
-            for r in 0..<n { model.latentLabels[r] = Int32(label ?? (C > 0 ? r % C : 0)) }
-            tiles = decode(model, rows: n, saved.standardization)
+            tiles = decodedMeans(model, rows: n, undoing: saved.standardization)
             tileColumns = columns ?? Int(Double(n).squareRoot().rounded(.up))
             what = "\(n) prior samples" + (label.map { ", class \($0)" } ?? (C > 0 ? ", class i mod \(C)" : ""))
         }
@@ -208,16 +206,6 @@ public struct Sample: ParsableCommand {
         writeStderr("wrote \(out): \(what), in \(fmt(monotonicSeconds() - start, 2)) s\n")
     }
 
-    /// The checkpoint's test split, prepared as training saw it.
-    func testSet(_ saved: Checkpoint) throws -> EvaluationSet {
-        let data = try DataSource(path: directory.map(absolutePath) ?? saved.config.data.path)
-        return try EvaluationSet(
-            try data.load(.test, limit: nil, testSplit: saved.config.data.testSplit, labelColumn: saved.config.data.labelColumn),
-            model: saved.config.model,
-            binarization: saved.config.data.binarization, trainingSeed: saved.config.training.seed,
-            standardization: saved.standardization)
-    }
-
     func pixels(_ set: EvaluationSet, _ i: Int, _ standardization: Standardization?) -> [Float] {
         var out = [Float](repeating: 0, count: set.dimension)
         var index: Int64 = 0
@@ -226,14 +214,31 @@ public struct Sample: ParsableCommand {
         return out
     }
 
-    /// Decoder means of the first `rows` rows of `model.z`, in the data's units.
-    func decode(_ model: VAE, rows: Int, _ standardization: Standardization?) -> [Float] {
-        model.decode(rows: rows)
-        var out = [Float](repeating: 0, count: rows * model.config.inputDim)
-        out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress!) }
-        standardization?.undo(&out)
-        return out
-    }
+}
+
+/// The decoder's means for the first `rows` rows of `model.z` (and
+/// `latentLabels`), in the data's units.
+func decodedMeans(_ model: VAE, rows: Int, undoing standardization: Standardization?) -> [Float] {
+    model.decode(rows: rows)
+    return means(model, rows: rows, undoing: standardization)
+}
+
+/// The means of the model's last decode (or forward pass) of `rows` rows, in the data's units.
+func means(_ model: VAE, rows: Int, undoing standardization: Standardization?) -> [Float] {
+    var out = [Float](repeating: 0, count: rows * model.config.inputDim)
+    out.withUnsafeMutableBufferPointer { model.means(rows: rows, into: $0.baseAddress!) }
+    standardization?.undo(&out)
+    return out
+}
+
+/// `count` prior draws z ~ N(0, I) from `seed`'s sampling stream into
+/// `model.z`, as `zoo sample` draws them: a conditional model gets class
+/// `label`, or class i mod C for draw i.
+func drawPrior(into model: VAE, count: Int, seed: UInt64, label: Int?) {
+    var stream = RunStreams(seed: seed).sampling
+    stream.fillNormal(model.z.pointer, count: count * model.config.latentDim)
+    let C = model.config.labelClasses
+    for r in 0..<count { model.latentLabels[r] = Int32(label ?? (C > 0 ? r % C : 0)) }
 }
 
 /// A request `zoo sample` cannot draw, naming the file and what to do.

@@ -19,9 +19,14 @@ let smallCheckpoint: String? = {
 /// environment Scripts/install-deps.sh makes for PyPI packages (.venv, or
 /// $ZOO_VENV), or with the `python` given.
 func runPython(_ arguments: [String], venv: Bool = false, python: String? = nil) throws -> (Int32, String) {
-    let p = Process()
     let environment = ProcessInfo.processInfo.environment["ZOO_VENV"] ?? repository.appendingPathComponent(".venv").path
-    p.executableURL = URL(fileURLWithPath: python ?? (venv ? environment + "/bin/python" : "/usr/bin/python3"))
+    return try runProgram(python ?? (venv ? environment + "/bin/python" : "/usr/bin/python3"), arguments)
+}
+
+/// Runs `program` with `arguments` to the end: its exit status and its standard output and error together.
+func runProgram(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: program)
     p.arguments = arguments
     let out = Pipe()
     p.standardOutput = out

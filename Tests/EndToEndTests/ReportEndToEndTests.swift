@@ -11,21 +11,13 @@ import Testing
 @Suite(.serialized) struct ReportEndToEndTests {
     static let chromium = "/usr/bin/chromium"
 
-    /// Runs headless Chromium on `page` with `arguments` (a profile of its own in `dir`).
+    /// Runs headless Chromium on `page` with `arguments` (a profile of its own in `dir`): its status and output.
     static func browser(_ arguments: [String], page: String, dir: String) throws -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: chromium)
-        p.arguments =
+        try runProgram(
+            chromium,
             ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(dir)/profile"] + arguments + [
                 "file://" + page
-            ]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+            ])
     }
 
     /// (width, height, pure black pixels) of a PNG screenshot.
