@@ -271,25 +271,98 @@ void zk_tanh_backward(float *restrict dy, const float *restrict y, size_t n) {
     for (size_t i = 0; i < n; i++) dy[i] *= 1.0f - y[i] * y[i];
 }
 
-// ---- Convolutions: im2col and its adjoint for a batch of NCHW images ----
-// Both run on index tables made once per layer (ConvolutionGeometry): one
-// long loop per (channel, tap, image) instead of one short loop per output
-// row, which the compiler turns into masked gathers.
+// ---- Convolutions: im2col and its adjoint on image-minor planes ----
+
+// Image-minor layout: value m of image b at m·n + b, so that one kernel
+// position of a convolution covers n images in a contiguous run.
+
+typedef float zk_v8 __attribute__((ext_vector_type(8)));
+/// 8 floats at any float-aligned address.
+typedef float zk_v8u __attribute__((ext_vector_type(8), aligned(4)));
+
+// dst[c·dst_ld + r] = src[r·src_ld + c] (+ add[r] if add is not NULL) for an 8 × 8 block, in registers.
+static inline __attribute__((always_inline)) void zk_transpose8(const float *src, size_t src_ld, float *dst, size_t dst_ld,
+                                                                const float *add) {
+    zk_v8 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) __builtin_memcpy(&r[i], src + i * src_ld, sizeof(zk_v8));
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        zk_v8 lo = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        zk_v8 hi = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        if (add) {
+            zk_v8 a;
+            __builtin_memcpy(&a, add, sizeof(zk_v8));
+            lo += a;
+            hi += a;
+        }
+        __builtin_memcpy(dst + i * dst_ld, &lo, sizeof(zk_v8));
+        __builtin_memcpy(dst + (i + 4) * dst_ld, &hi, sizeof(zk_v8));
+    }
+}
+
+// dst[c·dst_ld + r] = src[r·src_ld + c] (+ bias[r / plane] when bias is not
+// NULL) for rows [r0, r1) and columns [c0, c1) of src: 8 × 8 blocks in
+// registers, the edges one value at a time.
+static inline __attribute__((always_inline)) void zk_transpose(const float *restrict src, size_t src_ld, size_t r0, size_t r1,
+                                                               size_t c0, size_t c1, float *restrict dst, size_t dst_ld,
+                                                               const float *restrict bias, size_t plane) {
+    size_t r = r0;
+    for (; r + 8 <= r1; r += 8) {
+        float add[8] = {0};
+        if (bias)
+            for (int i = 0; i < 8; i++) add[i] = bias[(r + i) / plane];
+        size_t c = c0;
+        for (; c + 8 <= c1; c += 8) zk_transpose8(src + r * src_ld + c, src_ld, dst + c * dst_ld + r, dst_ld, bias ? add : 0);
+        for (; c < c1; c++)
+            for (int i = 0; i < 8; i++) dst[c * dst_ld + r + i] = bias ? src[(r + i) * src_ld + c] + add[i] : src[(r + i) * src_ld + c];
+    }
+    for (; r < r1; r++) {
+        const float b = bias ? bias[r / plane] : 0.0f;
+        for (size_t c = c0; c < c1; c++) dst[c * dst_ld + r] = bias ? src[r * src_ld + c] + b : src[r * src_ld + c];
+    }
+}
 
 ZK_CLONES
-void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
-               const int32_t *restrict source, float *restrict col, size_t ld) {
-    const size_t image = channels * plane;
-    for (size_t c = 0; c < channels; c++) {
+void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0, size_t m1, float *restrict out) {
+    zk_transpose(x, size, 0, n, m0, m1, out, n, 0, 1);
+}
+
+ZK_CLONES
+void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
+                         size_t plane, float *restrict x) {
+    zk_transpose(src, n, m0, m1, 0, n, x, size, bias, plane);
+}
+
+ZK_CLONES
+void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t taps, size_t positions,
+                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld) {
+    for (size_t c = c0; c < c1; c++) {
+        const float *src = x + c * plane * n;
         for (size_t t = 0; t < taps; t++) {
             float *row = col + (c * taps + t) * ld;
-            const int32_t *idx = source + t * n;
-            for (size_t b = 0; b < images; b++) {
-                const float *src = x + b * image + c * plane;
-                float *out = row + b * n;
-                for (size_t i = 0; i < n; i++) {
-                    int32_t s = idx[i];
-                    out[i] = s >= 0 ? src[s] : 0.0f;
+            const int32_t *idx = source + t * positions;
+            for (size_t o = 0; o < positions; o++) {
+                float *restrict out = row + o * n;
+                const int32_t s = idx[o];
+                // Runs of n (8 or 16 as a rule) in vectors: a loop clang turns
+                // into a memcpy call costs more than the copy.
+                size_t b = 0;
+                if (s >= 0) {
+                    const float *restrict in = src + (size_t)s * n;
+                    for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) = *(const zk_v8u *)(in + b);
+                    for (; b < n; b++) out[b] = in[b];
+                } else {
+                    for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) = (zk_v8u)0.0f;
+                    for (; b < n; b++) out[b] = 0.0f;
                 }
             }
         }
@@ -297,20 +370,22 @@ void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t p
 }
 
 ZK_CLONES
-void zk_col2im(const float *restrict col, size_t ld, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
-               const int32_t *restrict source, float *restrict x) {
-    const size_t image = channels * plane;
-    for (size_t b = 0; b < images; b++) {
-        for (size_t c = 0; c < channels; c++) {
-            float *dst = x + b * image + c * plane;
-            for (size_t q = 0; q < plane; q++) dst[q] = 0.0f;
-            for (size_t t = 0; t < taps; t++) {
-                const float *row = col + (c * taps + t) * ld + b * n;
-                const int32_t *idx = source + t * n;
-                for (size_t i = 0; i < n; i++) {
-                    int32_t s = idx[i];
-                    if (s >= 0) dst[s] += row[i];
-                }
+void zk_col2im_minor(const float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
+                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x) {
+    for (size_t c = c0; c < c1; c++) {
+        float *dst = x + c * plane * n;
+        for (size_t q = 0; q < plane * n; q++) dst[q] = 0.0f;
+        for (size_t t = 0; t < taps; t++) {
+            const float *row = col + (c * taps + t) * ld;
+            const int32_t *idx = source + t * positions;
+            for (size_t o = 0; o < positions; o++) {
+                const int32_t s = idx[o];
+                if (s < 0) continue;
+                float *restrict out = dst + (size_t)s * n;
+                const float *restrict in = row + o * n;
+                size_t b = 0;
+                for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) += *(const zk_v8u *)(in + b);
+                for (; b < n; b++) out[b] += in[b];
             }
         }
     }

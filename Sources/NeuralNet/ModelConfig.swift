@@ -391,19 +391,23 @@ public struct ModelConfig: Equatable, Sendable {
         let decoderWidths = widths(plan.decoder) - inputDim
         let perDraw = 4 * inputDim + 4 * decoderWidths + 8 * latentDim + 2 * labelClasses
         let perImage = 2 * encoderInputSize + 4 * encoderWidths + 8 * latentDim
-        // Convolutions' buffers: the im2col matrices and the planes of the
-        // images one product takes (`imagesPerProduct`, at most 16 MiB of columns).
+        // Convolutions' buffers: the im2col matrices, the planes and the
+        // image-minor copies of the images one product takes (`imagesPerProduct`),
+        // and the transposed weight gradient.
         func columns(_ layers: [PlannedLayer], rows: Int) -> Int {
             layers.reduce(0) { sum, layer in
+                let (k, n, other, image): (Int, Int, Int, Int)
                 switch layer.spec {
                 case .conv2d(let c):
-                    let (k, n) = (layer.input[0] * c.kernel * c.kernel, layer.output[1] * layer.output[2])
-                    return sum + imagesPerProduct(batch: rows, rows: k, columns: n) * n * (k + c.outChannels)
+                    (k, n) = (layer.input[0] * c.kernel * c.kernel, layer.output[1] * layer.output[2])
+                    (other, image) = (c.outChannels, layer.input.reduce(1, *))
                 case .convTranspose2d(let c):
-                    let (k, n) = (c.outChannels * c.kernel * c.kernel, layer.input[1] * layer.input[2])
-                    return sum + imagesPerProduct(batch: rows, rows: k, columns: n) * n * (k + layer.input[0])
+                    (k, n) = (c.outChannels * c.kernel * c.kernel, layer.input[1] * layer.input[2])
+                    (other, image) = (layer.input[0], layer.output.reduce(1, *))
                 default: return sum
                 }
+                let perImage = (k + other) * n + image
+                return sum + imagesPerProduct(batch: rows, floatsPerImage: perImage) * perImage + k * other
             }
         }
         let columns = columns(plan.encoder, rows: rows) + columns(plan.decoder, rows: rows * samples)

@@ -78,24 +78,48 @@ public enum Kernels {
         zk_gather_u8_bernoulli(src, rows, count, cols, uniform24, dst)
     }
 
-    /// The im2col matrix of a convolution from its index table (see `zk_im2col`):
-    /// row c·taps + t holds, for each image, its plane c at the `n` source
-    /// offsets `source[t·n ..< (t+1)·n]` (−1: zero padding).
+    /// Image-minor layout (see `zk_to_image_minor`): out[m·n + b] = x[b·size + m]
+    /// for n images of `size` values, m in `range`.
     @inline(__always)
-    public static func im2col(
-        _ x: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, taps: Int, n: Int, source: UnsafePointer<Int32>,
-        into col: UnsafeMutablePointer<Float>, ld: Int
+    public static func toImageMinor(
+        _ x: UnsafePointer<Float>, images n: Int, size: Int, range: Range<Int>, into out: UnsafeMutablePointer<Float>
     ) {
-        zk_im2col(x, images, channels, plane, taps, n, source, col, ld)
+        zk_to_image_minor(x, n, size, range.lowerBound, range.upperBound, out)
     }
 
-    /// The adjoint of `im2col` from the same table (see `zk_col2im`); x is overwritten.
+    /// The inverse of `toImageMinor`: x[b·size + m] = src[m·n + b] (+ bias[m / plane]) for m in `range`.
     @inline(__always)
-    public static func col2im(
-        _ col: UnsafePointer<Float>, ld: Int, images: Int, channels: Int, plane: Int, taps: Int, n: Int,
-        source: UnsafePointer<Int32>, into x: UnsafeMutablePointer<Float>
+    public static func fromImageMinor(
+        _ src: UnsafePointer<Float>, images n: Int, size: Int, range: Range<Int>, bias: UnsafePointer<Float>?, plane: Int,
+        into x: UnsafeMutablePointer<Float>
     ) {
-        zk_col2im(col, ld, images, channels, plane, taps, n, source, x)
+        zk_from_image_minor(src, n, size, range.lowerBound, range.upperBound, bias, plane, x)
+    }
+
+    /// The im2col matrix of a convolution on image-minor planes, from its index
+    /// table, for the channels in `channels` (see `zk_im2col_minor`).
+    @inline(__always)
+    public static func im2colImageMinor(
+        _ x: UnsafePointer<Float>, images n: Int, plane: Int, taps: Int, positions: Int, source: UnsafePointer<Int32>,
+        channels: Range<Int>, into col: UnsafeMutablePointer<Float>, ld: Int
+    ) {
+        zk_im2col_minor(x, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, col, ld)
+    }
+
+    /// The adjoint of `im2colImageMinor` (see `zk_col2im_minor`): the channels in `channels` of x are overwritten.
+    @inline(__always)
+    public static func col2imImageMinor(
+        _ col: UnsafePointer<Float>, ld: Int, images n: Int, plane: Int, taps: Int, positions: Int, source: UnsafePointer<Int32>,
+        channels: Range<Int>, into x: UnsafeMutablePointer<Float>
+    ) {
+        zk_col2im_minor(col, ld, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, x)
+    }
+
+    /// out[c, r] = x[r, c] for a row-major `rows` × `columns` matrix (out holds columns × rows).
+    public static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            for c in 0..<columns { out[c * rows + r] = x[r * columns + c] }
+        }
     }
 
     /// Rows `rows[0..<count]` of a float matrix with `cols` columns, into `dst`.

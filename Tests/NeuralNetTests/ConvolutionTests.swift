@@ -55,52 +55,99 @@ import Testing
         try check(layer, params: params, rows: 2)
     }
 
-    /// The table-driven im2col and its gather-form adjoint equal the
-    /// definition written out (bit for bit: the adjoint adds in kernel-position
-    /// order), for odd sizes, strides 1 to 3, padding 0 to 2, several images
-    /// and a leading dimension wider than the images.
+    /// The table-driven im2col and its adjoint on image-minor planes equal
+    /// the definition written out (bit for bit: the adjoint adds in
+    /// kernel-position order from 0), for odd sizes, strides 1 to 3, padding
+    /// 0 to 2, 3 and 8 images (runs shorter than and as long as a vector), a
+    /// leading dimension wider than the images, and the channels in two parts
+    /// as two threads take them.
     @Test(arguments: [
         (2, 5, 7, 3, 1, 1), (3, 6, 5, 4, 2, 1), (1, 9, 8, 3, 3, 2), (2, 4, 4, 4, 2, 0), (1, 7, 7, 1, 2, 0), (2, 5, 6, 5, 1, 2),
+        (3, 14, 14, 4, 2, 1), (1, 28, 27, 4, 2, 1),
     ])
     func columnsMatchTheirDefinition(c: Int, h: Int, w: Int, k: Int, s: Int, p: Int) throws {
         let g = ConvolutionGeometry(channels: c, height: h, width: w, kernel: k, stride: s, padding: p)
-        let (ho, wo, n, images) = (g.outputHeight, g.outputWidth, g.columnCount, 3)
-        let ld = images * n + 5
-        var r = RandomStream(seed: UInt64(h * 100 + w), stream: 2)
-        let x = (0..<(images * c * h * w)).map { _ in r.nextFloat() * 2 - 1 }
-        var col = [Float](repeating: .nan, count: c * k * k * ld)
-        x.withUnsafeBufferPointer { xb in
-            col.withUnsafeMutableBufferPointer { g.im2col(xb.baseAddress!, images: images, into: $0.baseAddress!, ld: ld) }
-        }
-        /// Every column entry (its index in `col`) with the input value it reads (nil in the padding),
-        /// channel, kernel row, kernel column, image, output row, output column: the definition.
-        func forEachEntry(_ body: (Int, Int?) -> Void) {
-            for ch in 0..<c {
-                for i in 0..<k {
-                    for j in 0..<k {
-                        for b in 0..<images {
-                            for oy in 0..<ho {
-                                for ox in 0..<wo {
-                                    let (y, xx) = (oy * s - p + i, ox * s - p + j)
-                                    let inside = y >= 0 && y < h && xx >= 0 && xx < w
-                                    body(((ch * k + i) * k + j) * ld + b * n + oy * wo + ox, inside ? ((b * c + ch) * h + y) * w + xx : nil)
+        let (ho, wo, n) = (g.outputHeight, g.outputWidth, g.columnCount)
+        for images in [3, 8] {
+            let ld = images * n + 5
+            var r = RandomStream(seed: UInt64(h * 100 + w), stream: 2)
+            // x[b, ch, y, x] of the definition is held at ((ch·h + y)·w + x)·images + b.
+            let x = (0..<(images * c * h * w)).map { _ in r.nextFloat() * 2 - 1 }
+            let split = [0..<(c / 2), (c / 2)..<c]
+            var col = [Float](repeating: .nan, count: c * k * k * ld)
+            x.withUnsafeBufferPointer { xb in
+                col.withUnsafeMutableBufferPointer { cb in
+                    for part in split {
+                        g.im2col(imageMinor: xb.baseAddress!, images: images, channels: part, into: cb.baseAddress!, ld: ld)
+                    }
+                }
+            }
+            /// Every column entry (its index in `col`) with the input value it reads (nil in the padding).
+            func forEachEntry(_ body: (Int, Int?) -> Void) {
+                for ch in 0..<c {
+                    for i in 0..<k {
+                        for j in 0..<k {
+                            for b in 0..<images {
+                                for oy in 0..<ho {
+                                    for ox in 0..<wo {
+                                        let (y, xx) = (oy * s - p + i, ox * s - p + j)
+                                        let inside = y >= 0 && y < h && xx >= 0 && xx < w
+                                        body(
+                                            ((ch * k + i) * k + j) * ld + (oy * wo + ox) * images + b,
+                                            inside ? ((ch * h + y) * w + xx) * images + b : nil)
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            forEachEntry { entry, read in #expect(col[entry] == (read.map { x[$0] } ?? 0)) }
+            // The adjoint: each value the sum, in (i, j) order, of the entries that read it.
+            let entries = (0..<col.count).map { _ in r.nextFloat() * 2 - 1 }
+            var expected = [Float](repeating: 0, count: images * c * h * w)
+            forEachEntry { entry, read in if let read { expected[read] += entries[entry] } }
+            var back = [Float](repeating: .nan, count: expected.count)
+            entries.withUnsafeBufferPointer { e in
+                back.withUnsafeMutableBufferPointer { bb in
+                    for part in split { g.col2im(e.baseAddress!, images: images, channels: part, intoImageMinor: bb.baseAddress!, ld: ld) }
+                }
+            }
+            #expect(back == expected)
         }
-        forEachEntry { entry, read in #expect(col[entry] == (read.map { x[$0] } ?? 0)) }
-        // The adjoint: each value the sum, in (i, j) order, of the entries that read it.
-        let entries = (0..<col.count).map { _ in r.nextFloat() * 2 - 1 }
-        var expected = [Float](repeating: 0, count: images * c * h * w)
-        forEachEntry { entry, read in if let read { expected[read] += entries[entry] } }
-        var back = [Float](repeating: .nan, count: expected.count)
-        entries.withUnsafeBufferPointer { e in
-            back.withUnsafeMutableBufferPointer { g.col2im(e.baseAddress!, images: images, into: $0.baseAddress!, ld: ld) }
+    }
+
+    /// The layout changes around the products: NCHW rows to image-minor and
+    /// back are exact transposes (the way back optionally + bias per plane),
+    /// for sizes that fill whole 8 × 8 blocks and sizes with ragged edges, in
+    /// one part or in two.
+    @Test(arguments: [(8, 64, 16), (3, 50, 10), (16, 37, 37), (9, 200, 49), (1, 5, 5)])
+    func imageMinorLayoutIsATranspose(n: Int, size: Int, plane: Int) {
+        var r = RandomStream(seed: UInt64(n * 1000 + size), stream: 4)
+        let x = (0..<(n * size)).map { _ in r.nextFloat() * 2 - 1 }
+        let bias = (0..<((size + plane - 1) / plane)).map { _ in r.nextFloat() }
+        var minor = [Float](repeating: .nan, count: n * size)
+        x.withUnsafeBufferPointer { xb in
+            minor.withUnsafeMutableBufferPointer { toImageMinor(xb.baseAddress!, images: n, size: size, into: $0.baseAddress!) }
         }
-        #expect(back == expected)
+        #expect(minor == (0..<(n * size)).map { x[($0 % n) * size + $0 / n] })
+        var back = [Float](repeating: .nan, count: n * size)
+        minor.withUnsafeBufferPointer { mb in
+            back.withUnsafeMutableBufferPointer { fromImageMinor(mb.baseAddress!, images: n, size: size, into: $0.baseAddress!) }
+        }
+        #expect(back == x)
+        minor.withUnsafeBufferPointer { mb in
+            bias.withUnsafeBufferPointer { bb in
+                back.withUnsafeMutableBufferPointer { out in
+                    for part in [0..<(size / 3), (size / 3)..<size] {
+                        Kernels.fromImageMinor(
+                            mb.baseAddress!, images: n, size: size, range: part, bias: bb.baseAddress!, plane: plane, into: out.baseAddress!
+                        )
+                    }
+                }
+            }
+        }
+        #expect(back == x.indices.map { x[$0] + bias[($0 % size) / plane] })
     }
 
     /// ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weights (no bias): the

@@ -87,17 +87,29 @@ void zk_gather_f32(const float *restrict src, const int64_t *restrict rows, size
 void zk_gather_f32_bernoulli(const float *restrict src, const int64_t *restrict rows, size_t nrows,
                              size_t cols, const uint32_t *restrict u, float *restrict dst);
 
-/// col[(c·taps + t)·ld + b·n + i] = x[b, c, source[t·n + i]] (0 where the
-/// index is −1: padding) for `images` images of `channels` planes of `plane`
-/// values: the im2col matrix of a convolution with `taps` kernel positions and
-/// `n` output positions, from its index table.
-void zk_im2col(const float *restrict x, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
-               const int32_t *restrict source, float *restrict col, size_t ld);
+/// Image-minor layout (value m of image b at m·n + b; n images of `size`
+/// values): out[m·n + b] = x[b·size + m] for m in [m0, m1).
+void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0, size_t m1, float *restrict out);
 
-/// The adjoint of zk_im2col from the same table: x[b, c, q] = the sum of the
-/// column entries whose source is q, added in tap order (x is overwritten).
-void zk_col2im(const float *restrict col, size_t ld, size_t images, size_t channels, size_t plane, size_t taps, size_t n,
-               const int32_t *restrict source, float *restrict x);
+/// The inverse: x[b·size + m] = src[m·n + b] (+ bias[m / plane] when bias is
+/// not NULL) for m in [m0, m1).
+void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
+                         size_t plane, float *restrict x);
+
+/// The im2col matrix of a convolution from its index table (source[t·positions
+/// + o]: the pixel kernel position t reads for output position o, −1 in the
+/// padding), on image-minor planes: x holds channel c's plane as
+/// x[(c·plane + q)·n + b]; col[(c·taps + t)·ld + o·n + b] = x[(c·plane +
+/// source[t·positions + o])·n + b], 0 where the source is −1, for channels
+/// [c0, c1): one contiguous run of n images per entry.
+void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t taps, size_t positions,
+                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld);
+
+/// The adjoint of zk_im2col_minor: x[(c·plane + q)·n + b] = the sum, in tap
+/// order from 0, of the entries whose source is q (x's channels [c0, c1) are
+/// overwritten).
+void zk_col2im_minor(const float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
+                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x);
 
 /// 1 if every x[i] is finite, else 0.
 int zk_all_finite(const float *x, size_t n);
