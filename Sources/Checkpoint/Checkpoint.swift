@@ -96,7 +96,7 @@ public struct Checkpoint {
         let p = model.parameters
         for e in p.entries {
             guard let v = parameters[e.name] else { throw CheckpointError.missingParameter(path: path, name: e.name) }
-            p.value(e.name).buffer.update(fromContentsOf: v)
+            _ = p.value(e.name).buffer.update(fromContentsOf: v)
         }
         return model
     }
@@ -108,7 +108,7 @@ public struct Checkpoint {
         let p = trainer.model.parameters
         for e in p.entries {
             guard let v = parameters[e.name] else { throw CheckpointError.missingParameter(path: path, name: e.name) }
-            p.value(e.name).buffer.update(fromContentsOf: v)
+            _ = p.value(e.name).buffer.update(fromContentsOf: v)
         }
         guard let optimizer, let training else { return }
         trainer.optimizer.hyperparameters = optimizer.hyperparameters
@@ -116,8 +116,8 @@ public struct Checkpoint {
             guard let m = optimizer.firstMoment[e.name], let v = optimizer.secondMoment[e.name] else {
                 throw CheckpointError.missingParameter(path: path, name: "optimizer state of \(e.name)")
             }
-            View(trainer.optimizer.firstMoment, offset: e.offset, shape: e.shape).buffer.update(fromContentsOf: m)
-            View(trainer.optimizer.secondMoment, offset: e.offset, shape: e.shape).buffer.update(fromContentsOf: v)
+            _ = View(trainer.optimizer.firstMoment, offset: e.offset, shape: e.shape).buffer.update(fromContentsOf: m)
+            _ = View(trainer.optimizer.secondMoment, offset: e.offset, shape: e.shape).buffer.update(fromContentsOf: v)
         }
         do { try trainer.restore(training) } catch {
             throw CheckpointError.badTrainingState(path: path, reason: "\(error)")

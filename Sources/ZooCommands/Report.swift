@@ -376,7 +376,7 @@ extension Report {
         let all = LatentGrids.traversal(around: mu, steps: steps)
         var z: [Float] = []
         for j in chosen { z += all[(j * steps * L)..<((j + 1) * steps * L)] }
-        model.z.buffer.update(fromContentsOf: z)
+        _ = model.z.buffer.update(fromContentsOf: z)
         let own = set.images.hasLabels && C > 0 ? Int32(set.images.labels[0]) : 0
         for r in 0..<(chosen.count * steps) { model.latentLabels[r] = own }
         sections.append(

@@ -133,7 +133,7 @@ public struct Sample: ParsableCommand {
             guard L == 2 else { throw SampleError.notTwoDimensional(path: checkpoint, latentDim: L) }
             let s = steps ?? 20
             let model = try saved.makeModel(maxRows: s * s, path: checkpoint)
-            model.z.buffer.update(fromContentsOf: LatentGrids.manifold(steps: s))
+            _ = model.z.buffer.update(fromContentsOf: LatentGrids.manifold(steps: s))
             for r in 0..<(s * s) { model.latentLabels[r] = Int32(label ?? 0) }
             tiles = decodedMeans(model, rows: s * s, undoing: saved.standardization)
             tileColumns = s
@@ -162,7 +162,7 @@ public struct Sample: ParsableCommand {
                 let (mu, own) = encode(image)
                 let y = label.map(Int32.init) ?? own
                 let z = LatentGrids.traversal(around: mu, steps: s)
-                model.z.buffer.update(fromContentsOf: z)
+                _ = model.z.buffer.update(fromContentsOf: z)
                 for row in 0..<(L * s) { model.latentLabels[row] = y }
                 tiles = decodedMeans(model, rows: L * s, undoing: saved.standardization)
                 tileColumns = s
@@ -176,7 +176,7 @@ public struct Sample: ParsableCommand {
                 let (b, _) = encode(j)
                 let y = label.map(Int32.init) ?? ya
                 let z = LatentGrids.interpolation(from: a, to: b, steps: s)
-                model.z.buffer.update(fromContentsOf: z)
+                _ = model.z.buffer.update(fromContentsOf: z)
                 for k in 0..<s { model.latentLabels[k] = y }
                 let decoded = decodedMeans(model, rows: s, undoing: saved.standardization)
                 tiles = pixels(test, i, saved.standardization) + decoded + pixels(test, j, saved.standardization)
