@@ -389,8 +389,15 @@ public struct ModelConfig: Equatable, Sendable {
         }
         let encoderWidths = widths(plan.encoder)
         let decoderWidths = widths(plan.decoder) - inputDim
-        let perDraw = 4 * inputDim + 4 * decoderWidths + 8 * latentDim + 2 * labelClasses
-        let perImage = 2 * encoderInputSize + 4 * encoderWidths + 8 * latentDim
+        // Linear layers also hold yᵀ for their transposed forward product.
+        func linearWidths(_ layers: [PlannedLayer]) -> Int {
+            layers.reduce(0) { sum, layer in
+                if case .linear = layer.spec { return sum + layer.output.reduce(1, *) }
+                return sum
+            }
+        }
+        let perDraw = 4 * inputDim + 4 * decoderWidths + linearWidths(plan.decoder) + 8 * latentDim + 2 * labelClasses
+        let perImage = 2 * encoderInputSize + 4 * encoderWidths + linearWidths(plan.encoder) + 8 * latentDim
         // Convolutions' buffers: the im2col matrices, the planes and the
         // image-minor copies of the images one product takes (`imagesPerProduct`),
         // and the transposed weight gradient.

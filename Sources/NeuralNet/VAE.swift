@@ -173,7 +173,7 @@ public final class VAE {
         let size = layer.input.reduce(1, *)
         let name = layer.name ?? ""
         switch layer.spec {
-        case .linear: return Dense(name, in: p)
+        case .linear: return try Dense(name, in: p, rows: rows)
         case .activation(let f): return ActivationLayer(f, size: size)
         case .leakyReLU(let slope): return LeakyReLULayer(slope: slope, size: size)
         case .flatten, .unflatten: return ReshapeLayer(size: size)

@@ -28,12 +28,14 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
 }
 
 @Suite struct GradientTests {
-    @Test func denseBackwardMatchesFiniteDifferences() throws {
+    /// With the plain forward product and with the transposed one (a layer made for a number of rows).
+    @Test(arguments: [false, true])
+    func denseBackwardMatchesFiniteDifferences(transposed: Bool) throws {
         let rows = 3
         let inF = 5
         let outF = 4
         let params = try ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
-        let layer = Dense("l", in: params)
+        let layer = transposed ? try Dense("l", in: params, rows: rows) : Dense("l", in: params)
         var r = RandomStream(seed: 1, stream: 1)
         layer.initialize(using: &r)
         let x = try Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
@@ -49,6 +51,31 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         layer.backward(input: x.pointer, gradOutput: c.pointer, rows: rows, gradInput: dx.pointer)
         #expect(finiteDifferenceMismatches(params.values, analytic: params.gradients.array, loss: loss) == [], "parameters")
         #expect(finiteDifferenceMismatches(x, analytic: dx.array, loss: loss) == [], "inputs")
+    }
+
+    /// The transposed forward product (yᵀ = W·xᵀ, then + b) gives the plain
+    /// one's values within float rounding (4 ulp of the largest term sum) for
+    /// row counts below, at and above a vector's width and a row count
+    /// smaller than the buffer.
+    @Test(arguments: [1, 3, 8, 64, 130])
+    func transposedDenseForwardAgrees(rows: Int) throws {
+        let (inF, outF) = (37, 19)
+        let params = try ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
+        let plain = Dense("l", in: params)
+        let transposed = try Dense("l", in: params, rows: 200)
+        var r = RandomStream(seed: UInt64(rows), stream: 3)
+        plain.initialize(using: &r)
+        let x = try Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
+        let (a, b) = (try Tensor(shape: [rows, outF]), try Tensor(shape: [rows, outF]))
+        plain.forward(x.pointer, rows: rows, into: a.pointer)
+        transposed.forward(x.pointer, rows: rows, into: b.pointer)
+        for i in 0..<a.count {
+            let row = i / outF
+            let scale = (0..<inF).reduce(abs(params.values[outF * inF + i % outF])) {
+                $0 + abs(params.values[(i % outF) * inF + $1] * x[row * inF + $1])
+            }
+            #expect(abs(a[i] - b[i]) <= 4 * scale * Float.ulpOfOne, "value \(i)")
+        }
     }
 
     /// The whole VAE: every parameter of every layer (encoder, both heads,
