@@ -343,6 +343,19 @@ void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_
 }
 
 ZK_CLONES
+void zk_add_row_sums(const float *restrict x, size_t rows, size_t size, float *restrict out) {
+    for (size_t o = 0; o < rows; o++) {
+        const float *row = x + o * size;
+        zk_v8 acc = 0.0f;
+        size_t i = 0;
+        for (; i + 8 <= size; i += 8) acc += *(const zk_v8u *)(row + i);
+        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (; i < size; i++) sum += row[i];
+        out[o] += sum;
+    }
+}
+
+ZK_CLONES
 void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t taps, size_t positions,
                      const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld) {
     for (size_t c = c0; c < c1; c++) {

@@ -207,7 +207,7 @@ public final class Conv2d: Layer {
         while first < rows {
             let n = min(chunk, rows - first)
             toImageMinor(dy + first * outputSize, images: n, size: outputSize, into: planes.pointer)
-            addRowSums(planes.pointer, rows: outChannels, size: n * N, to: biasGradient.pointer)
+            Kernels.addRowSums(planes.pointer, rows: outChannels, size: n * N, to: biasGradient.pointer)
             if !(columnsHold.map { $0.input == x && $0.rows == rows } ?? false) { gatherColumns(x + first * inputSize, images: n) }
             BLAS.gemm(
                 transB: true, m: K, n: outChannels, k: n * N, a: columns.pointer, lda: n * N, b: planes.pointer, ldb: n * N,
@@ -319,7 +319,7 @@ public final class ConvTranspose2d: Layer {
             toImageMinor(dy + first * outputSize, images: n, size: outputSize, into: outputs.pointer)
             forHalves(outChannels) { geometry.im2col(imageMinor: outputs.pointer, images: n, channels: $0, into: columns.pointer) }
             toImageMinor(x + first * inputSize, images: n, size: inputSize, into: planes.pointer)
-            addRowSums(outputs.pointer, rows: outChannels, size: plane * n, to: biasGradient.pointer)
+            Kernels.addRowSums(outputs.pointer, rows: outChannels, size: plane * n, to: biasGradient.pointer)
             BLAS.gemm(
                 transB: true, m: K, n: inChannels, k: n * N, a: columns.pointer, lda: n * N, b: planes.pointer, ldb: n * N,
                 beta: first == 0 ? 0 : 1, c: transposedGradient.pointer, ldc: inChannels)
@@ -337,15 +337,6 @@ public final class ConvTranspose2d: Layer {
     /// (its fan-in is computed from weight dimension 1).
     public func initialize(using random: inout RandomStream) {
         initializeUniform([weight, bias], bound: 1 / Float(geometry.columnRows).squareRoot(), using: &random)
-    }
-}
-
-/// out[o] += Σ of row o of `x` (`rows` rows of `size` values): a bias gradient.
-private func addRowSums(_ x: UnsafePointer<Float>, rows: Int, size: Int, to out: UnsafeMutablePointer<Float>) {
-    for o in 0..<rows {
-        var sum: Float = 0
-        for i in 0..<size { sum += x[o * size + i] }
-        out[o] += sum
     }
 }
 

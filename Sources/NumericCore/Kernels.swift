@@ -115,11 +115,17 @@ public enum Kernels {
         zk_col2im_minor(col, ld, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, x)
     }
 
-    /// out[c, r] = x[r, c] for a row-major `rows` × `columns` matrix (out holds columns × rows).
+    /// out[c, r] = x[r, c] for a row-major `rows` × `columns` matrix (out holds columns × rows;
+    /// 8 × 8 blocks in registers, see `zk_from_image_minor`).
+    @inline(__always)
     public static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            for c in 0..<columns { out[c * rows + r] = x[r * columns + c] }
-        }
+        zk_from_image_minor(x, columns, rows, 0, rows, nil, 1, out)
+    }
+
+    /// out[o] += Σ of row o of `x` (`rows` rows of `size` values), in a fixed order (see `zk_add_row_sums`).
+    @inline(__always)
+    public static func addRowSums(_ x: UnsafePointer<Float>, rows: Int, size: Int, to out: UnsafeMutablePointer<Float>) {
+        zk_add_row_sums(x, rows, size, out)
     }
 
     /// Rows `rows[0..<count]` of a float matrix with `cols` columns, into `dst`.

@@ -8,6 +8,37 @@ func bceReference(_ l: Double, _ x: Double) -> Double { max(l, 0) - l * x + log1
 func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(l) / (1 + exp(l)) }
 
 @Suite struct KernelTests {
+    /// Row sums added to what `out` holds: within float rounding of a double
+    /// sum (n·ε of the sum of magnitudes), for rows shorter than, as long as
+    /// and longer than the eight lanes, with a tail.
+    @Test(arguments: [1, 7, 8, 13, 392, 1571])
+    func rowSumsAreAddedWithinRounding(size: Int) {
+        var r = RandomStream(seed: UInt64(size), stream: 7)
+        let rows = 5
+        let x = (0..<(rows * size)).map { _ in r.nextFloat() * 2 - 1 }
+        var out: [Float] = (0..<rows).map { Float($0) }
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { Kernels.addRowSums(xb.baseAddress!, rows: rows, size: size, to: $0.baseAddress!) }
+        }
+        for o in 0..<rows {
+            let row = x[(o * size)..<((o + 1) * size)]
+            let exact = Double(o) + row.reduce(0.0) { $0 + Double($1) }
+            let magnitude = Double(o) + row.reduce(0.0) { $0 + Double(abs($1)) }
+            #expect(abs(Double(out[o]) - exact) <= Double(size + 1) * Double(Float.ulpOfOne) * magnitude)
+        }
+    }
+
+    /// The transpose is exact, for whole 8 × 8 blocks and ragged edges.
+    @Test(arguments: [(8, 8), (3, 5), (512, 64), (17, 33)])
+    func transposeIsExact(rows: Int, columns: Int) {
+        let x = (0..<(rows * columns)).map { Float($0) * 0.5 - 3 }
+        var out = [Float](repeating: .nan, count: x.count)
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { Kernels.transpose(xb.baseAddress!, rows: rows, columns: columns, into: $0.baseAddress!) }
+        }
+        #expect(out == (0..<x.count).map { x[($0 % rows) * columns + $0 / rows] })
+    }
+
     @Test func expMatchesLibmToFloatPrecision() {
         let xs = stride(from: -87.0, through: 88.0, by: 0.0137).map { Float($0) }
         var out = [Float](repeating: 0, count: xs.count)

@@ -96,6 +96,11 @@ void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0
 void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
                          size_t plane, float *restrict x);
 
+/// out[o] += the sum of row o of x (`rows` rows of `size` values): eight
+/// running lanes, added pairwise at the end, then the tail; the same order on
+/// every CPU.
+void zk_add_row_sums(const float *restrict x, size_t rows, size_t size, float *restrict out);
+
 /// The im2col matrix of a convolution from its index table (source[t·positions
 /// + o]: the pixel kernel position t reads for output position o, −1 in the
 /// padding), on image-minor planes: x holds channel c's plane as
