@@ -234,6 +234,10 @@ unsigned zk_set_flush_denormals(int on) {
     return old;
 }
 
+unsigned zk_float_control(void) { return _mm_getcsr(); }
+
+void zk_set_float_control(unsigned csr) { _mm_setcsr(csr); }
+
 int zk_cpu_has_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -1,4 +1,3 @@
-import Dispatch
 import NumericCore
 
 /// Runs each batch of a model split across worker copies that share its
@@ -169,18 +168,4 @@ public final class BatchWorkers {
         }
         return Sums(reconstruction: reconstruction, kl: kl, objective: objective)
     }
-}
-
-/// Runs `body(0..<n)` on `n` threads at once (the caller's among them) and returns when all are done.
-func parallel(_ n: Int, _ body: (Int) -> Void) {
-    if n == 1 { return body(0) }
-    withoutActuallyEscaping(body) { body in
-        let work = IndexedWork(body: body)
-        DispatchQueue.concurrentPerform(iterations: n) { work.body($0) }
-    }
-}
-
-/// A body shared with other threads for one `parallel` call's duration.
-private struct IndexedWork: @unchecked Sendable {
-    let body: (Int) -> Void
 }

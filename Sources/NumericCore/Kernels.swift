@@ -212,5 +212,11 @@ public enum Kernels {
     /// Training and evaluation set it once at start; results stay deterministic.
     public static func flushDenormals(_ on: Bool = true) { _ = zk_set_flush_denormals(on ? 1 : 0) }
 
+    /// The calling thread's floating-point control word (flush-to-zero among its bits).
+    public static func floatControl() -> UInt32 { zk_float_control() }
+
+    /// Sets the calling thread's floating-point control word (one `floatControl` returned).
+    public static func setFloatControl(_ word: UInt32) { zk_set_float_control(word) }
+
     public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool { zk_all_finite(x, count) != 0 }
 }

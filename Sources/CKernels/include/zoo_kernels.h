@@ -126,6 +126,11 @@ int zk_all_finite(const float *x, size_t n);
 /// Returns the previous MXCSR register value.
 unsigned zk_set_flush_denormals(int on);
 
+/// The calling thread's SSE/AVX control word (MXCSR: rounding, flush-to-zero,
+/// denormals-are-zero), and setting it: threads that share a computation copy it.
+unsigned zk_float_control(void);
+void zk_set_float_control(unsigned csr);
+
 // ---- Inference with many latent samples per image (zoo_inference.c) ----
 
 /// 2 * pairs standard normal draws from `pairs` random 64-bit words (Box–Muller,
