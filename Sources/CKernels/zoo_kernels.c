@@ -347,6 +347,15 @@ void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_
 }
 
 ZK_CLONES
+void zk_add_row_bias(float *restrict x, size_t rows, size_t size, const float *restrict bias) {
+    for (size_t o = 0; o < rows; o++) {
+        const float b = bias[o];
+        float *row = x + o * size;
+        for (size_t i = 0; i < size; i++) row[i] += b;
+    }
+}
+
+ZK_CLONES
 void zk_add_row_sums(const float *restrict x, size_t rows, size_t size, float *restrict out) {
     for (size_t o = 0; o < rows; o++) {
         const float *row = x + o * size;

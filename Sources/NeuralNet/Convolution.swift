@@ -124,13 +124,27 @@ func forHalves(_ count: Int, _ body: (Range<Int>) -> Void) {
     parallel(2) { body($0 == 0 ? 0..<half : half..<count) }
 }
 
+/// A convolution that can take its input rows, or give its output rows, in
+/// its chunks' image-minor layout instead of NCHW: chunk c (images cC ..<
+/// cC + n) at offset cC·size, value m of its image b at m·n + b. `Sequential`
+/// turns this on between two convolutions with the same chunk and only
+/// element-wise layers (ReLU, tanh, LeakyReLU) between them, which skips four
+/// layout changes of the rows between them per chunk (two forward, two
+/// backward); every value is computed as in NCHW, so results are the same bits.
+protocol ImageMinorRows: AnyObject {
+    /// Images per product (`imagesPerProduct`): both sides of a link must agree.
+    var chunk: Int { get }
+    var inputImageMinor: Bool { get set }
+    var outputImageMinor: Bool { get set }
+}
+
 /// `nn.Conv2d(in, out, kernel, stride, padding)` on rows of [in, H, W]
 /// values: weight [out, in, k, k], bias [out]. The images go through the
 /// products in chunks (`imagesPerProduct`), image-minor: X = the chunk's
 /// inputs, col = im2col(X) (K × N·n), y = W · col + b; backward recomputes the
 /// columns unless they are still there, then dWᵀ = Σ col · dyᵀ, db = Σ dy,
 /// dx = col2im(Wᵀ · dy). The buffers are allocated once.
-public final class Conv2d: Layer {
+public final class Conv2d: Layer, ImageMinorRows {
     public let geometry: ConvolutionGeometry
     public let outChannels: Int
     public let weight: View
@@ -151,6 +165,9 @@ public final class Conv2d: Layer {
     /// The input whose columns `columns` holds after a forward pass that took
     /// all its rows in one product (backward then needs no second im2col).
     private var columnsHold: (input: UnsafePointer<Float>, rows: Int)?
+    /// The rows in (x, dx) and out (y, dy) are in chunked image-minor layout (see `ImageMinorRows`).
+    var inputImageMinor = false
+    var outputImageMinor = false
 
     /// - Parameters:
     ///   - name: the layer's parameters in `p` (`name.weight` [out, in, k, k], `name.bias` [out]).
@@ -177,8 +194,12 @@ public final class Conv2d: Layer {
 
     /// The column matrices of `n` images from `x`, side by side in `columns`.
     private func gatherColumns(_ x: UnsafePointer<Float>, images n: Int) {
-        toImageMinor(x, images: n, size: inputSize, into: inputs.pointer)
-        forHalves(geometry.channels) { geometry.im2col(imageMinor: inputs.pointer, images: n, channels: $0, into: columns.pointer) }
+        var minor = x
+        if !inputImageMinor {
+            toImageMinor(x, images: n, size: inputSize, into: inputs.pointer)
+            minor = UnsafePointer(inputs.pointer)
+        }
+        forHalves(geometry.channels) { geometry.im2col(imageMinor: minor, images: n, channels: $0, into: columns.pointer) }
     }
     public var inPlace: Bool { false }
     public var parameterRange: Range<Int>? { adjacentRange(weight, bias) }
@@ -189,9 +210,15 @@ public final class Conv2d: Layer {
         while first < rows {
             let n = min(chunk, rows - first)
             gatherColumns(x + first * inputSize, images: n)
+            let out = y + first * outputSize
             BLAS.gemm(
-                m: outChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N, c: planes.pointer, ldc: n * N)
-            fromImageMinor(planes.pointer, images: n, size: outputSize, bias: bias.pointer, plane: N, into: y + first * outputSize)
+                m: outChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N,
+                c: outputImageMinor ? out : planes.pointer, ldc: n * N)
+            if outputImageMinor {
+                Kernels.addRowBias(out, rows: outChannels, size: n * N, bias: bias.pointer)
+            } else {
+                fromImageMinor(planes.pointer, images: n, size: outputSize, bias: bias.pointer, plane: N, into: out)
+            }
             first += n
         }
         columnsHold = rows <= chunk ? (x, rows) : nil
@@ -206,19 +233,25 @@ public final class Conv2d: Layer {
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            toImageMinor(dy + first * outputSize, images: n, size: outputSize, into: planes.pointer)
-            Kernels.addRowSums(planes.pointer, rows: outChannels, size: n * N, to: biasGradient.pointer)
+            // dy of the chunk, image-minor: [out, N·n].
+            var gradient = UnsafePointer(dy + first * outputSize)
+            if !outputImageMinor {
+                toImageMinor(gradient, images: n, size: outputSize, into: planes.pointer)
+                gradient = UnsafePointer(planes.pointer)
+            }
+            Kernels.addRowSums(gradient, rows: outChannels, size: n * N, to: biasGradient.pointer)
             if !(columnsHold.map { $0.input == x && $0.rows == rows } ?? false) { gatherColumns(x + first * inputSize, images: n) }
             BLAS.gemm(
-                transB: true, m: K, n: outChannels, k: n * N, a: columns.pointer, lda: n * N, b: planes.pointer, ldb: n * N,
+                transB: true, m: K, n: outChannels, k: n * N, a: columns.pointer, lda: n * N, b: gradient, ldb: n * N,
                 beta: first == 0 ? 0 : 1, c: transposedGradient.pointer, ldc: outChannels)
             if let dx {
                 BLAS.gemm(
-                    transA: true, m: K, n: n * N, k: outChannels, a: weight.pointer, lda: K, b: planes.pointer, ldb: n * N,
+                    transA: true, m: K, n: n * N, k: outChannels, a: weight.pointer, lda: K, b: gradient, ldb: n * N,
                     c: columns.pointer, ldc: n * N)
                 columnsHold = nil
-                forHalves(geometry.channels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: inputs.pointer) }
-                fromImageMinor(inputs.pointer, images: n, size: inputSize, into: dx + first * inputSize)
+                let target = inputImageMinor ? dx + first * inputSize : inputs.pointer
+                forHalves(geometry.channels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: target) }
+                if !inputImageMinor { fromImageMinor(inputs.pointer, images: n, size: inputSize, into: dx + first * inputSize) }
             }
             first += n
         }
@@ -238,7 +271,7 @@ public final class Conv2d: Layer {
 /// images at once (image-minor), X = the inputs as one [in, Ni·n] matrix,
 /// col = Wᵀ · X, y = col2im(col) + b; backward dcol = im2col(dy),
 /// dWᵀ = Σ dcol · Xᵀ, db = Σ dy, dX = W · dcol.
-public final class ConvTranspose2d: Layer {
+public final class ConvTranspose2d: Layer, ImageMinorRows {
     public let inChannels: Int
     public let inputHeight: Int
     public let inputWidth: Int
@@ -257,6 +290,9 @@ public final class ConvTranspose2d: Layer {
     let outputs: Tensor
     /// [K, in]: the weight gradient transposed (Σ dcol · Xᵀ over the chunks).
     let transposedGradient: Tensor
+    /// The rows in (x, dx) and out (y, dy) are in chunked image-minor layout (see `ImageMinorRows`).
+    var inputImageMinor = false
+    var outputImageMinor = false
 
     public init(
         _ name: String, in p: ParameterSet, inChannels: Int, inputHeight: Int, inputWidth: Int, kernel: Int, stride: Int, padding: Int,
@@ -294,14 +330,24 @@ public final class ConvTranspose2d: Layer {
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            toImageMinor(x + first * inputSize, images: n, size: inputSize, into: planes.pointer)
+            let plane = geometry.height * geometry.width
+            // The chunk's inputs, image-minor: [in, N·n].
+            var input = x + first * inputSize
+            if !inputImageMinor {
+                toImageMinor(input, images: n, size: inputSize, into: planes.pointer)
+                input = UnsafePointer(planes.pointer)
+            }
             BLAS.gemm(
-                transA: true, m: K, n: n * N, k: inChannels, a: weight.pointer, lda: K, b: planes.pointer, ldb: n * N,
+                transA: true, m: K, n: n * N, k: inChannels, a: weight.pointer, lda: K, b: input, ldb: n * N,
                 c: columns.pointer, ldc: n * N)
-            forHalves(outChannels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: outputs.pointer) }
-            fromImageMinor(
-                outputs.pointer, images: n, size: outputSize, bias: bias.pointer, plane: geometry.height * geometry.width,
-                into: y + first * outputSize)
+            let out = y + first * outputSize
+            let target = outputImageMinor ? out : outputs.pointer
+            forHalves(outChannels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: target) }
+            if outputImageMinor {
+                Kernels.addRowBias(out, rows: outChannels, size: plane * n, bias: bias.pointer)
+            } else {
+                fromImageMinor(outputs.pointer, images: n, size: outputSize, bias: bias.pointer, plane: plane, into: out)
+            }
             first += n
         }
     }
@@ -316,17 +362,26 @@ public final class ConvTranspose2d: Layer {
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            toImageMinor(dy + first * outputSize, images: n, size: outputSize, into: outputs.pointer)
-            forHalves(outChannels) { geometry.im2col(imageMinor: outputs.pointer, images: n, channels: $0, into: columns.pointer) }
-            toImageMinor(x + first * inputSize, images: n, size: inputSize, into: planes.pointer)
-            Kernels.addRowSums(outputs.pointer, rows: outChannels, size: plane * n, to: biasGradient.pointer)
+            // dy and the inputs of the chunk, image-minor.
+            var gradient = UnsafePointer(dy + first * outputSize)
+            if !outputImageMinor {
+                toImageMinor(gradient, images: n, size: outputSize, into: outputs.pointer)
+                gradient = UnsafePointer(outputs.pointer)
+            }
+            forHalves(outChannels) { geometry.im2col(imageMinor: gradient, images: n, channels: $0, into: columns.pointer) }
+            var input = x + first * inputSize
+            if !inputImageMinor {
+                toImageMinor(input, images: n, size: inputSize, into: planes.pointer)
+                input = UnsafePointer(planes.pointer)
+            }
+            Kernels.addRowSums(gradient, rows: outChannels, size: plane * n, to: biasGradient.pointer)
             BLAS.gemm(
-                transB: true, m: K, n: inChannels, k: n * N, a: columns.pointer, lda: n * N, b: planes.pointer, ldb: n * N,
+                transB: true, m: K, n: inChannels, k: n * N, a: columns.pointer, lda: n * N, b: input, ldb: n * N,
                 beta: first == 0 ? 0 : 1, c: transposedGradient.pointer, ldc: inChannels)
             if let dx {
-                BLAS.gemm(
-                    m: inChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N, c: planes.pointer, ldc: n * N)
-                fromImageMinor(planes.pointer, images: n, size: inputSize, into: dx + first * inputSize)
+                let target = inputImageMinor ? dx + first * inputSize : planes.pointer
+                BLAS.gemm(m: inChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N, c: target, ldc: n * N)
+                if !inputImageMinor { fromImageMinor(planes.pointer, images: n, size: inputSize, into: dx + first * inputSize) }
             }
             first += n
         }

@@ -131,6 +131,20 @@ public final class Sequential {
         self.layers = layers
         self.maxRows = maxRows
         self.slot = slot
+        Self.linkImageMinorRows(layers)
+    }
+
+    /// Lets two convolutions with the same chunk, with only element-wise
+    /// layers between them, pass their rows image-minor (see `ImageMinorRows`).
+    private static func linkImageMinorRows(_ layers: [any Layer]) {
+        for (i, layer) in layers.enumerated() {
+            guard let from = layer as? any ImageMinorRows else { continue }
+            var j = i + 1
+            while j < layers.count, layers[j] is ActivationLayer || layers[j] is LeakyReLULayer { j += 1 }
+            guard j < layers.count, let to = layers[j] as? any ImageMinorRows, to.chunk == from.chunk else { continue }
+            from.outputImageMinor = true
+            to.inputImageMinor = true
+        }
     }
 
     public var inputSize: Int { layers[0].inputSize }

@@ -122,6 +122,12 @@ public enum Kernels {
         zk_from_image_minor(x, columns, rows, 0, rows, nil, 1, out)
     }
 
+    /// x[o·size + i] += bias[o] for `rows` rows of `size` values.
+    @inline(__always)
+    public static func addRowBias(_ x: UnsafeMutablePointer<Float>, rows: Int, size: Int, bias: UnsafePointer<Float>) {
+        zk_add_row_bias(x, rows, size, bias)
+    }
+
     /// out[o] += Σ of row o of `x` (`rows` rows of `size` values), in a fixed order (see `zk_add_row_sums`).
     @inline(__always)
     public static func addRowSums(_ x: UnsafePointer<Float>, rows: Int, size: Int, to out: UnsafeMutablePointer<Float>) {

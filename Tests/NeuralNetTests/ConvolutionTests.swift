@@ -117,6 +117,77 @@ import Testing
         }
     }
 
+    /// Convolutions linked by a `Sequential` (image-minor rows between them,
+    /// through ReLU and LeakyReLU) give the same bits as the same layers run
+    /// one by one on NCHW rows: outputs, parameter gradients and the input
+    /// gradient, over 19 rows (chunks of 8, 8 and 3).
+    @Test func linkedConvolutionsGiveTheSameBits() throws {
+        let layout: [(String, [Int])] = [
+            ("a.weight", [8, 4, 3, 3]), ("a.bias", [8]), ("b.weight", [8, 8, 3, 3]), ("b.bias", [8]),
+            ("t.weight", [8, 4, 4, 4]), ("t.bias", [4]),
+        ]
+        let rows = 19
+        func stack(_ p: ParameterSet) throws -> [any Layer] {
+            let a = try Conv2d(
+                "a", in: p, geometry: ConvolutionGeometry(channels: 4, height: 14, width: 14, kernel: 3, stride: 1, padding: 1), batch: rows
+            )
+            let b = try Conv2d(
+                "b", in: p, geometry: ConvolutionGeometry(channels: 8, height: 14, width: 14, kernel: 3, stride: 1, padding: 1), batch: rows
+            )
+            let t = try ConvTranspose2d(
+                "t", in: p, inChannels: 8, inputHeight: 14, inputWidth: 14, kernel: 4, stride: 2, padding: 1, outputPadding: 0, batch: rows)
+            return [a, ActivationLayer(.relu, size: a.outputSize), b, LeakyReLULayer(slope: 0.1, size: b.outputSize), t]
+        }
+        let (linkedParameters, plainParameters) = (
+            try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0)),
+            try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0))
+        )
+        var r = RandomStream(seed: 21, stream: 5)
+        for i in 0..<linkedParameters.count {
+            let v = r.nextFloat() * 0.4 - 0.2
+            linkedParameters.values[i] = v
+            plainParameters.values[i] = v
+        }
+        let linked = try Sequential(try stack(linkedParameters), maxRows: rows)
+        let plain = try stack(plainParameters)
+        let convolutions = linked.layers.compactMap { $0 as? any ImageMinorRows }
+        #expect(convolutions.map(\.chunk) == [8, 8, 8])
+        #expect(convolutions.map(\.outputImageMinor) == [true, true, false])
+        #expect(convolutions.map(\.inputImageMinor) == [false, true, true])
+        #expect(plain.compactMap { ($0 as? any ImageMinorRows)?.inputImageMinor }.allSatisfy { !$0 })
+
+        let x = try Tensor((0..<(rows * 4 * 14 * 14)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, 4 * 14 * 14])
+        let outputSize = 4 * 28 * 28
+        let dyValues = (0..<(rows * outputSize)).map { _ in r.nextFloat() * 2 - 1 }
+        // Linked: through the Sequential.
+        let y = linked.forward(x.pointer, rows: rows)
+        let linkedOutput = Array(UnsafeBufferPointer(start: y, count: rows * outputSize))
+        let dy = try Tensor(dyValues, shape: [rows, outputSize])
+        let dxLinked = try Tensor(shape: [rows, 4 * 14 * 14])
+        linked.backward(input: x.pointer, gradOutput: dy.pointer, rows: rows, gradInput: dxLinked.pointer)
+        // Plain: layer by layer on buffers of their own.
+        var outputs: [Tensor] = []
+        var input = UnsafePointer(x.pointer)
+        for layer in plain {
+            let out = try Tensor(shape: [rows, layer.outputSize])
+            layer.forward(input, rows: rows, into: out.pointer)
+            outputs.append(out)
+            input = UnsafePointer(out.pointer)
+        }
+        #expect(Array(UnsafeBufferPointer(start: outputs.last!.pointer, count: rows * outputSize)) == linkedOutput)
+        var gradient = try Tensor(dyValues, shape: [rows, outputSize])
+        let dxPlain = try Tensor(shape: [rows, 4 * 14 * 14])
+        for i in stride(from: plain.count - 1, through: 0, by: -1) {
+            let layerInput = i == 0 ? UnsafePointer(x.pointer) : UnsafePointer(outputs[i - 1].pointer)
+            let dx = i == 0 ? dxPlain : try Tensor(shape: [rows, plain[i].inputSize])
+            plain[i].backward(
+                input: layerInput, output: outputs[i].pointer, gradOutput: gradient.pointer, rows: rows, gradInput: dx.pointer)
+            gradient = dx
+        }
+        #expect(linkedParameters.gradients.array == plainParameters.gradients.array)
+        #expect(dxLinked.array == dxPlain.array)
+    }
+
     /// The layout changes around the products: NCHW rows to image-minor and
     /// back are exact transposes (the way back optionally + bias per plane),
     /// for sizes that fill whole 8 × 8 blocks and sizes with ragged edges, in

@@ -96,6 +96,9 @@ void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0
 void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
                          size_t plane, float *restrict x);
 
+/// x[o·size + i] += bias[o] for `rows` rows of `size` values.
+void zk_add_row_bias(float *restrict x, size_t rows, size_t size, const float *restrict bias);
+
 /// out[o] += the sum of row o of x (`rows` rows of `size` values): eight
 /// running lanes, added pairwise at the end, then the tail; the same order on
 /// every CPU.
