@@ -173,7 +173,10 @@ public final class VAE {
         let size = layer.input.reduce(1, *)
         let name = layer.name ?? ""
         switch layer.spec {
-        case .linear: return try Dense(name, in: p, rows: rows)
+        // Stacks for up to 256 rows (a worker's share of a batch) run their linear
+        // layers' forward product transposed; larger ones (the importance
+        // sampler's 500-row chunks) plainly, where the transpose back costs more.
+        case .linear: return rows <= Dense.transposedRowLimit ? try Dense(name, in: p, rows: rows) : Dense(name, in: p)
         case .activation(let f): return ActivationLayer(f, size: size)
         case .leakyReLU(let slope): return LeakyReLULayer(slope: slope, size: size)
         case .flatten, .unflatten: return ReshapeLayer(size: size)
