@@ -327,10 +327,10 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
+        let plane = geometry.height * geometry.width
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            let plane = geometry.height * geometry.width
             // The chunk's inputs, image-minor: [in, N·n].
             var input = x + first * inputSize
             if !inputImageMinor {
