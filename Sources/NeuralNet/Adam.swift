@@ -75,9 +75,10 @@ public final class Adam {
 
     /// Updates the parameters at flat offsets `range` with the gradient that
     /// is the sum of `parts` (each laid out like `parameters.gradients`, added
-    /// in order), storing that sum in `parameters.gradients` too: the
-    /// gradients of workers that each differentiated part of a batch. Two
-    /// parts are summed inside the update pass; other counts are summed first.
+    /// in order): the gradients of workers that each differentiated part of
+    /// a batch. Two parts are summed inside the update pass and the sum is not
+    /// kept (`parameters.gradients` is left as it was); other counts are summed
+    /// into `parameters.gradients` first.
     public func update(_ parameters: ParameterSet, range: Range<Int>, summing parts: [UnsafePointer<Float>]) {
         precondition(parameters.count == firstMoment.count && range.upperBound <= parameters.count && step > 0)
         let o = range.lowerBound
@@ -88,7 +89,7 @@ public final class Adam {
         }
         let h = hyperparameters
         Kernels.adam(
-            parameters: parameters.values.pointer + o, gradients: g + o, summing: parts[0] + o, parts[1] + o,
+            parameters: parameters.values.pointer + o, summing: parts[0] + o, parts[1] + o,
             firstMoment: firstMoment.pointer + o, secondMoment: secondMoment.pointer + o,
             count: range.count, beta2: Float(h.beta2), oneMinusBeta1: Float(1 - h.beta1),
             oneMinusBeta2: Float(1 - h.beta2), stepSize: stepSize, sqrtBiasCorrection2: sqrtBiasCorrection2,

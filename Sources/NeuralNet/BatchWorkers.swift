@@ -91,13 +91,16 @@ public final class BatchWorkers {
     /// updating each layer as soon as its gradient is final; with more, each
     /// thread adds the workers' gradients over its own slice of the parameters
     /// (in worker order, inside the update pass) and updates that slice.
-    /// Afterwards `model.parameters.gradients` holds the batch's gradient.
+    /// The batch's gradient is not stored on the way (one memory stream fewer
+    /// in a pass bound by memory); `gatherGradient()` writes it into
+    /// `model.parameters.gradients` when a caller wants to see it.
     @discardableResult
     public func step(
         rows: Int, samples: Int = 1, klWeight: Float = 1, optimizer: Adam, check: (Sums) throws -> Void = { _ in }
     ) rethrows -> Sums {
         let parameters = model.parameters
         let n = active(rows)
+        lastActive = n
         guard n > 1 else {
             model.forward(rows: rows, samples: samples, computeGradients: true, klWeight: klWeight)
             let s = sums(rows: rows, objective: model.objective)
@@ -121,6 +124,20 @@ public final class BatchWorkers {
         }
         return s
     }
+
+    /// Writes the last step's gradient, the workers' gradients added in worker
+    /// order (the sum that step's update used, the same bits), into
+    /// `model.parameters.gradients`. When the model ran the step alone (one
+    /// worker, or a one-row batch) it is already there.
+    public func gatherGradient() {
+        let n = lastActive
+        guard n > 1 else { return }
+        let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
+        Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
+    }
+
+    /// Workers that took part in the last step (their gradients are the step's).
+    private var lastActive = 0
 
     /// Runs workers 0..<n on their shares of the batch at once (forward, and
     /// backward into their own gradients when asked); returns the summed objective.

@@ -163,16 +163,15 @@ public enum Kernels {
         zk_adam(p, g, m, v, count, beta2, oneMinusBeta1, oneMinusBeta2, stepSize, sqrtBiasCorrection2, eps)
     }
 
-    /// `adam` on the gradient g0 + g1 (added in that order), which is also stored in `gradients`.
+    /// `adam` on the gradient g0 + g1 (added in that order, not stored).
     @inline(__always)
     public static func adam(
-        parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>,
-        summing g0: UnsafePointer<Float>, _ g1: UnsafePointer<Float>,
+        parameters p: UnsafeMutablePointer<Float>, summing g0: UnsafePointer<Float>, _ g1: UnsafePointer<Float>,
         firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
         count: Int, beta2: Float, oneMinusBeta1: Float, oneMinusBeta2: Float,
         stepSize: Float, sqrtBiasCorrection2: Float, eps: Float
     ) {
-        zk_adam_sum2(p, g, g0, g1, m, v, count, beta2, oneMinusBeta1, oneMinusBeta2, stepSize, sqrtBiasCorrection2, eps)
+        zk_adam_sum2(p, g0, g1, m, v, count, beta2, oneMinusBeta1, oneMinusBeta2, stepSize, sqrtBiasCorrection2, eps)
     }
 
     /// z = μ + σ·ε for `rows` draws of one posterior; `logRatio[r]` = Σⱼ (εⱼ² − zⱼ²)/2,

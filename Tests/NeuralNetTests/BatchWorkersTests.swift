@@ -49,6 +49,7 @@ import Testing
             #expect(workers.count == workerCount)
             let adam = try Adam(parameterCount: split.parameters.count)
             let sums = try workers.step(rows: rows, samples: samples, klWeight: 0.7, optimizer: adam)
+            workers.gatherGradient()
             // Every parameter updated exactly once: after Adam's first step its
             // first moment is (1 − β1)·g exactly (twice, or never, it would not be).
             let a1 = Float(1 - 0.9)
@@ -84,8 +85,9 @@ import Testing
             // The same split again gives the same bits.
             let first = Array(UnsafeBufferPointer(start: g, count: n))
             let replay = try Self.model(config, rows: rows, samples: samples, seed: 7)
-            let again = try BatchWorkers(replay, count: workerCount).step(
-                rows: rows, samples: samples, klWeight: 0.7, optimizer: try Adam(parameterCount: n))
+            let replayWorkers = try BatchWorkers(replay, count: workerCount)
+            let again = try replayWorkers.step(rows: rows, samples: samples, klWeight: 0.7, optimizer: try Adam(parameterCount: n))
+            replayWorkers.gatherGradient()
             #expect(again == sums)
             #expect(Array(UnsafeBufferPointer(start: replay.parameters.gradients.pointer, count: n)) == first)
             #expect(
@@ -122,6 +124,7 @@ import Testing
         let split = try Self.model(config, rows: 4, samples: 1, seed: 5)
         let workers = try BatchWorkers(split, count: 4)
         try workers.step(rows: 1, optimizer: try Adam(parameterCount: split.parameters.count))
+        workers.gatherGradient()
         #expect(split.reconstruction[0] == whole.reconstruction[0])
         let n = split.parameters.count
         #expect(

@@ -184,6 +184,37 @@ func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(
         }
     }
 
+    /// The two-worker update gives the bits of the plain one on g0 + g1, and
+    /// each value's roundings are the spelled-out ones (two fused multiply-adds),
+    /// whatever the element's place in the vector loop or its scalar tail.
+    @Test func summingAdamGivesThePlainUpdatesBits() {
+        var r = RandomStream(seed: 9, stream: 9)
+        let n = 1003  // a scalar tail after the vectors
+        let g0 = (0..<n).map { _ in (r.nextFloat() - 0.5) * 1e-2 }
+        let g1 = (0..<n).map { _ in (r.nextFloat() - 0.5) * 1e-2 }
+        let p0 = (0..<n).map { _ in r.nextFloat() - 0.5 }
+        let m0 = (0..<n).map { _ in (r.nextFloat() - 0.5) * 1e-3 }
+        let v0 = (0..<n).map { _ in r.nextFloat() * 1e-5 }
+        let (b2, a1, a2, step, bc2, eps): (Float, Float, Float, Float, Float, Float) = (0.999, 0.1, 0.001, 2e-3, 0.05, 1e-8)
+        var (p, m, v) = (p0, m0, v0)
+        Kernels.adam(
+            parameters: &p, summing: g0, g1, firstMoment: &m, secondMoment: &v, count: n, beta2: b2, oneMinusBeta1: a1,
+            oneMinusBeta2: a2, stepSize: step, sqrtBiasCorrection2: bc2, eps: eps)
+        let g = (0..<n).map { g0[$0] + g1[$0] }
+        var (q, mq, vq) = (p0, m0, v0)
+        Kernels.adam(
+            parameters: &q, gradients: g, firstMoment: &mq, secondMoment: &vq, count: n, beta2: b2, oneMinusBeta1: a1,
+            oneMinusBeta2: a2, stepSize: step, sqrtBiasCorrection2: bc2, eps: eps)
+        #expect(p == q && m == mq && v == vq)
+        for i in 0..<n {
+            // addingProduct is a fused multiply-add.
+            let mi = m0[i].addingProduct(a1, g[i] - m0[i])
+            let vi = (b2 * v0[i]).addingProduct(a2 * g[i], g[i])
+            let pi = p0[i] - (step * bc2) * mi / (vi.squareRoot() + eps * bc2)
+            #expect(m[i] == mi && v[i] == vi && p[i] == pi, "element \(i)")
+        }
+    }
+
     @Test func allFiniteDetectsNaNAndInfinity() {
         #expect(Kernels.allFinite([1, 2, 3], count: 3))
         #expect(!Kernels.allFinite([1, .nan, 3], count: 3))

@@ -63,8 +63,8 @@ void zk_exp(const float *restrict x, float *restrict out, size_t n);
 void zk_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
              float beta2, float one_minus_beta1, float one_minus_beta2, float step_size, float sqrt_bc2,
              float eps);
-// zk_adam on g = g0 + g1, also stored into g (the sum of two workers' gradients).
-void zk_adam_sum2(float *restrict p, float *restrict g, const float *restrict g0, const float *restrict g1,
+// zk_adam on g = g0 + g1 (the sum of two workers' gradients, not stored).
+void zk_adam_sum2(float *restrict p, const float *restrict g0, const float *restrict g1,
                   float *restrict m, float *restrict v, size_t n, float beta2, float one_minus_beta1,
                   float one_minus_beta2, float step_size, float sqrt_bc2, float eps);
 
