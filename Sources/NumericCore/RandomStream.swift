@@ -104,6 +104,33 @@ public struct RandomStream: Equatable, Sendable {
         if i < count { out[i] = UInt32(truncatingIfNeeded: next() >> 40) }
     }
 
+    /// The words `fillNormal(_:count:)` would draw for `count` values (two per
+    /// pair of values), drawn into `words` (room for count + 1): the cheap,
+    /// sequential part of `fillNormal`. `normals(fromWords:count:range:into:)`
+    /// then gives the same values, a range at a time, on any thread.
+    public mutating func normalWords(count: Int, into words: UnsafeMutablePointer<UInt64>) {
+        for i in 0..<(2 * ((count + 1) / 2)) { words[i] = next() }
+    }
+
+    /// Values `range` (within 0..<count) of what `fillNormal(_:count:)` writes,
+    /// from the words `normalWords(count:into:)` drew: the same bits (the same
+    /// double-precision Box–Muller), so splitting a fill across threads does not
+    /// change it.
+    public static func normals(
+        fromWords words: UnsafePointer<UInt64>, count: Int, range: Range<Int>, into out: UnsafeMutablePointer<Float>
+    ) {
+        var i = range.lowerBound & ~1
+        while i < range.upperBound {
+            let u1 = Double((words[i] >> 11) + 1) * 0x1p-53
+            let u2 = Double(words[i + 1] >> 11) * 0x1p-53
+            let r = (-2 * log(u1)).squareRoot()
+            let angle = 2 * Double.pi * u2
+            if i >= range.lowerBound { out[i] = Float(r * cos(angle)) }
+            if i + 1 < range.upperBound && i + 1 < count { out[i + 1] = Float(r * sin(angle)) }
+            i += 2
+        }
+    }
+
     /// Fills `out` with standard normal draws (Box–Muller in double precision;
     /// one pair of uniforms gives two normals; an odd count discards the last).
     public mutating func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int) {

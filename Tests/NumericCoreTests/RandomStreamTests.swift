@@ -46,6 +46,33 @@ import Testing
         #expect(abs(Double(tail) / Double(n) - 0.05) < 0.003)
     }
 
+    /// Drawing the words first and transforming them in pieces gives
+    /// `fillNormal`'s bits, for odd counts and pieces that split a pair, and
+    /// leaves the stream where `fillNormal` leaves it.
+    @Test(arguments: [1, 7, 2560, 2561])
+    func normalsFromWordsMatchFillNormalInAnySplit(count: Int) {
+        var a = RandomStream(seed: 4, purpose: .noise)
+        var b = a
+        var expected = [Float](repeating: 0, count: count)
+        expected.withUnsafeMutableBufferPointer { a.fillNormal($0.baseAddress!, count: count) }
+        var words = [UInt64](repeating: 0, count: count + 2)
+        words.withUnsafeMutableBufferPointer { b.normalWords(count: count, into: $0.baseAddress!) }
+        #expect(a == b)
+        for pieces in [1, 2, 3, 5] {
+            var out = [Float](repeating: .nan, count: count)
+            out.withUnsafeMutableBufferPointer { o in
+                words.withUnsafeBufferPointer { w in
+                    for t in 0..<pieces {
+                        RandomStream.normals(
+                            fromWords: w.baseAddress!, count: count, range: (count * t / pieces)..<(count * (t + 1) / pieces),
+                            into: o.baseAddress!)
+                    }
+                }
+            }
+            #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "\(pieces) pieces")
+        }
+    }
+
     @Test func boundedIntegersAreInRangeAndUniform() {
         var r = RandomStream(seed: 9, stream: 1)
         var counts = [Int](repeating: 0, count: 7)
