@@ -121,14 +121,22 @@ public struct RandomStream: Equatable, Sendable {
     ) {
         var i = range.lowerBound & ~1
         while i < range.upperBound {
-            let u1 = Double((words[i] >> 11) + 1) * 0x1p-53
-            let u2 = Double(words[i + 1] >> 11) * 0x1p-53
-            let r = (-2 * log(u1)).squareRoot()
-            let angle = 2 * Double.pi * u2
-            if i >= range.lowerBound { out[i] = Float(r * cos(angle)) }
-            if i + 1 < range.upperBound && i + 1 < count { out[i + 1] = Float(r * sin(angle)) }
+            let (a, b) = boxMuller(words[i], words[i + 1])
+            if i >= range.lowerBound { out[i] = a }
+            if i + 1 < range.upperBound && i + 1 < count { out[i + 1] = b }
             i += 2
         }
+    }
+
+    /// Two standard normals from two words (Box–Muller in double precision):
+    /// u1 on (0, 1] from the first (as `nextOpenDouble`), u2 on [0, 1) from the second.
+    @inline(__always)
+    private static func boxMuller(_ first: UInt64, _ second: UInt64) -> (Float, Float) {
+        let u1 = Double((first >> 11) + 1) * 0x1p-53
+        let u2 = Double(second >> 11) * 0x1p-53
+        let r = (-2 * log(u1)).squareRoot()
+        let angle = 2 * Double.pi * u2
+        return (Float(r * cos(angle)), Float(r * sin(angle)))
     }
 
     /// Fills `out` with standard normal draws (Box–Muller in double precision;
@@ -136,12 +144,10 @@ public struct RandomStream: Equatable, Sendable {
     public mutating func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i < count {
-            let u1 = nextOpenDouble()
-            let u2 = Double(next() >> 11) * 0x1p-53
-            let r = (-2 * log(u1)).squareRoot()
-            let angle = 2 * Double.pi * u2
-            out[i] = Float(r * cos(angle))
-            if i + 1 < count { out[i + 1] = Float(r * sin(angle)) }
+            let first = next()
+            let (a, b) = Self.boxMuller(first, next())
+            out[i] = a
+            if i + 1 < count { out[i + 1] = b }
             i += 2
         }
     }

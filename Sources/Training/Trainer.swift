@@ -338,23 +338,18 @@ public final class Trainer {
 
     /// Writes rows `indices[0..<rows]` of `set` into the model's input (and
     /// their labels into `model.labels` for a conditional model).
-    private func gather(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int, dynamic: Bool) {
-        let D = set.dimension
+    private func gather(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int) {
         if config.model.isConditional {
             for r in 0..<rows { model.labels[r] = Int32(set.labels[Int(indices[r])]) }
         }
-        if dynamic {
-            binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D)
-            set.gatherBernoulli(indices, count: rows, uniform24: uniform.baseAddress!, into: model.input.pointer)
-        } else {
-            set.gather(indices, count: rows, into: model.input.pointer)
-        }
+        set.gather(indices, count: rows, into: model.input.pointer)
     }
 
-    /// A training batch: its images (`gather`) and `noise` values of ε, both
-    /// split across the workers' threads once the random words are drawn in
-    /// order (the Box–Muller transform took about 3 % of an MLP epoch on the
-    /// calling thread alone). The same values as drawn on one thread.
+    /// A training batch: rows `indices[0..<rows]` of `set` as `gather` writes
+    /// them (a fresh Bernoulli draw of every pixel when `dynamic`), and `noise`
+    /// values of ε, both split across the workers' threads once the random
+    /// words are drawn in order (the Box–Muller transform took about 3 % of an
+    /// MLP epoch on the calling thread alone). The same values as drawn on one thread.
     private func prepareBatch(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int, dynamic: Bool, noise: Int) {
         let D = set.dimension
         if config.model.isConditional {
@@ -515,7 +510,7 @@ public final class Trainer {
     public func reconstructions(of set: ImageSet, count: Int) -> [Float] {
         let n = min(count, set.count, model.maxRows)
         let D = config.model.inputDim
-        gather(set, indices: sequential.baseAddress!, rows: n, dynamic: false)
+        gather(set, indices: sequential.baseAddress!, rows: n)
         model.epsilon.fill(0)
         model.forward(rows: n)
         var out = [Float](repeating: 0, count: 2 * n * D)
