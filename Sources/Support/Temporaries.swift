@@ -21,9 +21,10 @@ public func errorText(_ code: Int32) -> String {
 }
 
 /// Hidden temporary files beside a target: `.NAME.tmp-PID`, renamed over
-/// NAME when complete. A process killed while writing leaves its temporary
-/// behind; the next write to the same target removes those whose process
-/// is gone.
+/// NAME when complete, and `.NAME.tmp-PID.old`, the hard-linked backup of
+/// the old target that `OutputFile.commit` keeps while it renames. A process
+/// killed while writing or committing leaves them behind; the next write to
+/// the same target removes those whose process is gone.
 public enum Temporaries {
     /// The directory and file name of `path` ("." for a bare name).
     public static func split(_ path: String) -> (directory: String, name: String) {
@@ -38,7 +39,8 @@ public enum Temporaries {
         return "\(dir)/.\(name).tmp-\(getpid())"
     }
 
-    /// Temporaries of `path` left by processes that no longer run (PID in the name).
+    /// Temporaries (and commit backups) of `path` left by processes that no
+    /// longer run (PID in the name).
     public static func stale(for path: String) -> [String] {
         let (dir, name) = split(path)
         let prefix = ".\(name).tmp-"
@@ -49,7 +51,10 @@ public enum Temporaries {
             let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard entryName.hasPrefix(prefix), let pid = Int32(entryName.dropFirst(prefix.count)), pid > 0 else { continue }
+            guard entryName.hasPrefix(prefix) else { continue }
+            var owner = entryName.dropFirst(prefix.count)
+            if owner.hasSuffix(".old") { owner = owner.dropLast(4) }
+            guard let pid = Int32(owner), pid > 0 else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { found.append("\(dir)/\(entryName)") }
         }
         return found.sorted()

@@ -24,11 +24,18 @@ import Testing
         let dir = Fixtures.temporaryDirectory("stale")
         let target = dir + "/m.h5"
         Fixtures.write([1], to: dir + "/.m.h5.tmp-4194305")  // above pid_max: gone
+        // A commit's backup link, left by a process killed between its link and unlink (seen in CI once).
+        Fixtures.write([1], to: dir + "/.m.h5.tmp-4194305.old")
         Fixtures.write([1], to: dir + "/.m.h5.tmp-\(getpid())")  // this process: alive
+        Fixtures.write([1], to: dir + "/.m.h5.tmp-\(getpid()).old")
         Fixtures.write([1], to: dir + "/.other.h5.tmp-4194305")  // another target's
-        #expect(Temporaries.stale(for: target) == [dir + "/.m.h5.tmp-4194305"])
-        #expect(Temporaries.removeStale(for: target) == 1)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [".m.h5.tmp-\(getpid())", ".other.h5.tmp-4194305"])
+        Fixtures.write([1], to: dir + "/.m.h5.tmp-4194305.new")  // not a name zoo writes
+        #expect(Temporaries.stale(for: target) == [dir + "/.m.h5.tmp-4194305", dir + "/.m.h5.tmp-4194305.old"])
+        #expect(Temporaries.removeStale(for: target) == 2)
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: dir)) == [
+                ".m.h5.tmp-4194305.new", ".m.h5.tmp-\(getpid())", ".m.h5.tmp-\(getpid()).old", ".other.h5.tmp-4194305",
+            ])
     }
 
     @Test func runLockRefusesASecondHolderAndNamesTheFirst() throws {
