@@ -1,3 +1,4 @@
+import Dispatch
 import NumericCore
 
 /// Runs each batch of a model split across worker copies that share its
@@ -25,6 +26,16 @@ public final class BatchWorkers {
     private let objectives: UnsafeMutableBufferPointer<Double>
     /// The workers' gradient buffers, in worker order.
     private let gradientParts: [UnsafePointer<Float>]
+
+    /// Where the last `step`'s time went, in seconds: the forward and backward
+    /// passes (with the loss check), and the optimizer's pass over the
+    /// parameters, or nil when it ran inside the backward pass (one worker:
+    /// each layer updated as soon as its gradient is final).
+    public struct StepTimes: Sendable, Equatable {
+        public var passes: Double = 0
+        public var optimizer: Double? = nil
+    }
+    public private(set) var lastStepTimes = StepTimes()
 
     /// Workers a batch is split across (1: the model alone, as `model.forward` / `backward`).
     public var count: Int { max(1, workers.count) }
@@ -101,16 +112,19 @@ public final class BatchWorkers {
         let parameters = model.parameters
         let n = active(rows)
         lastActive = n
+        let start = DispatchTime.now().uptimeNanoseconds
         guard n > 1 else {
             model.forward(rows: rows, samples: samples, computeGradients: true, klWeight: klWeight)
             let s = sums(rows: rows, objective: model.objective)
             try check(s)
             optimizer.beginStep()
             model.backward(rows: rows) { optimizer.update(parameters, range: $0) }
+            lastStepTimes = StepTimes(passes: seconds(since: start), optimizer: nil)
             return s
         }
         let s = sums(rows: rows, objective: runShares(n, rows: rows, samples: samples, klWeight: klWeight, backward: true))
         try check(s)
+        let passes = seconds(since: start)
         optimizer.beginStep()
         let total = parameters.count
         // All workers take part but in a batch smaller than their count (then the prefix is copied).
@@ -122,8 +136,11 @@ public final class BatchWorkers {
             guard lo < hi else { return }
             optimizer.update(parameters, range: lo..<hi, summing: parts)
         }
+        lastStepTimes = StepTimes(passes: passes, optimizer: seconds(since: start) - passes)
         return s
     }
+
+    private func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
 
     /// Writes the last step's gradient, the workers' gradients added in worker
     /// order (the sum that step's update used, the same bits), into

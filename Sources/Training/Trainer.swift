@@ -166,6 +166,16 @@ public final class Trainer {
     private let uniform: UnsafeMutableBufferPointer<UInt32>
     /// The noise stream's words for one batch (`RandomStream.normalWords`).
     private let noiseWords: UnsafeMutableBufferPointer<UInt64>
+    /// Where the current epoch's time went (the steps run in this process), in seconds.
+    public struct EpochTimes: Sendable, Equatable {
+        /// Gathering the batches' images and drawing their noise.
+        public var batchPreparation = 0.0
+        /// The forward and backward passes (`BatchWorkers.StepTimes.passes`).
+        public var passes = 0.0
+        /// The optimizer's passes, or nil when they ran inside the backward passes (one worker).
+        public var optimizer: Double? = nil
+    }
+    public private(set) var epochTimes = EpochTimes()
     private var epochReconstruction = 0.0
     private var epochKL = 0.0
     private var epochImages = 0
@@ -395,6 +405,7 @@ public final class Trainer {
             epochKL = 0
             epochImages = 0
             epochSeconds = 0
+            epochTimes = EpochTimes()
         }
         let dynamic = config.data.binarization == .dynamic
         let K = config.training.importanceSamples
@@ -402,8 +413,10 @@ public final class Trainer {
         while stepInEpoch < steps {
             let first = stepInEpoch * B
             let rows = min(B, n - first)
+            let prepared = monotonicSeconds()
             prepareBatch(
                 train, indices: permutation.baseAddress! + first, rows: rows, dynamic: dynamic, noise: rows * K * config.model.latentDim)
+            epochTimes.batchPreparation += monotonicSeconds() - prepared
             let beta = config.training.klWeight(globalStep: globalStep, stepsPerEpoch: steps)
             let (epoch, step) = (epoch, stepInEpoch)
             let sums = try workers.step(rows: rows, samples: K, klWeight: Float(beta), optimizer: optimizer) { s in
@@ -412,6 +425,9 @@ public final class Trainer {
                 }
             }
             let (rec, kl) = (sums.reconstruction, sums.kl)
+            let times = workers.lastStepTimes
+            epochTimes.passes += times.passes
+            if let o = times.optimizer { epochTimes.optimizer = (epochTimes.optimizer ?? 0) + o }
             stepInEpoch += 1
             globalStep += 1
             epochReconstruction += rec

@@ -47,16 +47,23 @@ public struct Bench: ParsableCommand {
         let gflops = try sgemmCalibration(threads: config.training.threads, workers: workers)
         var firstBatch: Double?
         var times: [Double] = []
+        var splits: [Trainer.EpochTimes] = []
         for e in 0..<epochs {
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
             })
             if let record {
                 times.append(record.seconds)
+                splits.append(trainer.epochTimes)
                 if !json { writeStderr("epoch \(e + 1): \(fmt(record.seconds, 3)) s\n") }
             }
         }
         let median = Self.median(times)
+        // Where an epoch's time went: the median of each part over the epochs.
+        let preparation = Self.median(splits.map(\.batchPreparation))
+        let passes = Self.median(splits.map(\.passes))
+        let adam = splits.allSatisfy { $0.optimizer != nil } ? Self.median(splits.compactMap(\.optimizer)) : nil
+        let rest = Self.median(zip(times, splits).map { $0 - $1.batchPreparation - $1.passes - ($1.optimizer ?? 0) })
         // Training's peak, before the checkpoint round trips add their copies.
         let peakMiB = peakResidentMiB()
         let (saveSeconds, loadSeconds, checkpointBytes) = try checkpointTiming(trainer, fingerprint: fingerprint())
@@ -72,6 +79,8 @@ public struct Bench: ParsableCommand {
                 "workers": workers, "cpu": Machine.cpuModel, "instruction_set": BLAS.cpuInstructionSet,
                 "blas_core": BLAS.coreName,
                 "gemm_floor_seconds_per_epoch": config.model.epochFlops(images: train.count) / (gflops.best * 1e9),
+                "batch_preparation_seconds_per_epoch": preparation, "forward_backward_seconds_per_epoch": passes,
+                "optimizer_seconds_per_epoch": adam.map { $0 as Any } ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             writeStdout(String(decoding: data, as: UTF8.self))
@@ -82,6 +91,9 @@ public struct Bench: ParsableCommand {
                 images           \(train.count) per epoch
                 epoch seconds    \(times.map { fmt($0, 3) }.joined(separator: " "))
                 median           \(fmt(median, 3)) s per epoch
+                time split       batch preparation \(fmt(preparation, 3)) s, forward and backward \(fmt(passes, 3)) s, \
+                \(adam.map { "Adam \(fmt($0, 3)) s" } ?? "Adam inside the backward passes"), the rest \(fmt(rest, 3)) s \
+                (medians over the epochs)
                 throughput       \(fmt(imagesPerSecond, 0)) images/s
                 peak memory      \(fmt(peakMiB, 1)) MiB resident while training
                 first batch      \(fmt(firstBatch ?? -1, 3)) s after process start (data decompressed and converted)

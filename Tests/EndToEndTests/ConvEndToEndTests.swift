@@ -195,7 +195,7 @@ import Training
         let r = try Zoo.run(["bench", "--recipe", "conv-vae", "--limit", "512", "--epochs", "2"])
         #expect(r.status == 0, "\(r.stderr)")
         let out = r.stdout + r.stderr
-        #expect(out.contains("GFLOP per epoch") && out.contains("peak"), "\(out)")
+        #expect(out.contains("GFLOP per epoch") && out.contains("peak") && out.contains("time split"), "\(out)")
         // The machine it ran on (issue 16): CPU, instruction set, the OpenBLAS
         // kernels zoo chose for it (the widest the CPU runs), the workers.
         let j = try Zoo.run(["bench", "--recipe", "conv-vae", "--limit", "256", "--epochs", "1", "--json"])
@@ -211,6 +211,14 @@ import Training
         default: #expect(isa == "SSE")
         }
         #expect(obj["workers"] as? Int == ProcessInfo.processInfo.activeProcessorCount)
+        // Where the epoch went: parts that are positive and add up to no more than the epoch.
+        let epoch = try #require(obj["median_seconds_per_epoch"] as? Double)
+        let preparation = try #require(obj["batch_preparation_seconds_per_epoch"] as? Double)
+        let passes = try #require(obj["forward_backward_seconds_per_epoch"] as? Double)
+        let adam = obj["optimizer_seconds_per_epoch"] as? Double ?? 0
+        #expect(preparation > 0 && passes > 0 && (adam > 0 || ProcessInfo.processInfo.activeProcessorCount == 1))
+        #expect(preparation + passes + adam <= epoch * 1.001, "\(preparation) + \(passes) + \(adam) of \(epoch)")
+        #expect(passes > adam && passes > preparation)
         let one = try #require(obj["sgemm_gflops_one_product"] as? Double)
         let split = try #require(obj["sgemm_gflops_per_worker_products"] as? Double)
         #expect(one > 0 && split > 0 && obj["sgemm_gflops"] as? Double == max(one, split))
