@@ -99,6 +99,22 @@ func imagesPerProduct(batch: Int, floatsPerImage: Int) -> Int {
 /// conv-vae trains 2–4 % faster than with 1 MiB and 8–10 % faster than with 2 or 4 MiB.
 let productFloats = 1 << 17
 
+/// The floats a convolution's buffers take per image of a chunk: its column
+/// matrix (`columnRows` × `positions`), the `planes` on the other side of its
+/// products (× `positions`) and an image-minor copy of an `image` of values.
+/// The layers size their chunks by it, `ModelConfig.trainingBytes` its memory.
+func convolutionFloatsPerImage(columnRows: Int, positions: Int, planes: Int, image: Int) -> Int {
+    (columnRows + planes) * positions + image
+}
+
+/// A chunk's n rows of `size` values, image-minor: `rows` themselves when they
+/// already are (`linked`, see `ImageMinorRows`), else their copy in `scratch`.
+func imageMinor(_ rows: UnsafePointer<Float>, images n: Int, size: Int, linked: Bool, scratch: Tensor) -> UnsafePointer<Float> {
+    if linked { return rows }
+    toImageMinor(rows, images: n, size: size, into: scratch.pointer)
+    return UnsafePointer(scratch.pointer)
+}
+
 /// n images of `size` values each (NCHW rows) to image-minor layout
 /// (value m of image b at m·n + b), on both cores when BLAS has two threads.
 func toImageMinor(_ x: UnsafePointer<Float>, images n: Int, size: Int, into out: UnsafeMutablePointer<Float>) {
@@ -182,7 +198,8 @@ public final class Conv2d: Layer, ImageMinorRows {
         precondition(weight.shape == [outChannels, geometry.channels, geometry.kernel, geometry.kernel])
         let (K, N) = (geometry.columnRows, geometry.columnCount)
         let inputSize = geometry.channels * geometry.height * geometry.width
-        chunk = imagesPerProduct(batch: batch, floatsPerImage: (K + outChannels) * N + inputSize)
+        chunk = imagesPerProduct(
+            batch: batch, floatsPerImage: convolutionFloatsPerImage(columnRows: K, positions: N, planes: outChannels, image: inputSize))
         columns = try Tensor(shape: [K, chunk * N])
         planes = try Tensor(shape: [outChannels, chunk * N])
         inputs = try Tensor(shape: [inputSize * chunk])
@@ -194,11 +211,7 @@ public final class Conv2d: Layer, ImageMinorRows {
 
     /// The column matrices of `n` images from `x`, side by side in `columns`.
     private func gatherColumns(_ x: UnsafePointer<Float>, images n: Int) {
-        var minor = x
-        if !inputImageMinor {
-            toImageMinor(x, images: n, size: inputSize, into: inputs.pointer)
-            minor = UnsafePointer(inputs.pointer)
-        }
+        let minor = imageMinor(x, images: n, size: inputSize, linked: inputImageMinor, scratch: inputs)
         forHalves(geometry.channels) { geometry.im2col(imageMinor: minor, images: n, channels: $0, into: columns.pointer) }
     }
     public var inPlace: Bool { false }
@@ -234,11 +247,7 @@ public final class Conv2d: Layer, ImageMinorRows {
         while first < rows {
             let n = min(chunk, rows - first)
             // dy of the chunk, image-minor: [out, N·n].
-            var gradient = UnsafePointer(dy + first * outputSize)
-            if !outputImageMinor {
-                toImageMinor(gradient, images: n, size: outputSize, into: planes.pointer)
-                gradient = UnsafePointer(planes.pointer)
-            }
+            let gradient = imageMinor(dy + first * outputSize, images: n, size: outputSize, linked: outputImageMinor, scratch: planes)
             Kernels.addRowSums(gradient, rows: outChannels, size: n * N, to: biasGradient.pointer)
             if !(columnsHold.map { $0.input == x && $0.rows == rows } ?? false) { gatherColumns(x + first * inputSize, images: n) }
             BLAS.gemm(
@@ -312,7 +321,8 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
         geometry = ConvolutionGeometry(channels: out, height: Ho, width: Wo, kernel: kernel, stride: stride, padding: padding)
         precondition(geometry.outputHeight == inputHeight && geometry.outputWidth == inputWidth)
         let (K, N) = (geometry.columnRows, geometry.columnCount)
-        chunk = imagesPerProduct(batch: batch, floatsPerImage: (K + inChannels) * N + out * Ho * Wo)
+        chunk = imagesPerProduct(
+            batch: batch, floatsPerImage: convolutionFloatsPerImage(columnRows: K, positions: N, planes: inChannels, image: out * Ho * Wo))
         columns = try Tensor(shape: [K, chunk * N])
         planes = try Tensor(shape: [inChannels, chunk * N])
         outputs = try Tensor(shape: [out * Ho * Wo * chunk])
@@ -332,11 +342,7 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
         while first < rows {
             let n = min(chunk, rows - first)
             // The chunk's inputs, image-minor: [in, N·n].
-            var input = x + first * inputSize
-            if !inputImageMinor {
-                toImageMinor(input, images: n, size: inputSize, into: planes.pointer)
-                input = UnsafePointer(planes.pointer)
-            }
+            let input = imageMinor(x + first * inputSize, images: n, size: inputSize, linked: inputImageMinor, scratch: planes)
             BLAS.gemm(
                 transA: true, m: K, n: n * N, k: inChannels, a: weight.pointer, lda: K, b: input, ldb: n * N,
                 c: columns.pointer, ldc: n * N)
@@ -363,17 +369,9 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
         while first < rows {
             let n = min(chunk, rows - first)
             // dy and the inputs of the chunk, image-minor.
-            var gradient = UnsafePointer(dy + first * outputSize)
-            if !outputImageMinor {
-                toImageMinor(gradient, images: n, size: outputSize, into: outputs.pointer)
-                gradient = UnsafePointer(outputs.pointer)
-            }
+            let gradient = imageMinor(dy + first * outputSize, images: n, size: outputSize, linked: outputImageMinor, scratch: outputs)
             forHalves(outChannels) { geometry.im2col(imageMinor: gradient, images: n, channels: $0, into: columns.pointer) }
-            var input = x + first * inputSize
-            if !inputImageMinor {
-                toImageMinor(input, images: n, size: inputSize, into: planes.pointer)
-                input = UnsafePointer(planes.pointer)
-            }
+            let input = imageMinor(x + first * inputSize, images: n, size: inputSize, linked: inputImageMinor, scratch: planes)
             Kernels.addRowSums(gradient, rows: outChannels, size: plane * n, to: biasGradient.pointer)
             BLAS.gemm(
                 transB: true, m: K, n: inChannels, k: n * N, a: columns.pointer, lda: n * N, b: input, ldb: n * N,

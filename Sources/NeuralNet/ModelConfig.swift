@@ -413,7 +413,7 @@ public struct ModelConfig: Equatable, Sendable {
                     (other, image) = (layer.input[0], layer.output.reduce(1, *))
                 default: return sum
                 }
-                let perImage = (k + other) * n + image
+                let perImage = convolutionFloatsPerImage(columnRows: k, positions: n, planes: other, image: image)
                 return sum + imagesPerProduct(batch: rows, floatsPerImage: perImage) * perImage + k * other
             }
         }

@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// The helpers are plain threads that stay for the process's life: after a
 /// task each spins for about half a millisecond waiting for the next, then
-/// sleeps until woken. Training starts two short parallel regions per batch
-/// (the workers' shares, then Adam), a millisecond or so apart, so the
+/// sleeps until woken. Training starts three short parallel regions per batch
+/// (its preparation, the workers' shares, then Adam), close together, so the
 /// helpers are as a rule still spinning when the next starts. Dispatch's
 /// `concurrentPerform` took 85–160 µs longer than the work itself per call on
 /// a 2-core KVM Xeon (its second thread woke late); this team adds a few

@@ -349,10 +349,14 @@ public final class Trainer {
     /// Writes rows `indices[0..<rows]` of `set` into the model's input (and
     /// their labels into `model.labels` for a conditional model).
     private func gather(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int) {
-        if config.model.isConditional {
-            for r in 0..<rows { model.labels[r] = Int32(set.labels[Int(indices[r])]) }
-        }
+        gatherLabels(set, indices: indices, rows: rows)
         set.gather(indices, count: rows, into: model.input.pointer)
+    }
+
+    /// The labels of rows `indices[0..<rows]` into `model.labels`, for a conditional model.
+    private func gatherLabels(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int) {
+        guard config.model.isConditional else { return }
+        for r in 0..<rows { model.labels[r] = Int32(set.labels[Int(indices[r])]) }
     }
 
     /// A training batch: rows `indices[0..<rows]` of `set` as `gather` writes
@@ -362,9 +366,7 @@ public final class Trainer {
     /// MLP epoch on the calling thread alone). The same values as drawn on one thread.
     private func prepareBatch(_ set: ImageSet, indices: UnsafePointer<Int64>, rows: Int, dynamic: Bool, noise: Int) {
         let D = set.dimension
-        if config.model.isConditional {
-            for r in 0..<rows { model.labels[r] = Int32(set.labels[Int(indices[r])]) }
-        }
+        gatherLabels(set, indices: indices, rows: rows)
         if dynamic { binarizationStream.fillUniform24(uniform.baseAddress!, count: rows * D) }
         noiseStream.normalWords(count: noise, into: noiseWords.baseAddress!)
         let (n, input, epsilon, words, uniform) = (
