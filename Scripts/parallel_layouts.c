@@ -1,0 +1,363 @@
+// One training step of the tutorial MLP VAE (784-400-20, batch 128) on two
+// threads, three ways, with OpenBLAS's single-threaded products and the same
+// element-wise work and Adam in plain C (no data, no loss value: only the
+// memory traffic and arithmetic of a step), to decide whether a redesign of
+// BatchWorkers pays before writing it:
+//
+//   data      how zoo trains today: each thread runs 64 of the rows through
+//             all of the network (products out x 64 x in, weight gradients
+//             over 64 rows), then each thread runs Adam on half of the flat
+//             parameters, adding both threads' gradients. Every thread reads
+//             every weight in its forward, half of which the other thread
+//             has just written.
+//   tensor    Megatron-style: each thread owns half of every layer's units
+//             (rows of W1, W3; columns of Wh, W4), runs its half of every
+//             product over all 128 rows, adds the other thread's partial
+//             sums where a row-split layer needs them (the latent's 128x40,
+//             the logits' 128x784, dz's 128x20), and runs Adam on its own
+//             parameters with its own gradient (no sum).
+//   uneven    the data split with Adam divided by layer: thread 0 takes
+//             `firstRows` rows (argument; 64 by default), then updates the
+//             decoder and latent head (final early in thread 1's backward)
+//             while thread 1 finishes its rows and updates the first layer.
+//
+// Prints the median of 400 steps for each, alternating blocks of 50 so the
+// VM's drift hits both alike. (Without -fno-math-errno and libmvec the
+// element-wise loops stay scalar and both take ~3 ms a step; with them the
+// data-parallel step takes what zoo's does, ~1.1 s per epoch.)
+//
+//   clang -O3 -march=native -fno-math-errno -fveclib=libmvec -o /tmp/parallel_layouts \
+//       Scripts/parallel_layouts.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lpthread -lm -lmvec
+//   OPENBLAS_CORETYPE=SkylakeX /tmp/parallel_layouts [firstRows]
+//
+// Result on 2026-11-28 (results/parallel-layouts-2026-11-28.txt): tensor
+// 1.5-4 % slower than data, uneven within 0.5-2.4 % of it; zoo kept data.
+#include <cblas.h>
+#include <immintrin.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern void openblas_set_num_threads(int);
+
+enum { B = 128, D = 784, H = 400, Z = 20, L = 2 * Z, HALF = B / 2, HH = H / 2 };
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static float *alloc(size_t n) {
+    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!p) exit(1);
+    for (size_t i = 0; i < n; i++) p[i] = (float)((i * 2654435761u) % 1000) * 1e-4f - 0.05f;
+    return p;
+}
+
+// Parameters in one flat array (PyTorch's order), with Adam's moments and
+// per-thread gradients.
+enum {
+    oW1 = 0, ob1 = oW1 + H * D, oWh = ob1 + H, obh = oWh + L * H, oW3 = obh + L, ob3 = oW3 + H * Z, oW4 = ob3 + H,
+    ob4 = oW4 + D * H, NP = ob4 + D
+};
+static float *p, *m, *v, *g[2], *x, *eps;
+
+// Worker 1's decoder and latent-head gradients are final (a count of steps).
+static atomic_int decoderGradients, firstWorkerDone;
+static int firstRows = HALF;  // worker 0's rows in the uneven step
+
+// When this thread's Adam began, this step.
+static _Thread_local double adamStart;
+
+// Spin barrier for two threads.
+static atomic_int arrived, generation;
+static void barrier(void) {
+    int gen = atomic_load(&generation);
+    if (atomic_fetch_add(&arrived, 1) == 1) {
+        atomic_store(&arrived, 0);
+        atomic_fetch_add(&generation, 1);
+    } else {
+        while (atomic_load(&generation) == gen) {}
+    }
+}
+
+static void adam(float *restrict pp, float *restrict mm, float *restrict vv, const float *restrict g0,
+                 const float *restrict g1, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float gr = g1 ? g0[i] + g1[i] : g0[i];
+        mm[i] = 0.9f * mm[i] + 0.1f * gr;
+        vv[i] = 0.999f * vv[i] + 0.001f * gr * gr;
+        pp[i] -= 1e-3f * mm[i] / (sqrtf(vv[i]) + 1e-8f);
+    }
+}
+
+// yT [n, rows] -> y [rows, n] + bias, ReLU when asked.
+static void untranspose(const float *yT, int n, int rows, const float *bias, int relu, float *y) {
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) {
+            float s = yT[j * rows + r] + bias[j];
+            y[r * n + j] = relu && s < 0 ? 0 : s;
+        }
+}
+
+static void colsum(const float *a, int rows, int cols, float *out) {
+    memset(out, 0, cols * sizeof(float));
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) out[c] += a[r * cols + c];
+}
+
+// ---- data parallel: worker w, rows w*64 ..< w*64+64 ----
+typedef struct {
+    float *t, *h1, *ml, *z, *h3, *lo, *dlo, *dh3, *dz, *dml, *dh1;
+} DataBuffers;
+
+// Rows first ..< first + n of the batch through the network into gradient g[w].
+static void data_passes(int w, int first, int n, DataBuffers *s, int mode) {
+    const int HALF = n;
+    const float *xw = x + (size_t)first * D, *ew = eps + first * Z;
+    float *gw = g[w];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H, HALF, D, 1, p + oW1, D, xw, D, 0, s->t, HALF);
+    untranspose(s->t, H, HALF, p + ob1, 1, s->h1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, HALF, H, 1, p + oWh, H, s->h1, H, 0, s->t, HALF);
+    untranspose(s->t, L, HALF, p + obh, 0, s->ml);
+    for (int r = 0; r < HALF; r++)
+        for (int j = 0; j < Z; j++) s->z[r * Z + j] = s->ml[r * L + j] + ew[r * Z + j] * expf(0.5f * s->ml[r * L + Z + j]);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H, HALF, Z, 1, p + oW3, Z, s->z, Z, 0, s->t, HALF);
+    untranspose(s->t, H, HALF, p + ob3, 1, s->h3);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, HALF, H, 1, p + oW4, H, s->h3, H, 0, s->t, HALF);
+    untranspose(s->t, D, HALF, p + ob4, 0, s->lo);
+    for (int i = 0; i < HALF * D; i++) s->dlo[i] = 1 / (1 + expf(-s->lo[i])) - xw[i];
+    // backward
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, H, HALF, 1, s->dlo, D, s->h3, H, 0, gw + oW4, H);
+    colsum(s->dlo, HALF, D, gw + ob4);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HALF, H, D, 1, s->dlo, D, p + oW4, H, 0, s->dh3, H);
+    for (int i = 0; i < HALF * H; i++) s->dh3[i] = s->h3[i] > 0 ? s->dh3[i] : 0;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, Z, HALF, 1, s->dh3, H, s->z, Z, 0, gw + oW3, Z);
+    colsum(s->dh3, HALF, H, gw + ob3);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HALF, Z, H, 1, s->dh3, H, p + oW3, Z, 0, s->dz, Z);
+    for (int r = 0; r < HALF; r++)
+        for (int j = 0; j < Z; j++) {
+            float sd = expf(0.5f * s->ml[r * L + Z + j]);
+            s->dml[r * L + j] = s->dz[r * Z + j] + s->ml[r * L + j];
+            s->dml[r * L + Z + j] = 0.5f * s->dz[r * Z + j] * ew[r * Z + j] * sd + 0.5f * (sd * sd - 1);
+        }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, H, HALF, 1, s->dml, L, s->h1, H, 0, gw + oWh, H);
+    colsum(s->dml, HALF, L, gw + obh);
+    if (mode == 2 && w == 1) atomic_fetch_add(&decoderGradients, 1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HALF, H, L, 1, s->dml, L, p + oWh, H, 0, s->dh1, H);
+    for (int i = 0; i < HALF * H; i++) s->dh1[i] = s->h1[i] > 0 ? s->dh1[i] : 0;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, HALF, 1, s->dh1, H, xw, D, 0, gw + oW1, D);
+    colsum(s->dh1, HALF, H, gw + ob1);
+}
+
+static void data_step(int w, DataBuffers *s) {
+    data_passes(w, w * HALF, HALF, s, 0);
+    barrier();
+    adamStart = now();
+    size_t lo = w == 0 ? 0 : (NP / 2) & ~(size_t)15, hi = w == 0 ? (NP / 2) & ~(size_t)15 : NP;
+    adam(p + lo, m + lo, v + lo, g[0] + lo, g[1] + lo, hi - lo);
+    barrier();
+}
+
+// ---- uneven data parallel: worker 0 takes fewer rows, then updates the
+// decoder and latent head (its own and worker 1's gradients, final early in
+// worker 1's backward) while worker 1 finishes; worker 1 then updates the
+// first layer alone. Adam is bound by something both cores share (one core
+// runs it nearly as fast as two), so one core's Adam can hide behind the
+// other core's products. ----
+static int stepCount[2];
+static void uneven_step(int w, DataBuffers *s) {
+    const int n = w == 0 ? firstRows : B - firstRows, first = w == 0 ? 0 : firstRows;
+    data_passes(w, first, n, s, 2);
+    stepCount[w]++;
+    if (w == 0) atomic_fetch_add(&firstWorkerDone, 1);
+    if (w == 0) {
+        while (atomic_load(&decoderGradients) < stepCount[0]) {}
+        adamStart = now();
+        adam(p + oWh, m + oWh, v + oWh, g[0] + oWh, g[1] + oWh, NP - oWh);
+    } else {
+        while (atomic_load(&firstWorkerDone) < stepCount[1]) {}
+        adamStart = now();
+        adam(p, m, v, g[0], g[1], oWh);
+    }
+    barrier();
+}
+
+// ---- tensor parallel: thread c owns units c*200 ..< c*200+200 of each hidden layer ----
+typedef struct {
+    float *h1T, *h3T, *dh1T, *dh3T;
+} TensorBuffers;
+static float *partial[2], *mlT, *dloT, *dzp[2], *zsh;
+
+static void tensor_step(int c, TensorBuffers *s) {
+    float *gc = g[0];  // each parameter has one owner: one gradient array
+    const int u = c * HH;
+    // h1T[200, 128] = relu(W1[u..] x^T + b1)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, HH, B, D, 1, p + oW1 + (size_t)u * D, D, x, D, 0, s->h1T, B);
+    for (int j = 0; j < HH; j++)
+        for (int r = 0; r < B; r++) {
+            float t = s->h1T[j * B + r] + p[ob1 + u + j];
+            s->h1T[j * B + r] = t > 0 ? t : 0;
+        }
+    // partial mlT[40, 128] = Wh[:, u..] h1T
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, B, HH, 1, p + oWh + u, H, s->h1T, B, 0, partial[c], B);
+    barrier();
+    // both threads: mlT = p0 + p1 + bh; zT = mu + eps * sd (the same values on both)
+    float *ml = c == 0 ? mlT : zsh;  // thread 1 computes its own copy (tiny)
+    for (int j = 0; j < L; j++)
+        for (int r = 0; r < B; r++) ml[j * B + r] = partial[0][j * B + r] + partial[1][j * B + r] + p[obh + j];
+    float zl[Z * B];
+    for (int j = 0; j < Z; j++)
+        for (int r = 0; r < B; r++) zl[j * B + r] = ml[j * B + r] + eps[r * Z + j] * expf(0.5f * ml[(Z + j) * B + r]);
+    // h3T[200, 128] = relu(W3[u..] z^T + b3)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HH, B, Z, 1, p + oW3 + u * Z, Z, zl, B, 0, s->h3T, B);
+    for (int j = 0; j < HH; j++)
+        for (int r = 0; r < B; r++) {
+            float t = s->h3T[j * B + r] + p[ob3 + u + j];
+            s->h3T[j * B + r] = t > 0 ? t : 0;
+        }
+    barrier();  // partial[] free again
+    // partial logitsT[784, 128] = W4[:, u..] h3T
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, B, HH, 1, p + oW4 + u, H, s->h3T, B, 0, partial[c], B);
+    barrier();
+    // logits of features c*392.. (both partials + bias), dlogits; db4 of those features
+    for (int j = c * (D / 2); j < (c + 1) * (D / 2); j++) {
+        float sum = 0;
+        for (int r = 0; r < B; r++) {
+            float lo = partial[0][j * B + r] + partial[1][j * B + r] + p[ob4 + j];
+            float d = 1 / (1 + expf(-lo)) - x[r * D + j];
+            dloT[j * B + r] = d;
+            sum += d;
+        }
+        gc[ob4 + j] = sum;
+    }
+    barrier();
+    // dW4[:, u..] = dloT h3T^T (784 x 200, K 128); dh3T = W4[:, u..]^T dloT, masked
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, HH, B, 1, dloT, B, s->h3T, B, 0, gc + oW4 + u, H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HH, B, D, 1, p + oW4 + u, H, dloT, B, 0, s->dh3T, B);
+    for (int j = 0; j < HH; j++) {
+        float sum = 0;
+        for (int r = 0; r < B; r++) {
+            float d = s->h3T[j * B + r] > 0 ? s->dh3T[j * B + r] : 0;
+            s->dh3T[j * B + r] = d;
+            sum += d;
+        }
+        gc[ob3 + u + j] = sum;
+    }
+    // dW3[u..] = dh3T zT^T (200 x 20, K 128); partial dzT[20, 128] = W3[u..]^T dh3T
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, HH, Z, B, 1, s->dh3T, B, zl, B, 0, gc + oW3 + u * Z, Z);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Z, B, HH, 1, p + oW3 + u * Z, Z, s->dh3T, B, 0, dzp[c], B);
+    barrier();
+    float dml[L * B];
+    for (int j = 0; j < Z; j++)
+        for (int r = 0; r < B; r++) {
+            float dz = dzp[0][j * B + r] + dzp[1][j * B + r], sd = expf(0.5f * ml[(Z + j) * B + r]);
+            dml[j * B + r] = dz + ml[j * B + r];
+            dml[(Z + j) * B + r] = 0.5f * dz * eps[r * Z + j] * sd + 0.5f * (sd * sd - 1);
+        }
+    if (c == 0)
+        for (int j = 0; j < L; j++) {
+            float sum = 0;
+            for (int r = 0; r < B; r++) sum += dml[j * B + r];
+            gc[obh + j] = sum;
+        }
+    // dWh[:, u..] = dmlT h1T^T (40 x 200, K 128); dh1T = Wh[:, u..]^T dmlT, masked
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, HH, B, 1, dml, B, s->h1T, B, 0, gc + oWh + u, H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HH, B, L, 1, p + oWh + u, H, dml, B, 0, s->dh1T, B);
+    for (int j = 0; j < HH; j++) {
+        float sum = 0;
+        for (int r = 0; r < B; r++) {
+            float d = s->h1T[j * B + r] > 0 ? s->dh1T[j * B + r] : 0;
+            s->dh1T[j * B + r] = d;
+            sum += d;
+        }
+        gc[ob1 + u + j] = sum;
+    }
+    // dW1[u..] = dh1T x (200 x 784, K 128)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HH, D, B, 1, s->dh1T, B, x, D, 0, gc + oW1 + (size_t)u * D, D);
+    // Adam on what this thread owns
+    barrier();  // (only to time Adam apart from the passes, as in the data step)
+    adamStart = now();
+    adam(p + oW1 + (size_t)u * D, m + oW1 + (size_t)u * D, v + oW1 + (size_t)u * D, gc + oW1 + (size_t)u * D, 0,
+         (size_t)HH * D);
+    adam(p + ob1 + u, m + ob1 + u, v + ob1 + u, gc + ob1 + u, 0, HH);
+    for (int j = 0; j < L; j++) adam(p + oWh + j * H + u, m + oWh + j * H + u, v + oWh + j * H + u, gc + oWh + j * H + u, 0, HH);
+    if (c == 0) adam(p + obh, m + obh, v + obh, gc + obh, 0, L);
+    adam(p + oW3 + u * Z, m + oW3 + u * Z, v + oW3 + u * Z, gc + oW3 + u * Z, 0, HH * Z);
+    adam(p + ob3 + u, m + ob3 + u, v + ob3 + u, gc + ob3 + u, 0, HH);
+    for (int j = 0; j < D; j++) adam(p + oW4 + j * H + u, m + oW4 + j * H + u, v + oW4 + j * H + u, gc + oW4 + j * H + u, 0, HH);
+    adam(p + ob4 + c * (D / 2), m + ob4 + c * (D / 2), v + ob4 + c * (D / 2), gc + ob4 + c * (D / 2), 0, D / 2);
+    barrier();  // the next step's partials
+}
+
+static double times[3][1000], adamTimes[3][1000];
+enum { ROUNDS = 8, BLOCK = 50 };
+
+static void *run(void *arg) {
+    int id = (int)(size_t)arg;
+    _mm_setcsr(_mm_getcsr() | 0x8040);  // flush to zero, denormals are zero (as zoo's Trainer sets)
+    DataBuffers d = {alloc(D * B), alloc(B * H), alloc(B * L), alloc(B * Z), alloc(B * H), alloc(B * D),
+                     alloc(B * D), alloc(B * H), alloc(B * Z), alloc(B * L), alloc(B * H)};
+    TensorBuffers t = {alloc(HH * B), alloc(HH * B), alloc(HH * B), alloc(HH * B)};
+    int k[3] = {0, 0, 0};
+    for (int round = 0; round < ROUNDS; round++)
+        for (int mode = 0; mode < 3; mode++)
+            for (int i = 0; i < BLOCK + 5; i++) {
+                barrier();
+                double t0 = now();
+                if (mode == 0) data_step(id, &d);
+                else if (mode == 1) tensor_step(id, &t);
+                else uneven_step(id, &d);
+                if (id == 0 && i >= 5) {
+                    double t1 = now();
+                    adamTimes[mode][k[mode]] = t1 - adamStart;
+                    times[mode][k[mode]++] = t1 - t0;
+                }
+            }
+    return 0;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    openblas_set_num_threads(1);
+    if (argc > 1) firstRows = atoi(argv[1]);
+    p = alloc(NP);
+    for (size_t i = 0; i < NP; i++) p[i] *= 0.5f;
+    m = alloc(NP);
+    v = alloc(NP);
+    memset(m, 0, NP * sizeof(float));
+    memset(v, 0, NP * sizeof(float));
+    g[0] = alloc(NP);
+    g[1] = alloc(NP);
+    x = alloc((size_t)B * D);
+    for (size_t i = 0; i < (size_t)B * D; i++) x[i] = x[i] > 0 ? 1 : 0;
+    eps = alloc(B * Z);
+    partial[0] = alloc(D * B);
+    partial[1] = alloc(D * B);
+    mlT = alloc(L * B);
+    zsh = alloc(L * B);
+    dloT = alloc(D * B);
+    dzp[0] = alloc(Z * B);
+    dzp[1] = alloc(Z * B);
+    pthread_t th[2];
+    for (size_t i = 0; i < 2; i++) pthread_create(&th[i], 0, run, (void *)i);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], 0);
+    const int n = ROUNDS * BLOCK;
+    for (int mode = 0; mode < 3; mode++) {
+        qsort(times[mode], n, sizeof(double), cmp);
+        qsort(adamTimes[mode], n, sizeof(double), cmp);
+        printf("%-7s median %.3f ms per step (%.3f s per 469-step epoch), quartiles %.3f-%.3f ms; Adam %.3f ms\n",
+               mode == 0 ? "data" : mode == 1 ? "tensor" : "uneven", times[mode][n / 2] * 1e3, times[mode][n / 2] * 469, times[mode][n / 4] * 1e3,
+               times[mode][3 * n / 4] * 1e3, adamTimes[mode][n / 2] * 1e3);
+    }
+    return 0;
+}
