@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Issue 16's speed protocol in one command: `zoo bench` and the PyTorch
+reference back to back, several rounds, on this machine, with the CPU, the
+sgemm rate, the GEMM floor and zoo's time split of every round.
+
+    Scripts/speed_vs_pytorch.py                      # the tutorial MLP, 3 rounds
+    Scripts/speed_vs_pytorch.py --recipe conv-vae    # the convolutional VAE
+    Scripts/speed_vs_pytorch.py --avx2               # both sides held to AVX2
+
+PyTorch comes from --torch-python or $ZOO_TORCH_PYTHON (a Python with torch,
+e.g. `python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch
+numpy h5py`). zoo is `.build/release/zoo` (build it with `swift build -c
+release`). Only figures taken in one run of this script compare: the VMs this
+project meets drift by 5-15 % within an hour.
+
+--avx2 emulates a CPU without AVX-512 on one that has it: zoo runs OpenBLAS's
+Haswell kernels (ZOO_BLAS_CORETYPE=Haswell) and PyTorch gets
+MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2.
+zoo's own element-wise kernels keep their AVX-512 versions, so a real AVX2 CPU
+still has the last word.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+REFERENCES = {
+    # recipe: (PyTorch script, epochs per run)
+    "vae": ("Scripts/pytorch_reference.py", 3),
+    "conv-vae": ("Scripts/pytorch_conv_vae.py", 2),
+}
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def run(command, env):
+    """Runs `command`, returns its standard output; stops the script with the
+    command's own error text if it fails."""
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"speed_vs_pytorch: {' '.join(command)} failed ({done.returncode}):\n{done.stderr.strip()}")
+    return done.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipe", choices=sorted(REFERENCES), default="vae")
+    parser.add_argument("--rounds", type=int, default=3, help="zoo/PyTorch pairs, back to back (default 3)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default 3 for vae, 2 for conv-vae)")
+    parser.add_argument("--avx2", action="store_true", help="hold both sides to AVX2 (see above)")
+    parser.add_argument("--torch-python", default=os.environ.get("ZOO_TORCH_PYTHON"), help="a Python with torch")
+    parser.add_argument("--zoo", default=os.path.join(ROOT, ".build/release/zoo"))
+    args = parser.parse_args()
+    if not 1 <= args.rounds <= 20:
+        parser.error(f"--rounds {args.rounds}: give 1 to 20")
+    if args.epochs is not None and not 1 <= args.epochs <= 50:
+        parser.error(f"--epochs {args.epochs}: give 1 to 50")
+    if not args.torch_python:
+        parser.error("no PyTorch: pass --torch-python PATH or set ZOO_TORCH_PYTHON (a Python that imports torch)")
+    if not os.access(args.zoo, os.X_OK):
+        parser.error(f"{args.zoo} is not there: run `swift build -c release` first, or pass --zoo")
+    script, default_epochs = REFERENCES[args.recipe]
+    epochs = args.epochs or default_epochs
+
+    zoo_env = dict(os.environ)
+    torch_env = dict(os.environ)
+    if args.avx2:
+        zoo_env["ZOO_BLAS_CORETYPE"] = "Haswell"
+        torch_env.update(MKL_ENABLE_INSTRUCTIONS="AVX2", ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2")
+    zoo_command = [args.zoo, "bench", "--recipe", args.recipe, "--epochs", str(epochs), "--json"]
+    torch_command = [args.torch_python, script, "--epochs", str(epochs)]
+
+    print(f"# {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} CPUs; {'AVX2 emulated' if args.avx2 else 'native'}")
+    print(f"# zoo:     {' '.join(zoo_command)}" + ("  (ZOO_BLAS_CORETYPE=Haswell)" if args.avx2 else ""))
+    print(f"# PyTorch: {' '.join(torch_command)}" + ("  (MKL/oneDNN/ATen held to AVX2)" if args.avx2 else ""))
+    print("round  zoo s/epoch  PyTorch s/epoch  lead   sgemm GFLOP/s  floor s  zoo/floor  "
+          "zoo's split (s): batches / passes / Adam")
+    leads, zoos, torches = [], [], []
+    for r in range(1, args.rounds + 1):
+        bench = json.loads(run(zoo_command, zoo_env))
+        torch_out = run(torch_command, torch_env)
+        found = re.search(r"median ([0-9.]+) s per epoch", torch_out)
+        if not found:
+            sys.exit(f"speed_vs_pytorch: no 'median … s per epoch' line from {script}:\n{torch_out}")
+        zoo_s, torch_s = bench["median_seconds_per_epoch"], float(found.group(1))
+        floor = bench["gemm_floor_seconds_per_epoch"]
+        optimizer = bench.get("optimizer_seconds_per_epoch")
+        split = (f"{bench['batch_preparation_seconds_per_epoch']:.3f} / {bench['forward_backward_seconds_per_epoch']:.3f} / "
+                 f"{'-' if optimizer is None else f'{optimizer:.3f}'}")
+        print(f"{r:5d}  {zoo_s:11.3f}  {torch_s:15.3f}  {torch_s / zoo_s:4.2f}x  {bench['sgemm_gflops']:13.0f}  "
+              f"{floor:7.3f}  {zoo_s / floor:8.2f}x  {split}", flush=True)
+        leads.append(torch_s / zoo_s)
+        zoos.append(zoo_s)
+        torches.append(torch_s)
+        if r == 1:
+            print(f"#      {bench['cpu']}, {bench['instruction_set']}, OpenBLAS {bench['blas_core']} kernels, "
+                  f"{bench['threads']} threads, {bench['workers']} workers; checkpoint save "
+                  f"{bench['checkpoint_save_seconds'] * 1e3:.1f} ms, load {bench['checkpoint_load_seconds'] * 1e3:.1f} ms",
+                  flush=True)
+    print(f"medians: zoo {statistics.median(zoos):.3f} s, PyTorch {statistics.median(torches):.3f} s; "
+          f"lead {min(leads):.2f}-{max(leads):.2f}x over the rounds")
+
+
+if __name__ == "__main__":
+    main()
