@@ -77,6 +77,29 @@ public final class BatchWorkers {
 
     deinit { objectives.deallocate() }
 
+    /// Whether every copy that runs batches times its layers (see `Sequential.timesLayers`).
+    public var timesLayers: Bool {
+        get { model.timesLayers }
+        set {
+            model.timesLayers = newValue
+            for w in workers { w.timesLayers = newValue }
+        }
+    }
+
+    /// Each layer's time so far, added over the workers (thread time: with two
+    /// workers busy at once it can reach twice the wall clock), in the order
+    /// of `ModelConfig.runLayers()`.
+    public var layerNanoseconds: [LayerNanoseconds] {
+        var total = model.layerNanoseconds
+        for w in workers {
+            for (i, t) in w.layerNanoseconds.enumerated() {
+                total[i].forward &+= t.forward
+                total[i].backward &+= t.backward
+            }
+        }
+        return total
+    }
+
     /// Workers taking part in a batch of `rows` (none gets an empty share).
     private func active(_ rows: Int) -> Int { min(workers.count, rows) }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import NumericCore
 
 /// A layer of a network, working on caller-owned row-major buffers of
@@ -99,6 +100,12 @@ public final class Sequential {
     let values: [Tensor]
     let gradients: [Tensor?]
     let slot: [Int]
+    /// When on, `forward` and `backward` add each layer's wall-clock time to
+    /// `layerNanoseconds` (two clock reads per layer and call; off by default).
+    public var timesLayers = false
+    /// Nanoseconds spent in each layer's `forward` and `backward` while
+    /// `timesLayers` was on, since the stack was made.
+    public private(set) var layerNanoseconds: [LayerNanoseconds]
 
     /// - Parameter output: the buffer the last layer writes (allocated here when nil).
     /// - Throws: `ModelError` when consecutive layers' sizes do not match,
@@ -131,6 +138,7 @@ public final class Sequential {
         self.layers = layers
         self.maxRows = maxRows
         self.slot = slot
+        layerNanoseconds = Array(repeating: LayerNanoseconds(), count: layers.count)
         Self.linkImageMinorRows(layers)
     }
 
@@ -164,7 +172,13 @@ public final class Sequential {
         var input = x
         for i in 0..<count {
             let out = output(ofLayer: i)
-            layers[i].forward(input, rows: rows, into: out)
+            if timesLayers {
+                let start = DispatchTime.now().uptimeNanoseconds
+                layers[i].forward(input, rows: rows, into: out)
+                layerNanoseconds[i].forward &+= DispatchTime.now().uptimeNanoseconds &- start
+            } else {
+                layers[i].forward(input, rows: rows, into: out)
+            }
             input = UnsafePointer(out)
         }
         return input
@@ -184,10 +198,26 @@ public final class Sequential {
             let input = i == 0 ? x : UnsafePointer(output(ofLayer: i - 1))
             let dx: UnsafeMutablePointer<Float>?
             if i == 0 { dx = gradInput } else if layer.inPlace { dx = dy } else { dx = gradients[slot[i - 1]]?.pointer }
-            layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
+            if timesLayers {
+                let start = DispatchTime.now().uptimeNanoseconds
+                layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
+                layerNanoseconds[i].backward &+= DispatchTime.now().uptimeNanoseconds &- start
+            } else {
+                layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
+            }
             if let range = layer.parameterRange { layerDone(range) }
             guard let dx else { continue }
             dy = dx
         }
+    }
+}
+
+/// Wall-clock nanoseconds one layer spent in its forward and backward passes.
+public struct LayerNanoseconds: Equatable, Sendable {
+    public var forward: UInt64 = 0
+    public var backward: UInt64 = 0
+    public init(forward: UInt64 = 0, backward: UInt64 = 0) {
+        self.forward = forward
+        self.backward = backward
     }
 }

@@ -591,3 +591,36 @@ extension ModelConfig {
         return Double(images) * 2 * (3 * layers.reduce(0, +) - first)
     }
 }
+
+extension ModelConfig {
+    /// One layer of the stacks a `VAE` runs, as `VAE.layerNanoseconds` lists them.
+    public struct RunLayer: Equatable, Sendable {
+        /// "encoder.0 conv2d 32 k4 s2 p1", "heads linear 2×20", "decoder.2 linear 784".
+        public let label: String
+        /// Multiply-adds of one forward pass over one row (0 without parameters).
+        public let multiplyAdds: Int
+        /// The decoder's layers run once per latent draw.
+        public let inDecoder: Bool
+        /// The network's first layer with parameters: its backward computes no input gradient.
+        public let first: Bool
+    }
+
+    /// The encoder's layers, the fused μ/log σ² heads, then the decoder's, in
+    /// the order `VAE.layerNanoseconds` gives their times (empty when the
+    /// configuration has no plan).
+    public func runLayers() -> [RunLayer] {
+        guard case .success(let plan) = plan() else { return [] }
+        let firstName = plan.parameterized.first?.name
+        func row(_ stack: String, _ i: Int, _ l: PlannedLayer, decoder: Bool) -> RunLayer {
+            RunLayer(
+                label: "\(stack).\(i) \(l.spec.summary)", multiplyAdds: l.spec.multiplyAdds(for: l.input, output: l.output),
+                inDecoder: decoder, first: l.name != nil && l.name == firstName)
+        }
+        let heads = RunLayer(
+            label: "heads linear 2×\(latentDim)",
+            multiplyAdds: 2 * plan.mu.spec.multiplyAdds(for: plan.mu.input, output: plan.mu.output), inDecoder: false,
+            first: plan.mu.name == firstName)
+        return plan.encoder.enumerated().map { row("encoder", $0.offset, $0.element, decoder: false) } + [heads]
+            + plan.decoder.enumerated().map { row("decoder", $0.offset, $0.element, decoder: true) }
+    }
+}

@@ -167,6 +167,19 @@ public final class VAE {
         sampleWeight.initialize(repeating: 0)
     }
 
+    /// Whether the encoder and decoder time each layer (see `Sequential.timesLayers`).
+    public var timesLayers: Bool {
+        get { encoder.timesLayers }
+        set {
+            encoder.timesLayers = newValue
+            decoder.timesLayers = newValue
+        }
+    }
+
+    /// Each layer's time so far, encoder (its last layer the fused heads)
+    /// then decoder: the order of `ModelConfig.runLayers()`.
+    public var layerNanoseconds: [LayerNanoseconds] { encoder.layerNanoseconds + decoder.layerNanoseconds }
+
     /// The layer that runs a planned layer, on the parameters of `p`.
     /// (`rows`: the most rows the stack runs at once; convolutions size their buffers by it.)
     static func makeLayer(_ layer: ModelConfig.PlannedLayer, in p: ParameterSet, rows: Int) throws -> any Layer {

@@ -174,6 +174,19 @@ public final class Trainer {
         public var passes = 0.0
         /// The optimizer's passes, or nil when they ran inside the backward passes (one worker).
         public var optimizer: Double? = nil
+        /// Each layer's forward and backward thread time in the training steps,
+        /// added over the workers (`BatchWorkers.layerNanoseconds`), when
+        /// `workers.timesLayers` is on; else empty.
+        public var layers: [LayerNanoseconds] = []
+
+        /// Adds what the layers' clocks gained between `before` and `now`.
+        mutating func addLayers(_ now: [LayerNanoseconds], since before: [LayerNanoseconds]) {
+            if layers.count != now.count { layers = Array(repeating: LayerNanoseconds(), count: now.count) }
+            for i in now.indices where i < before.count {
+                layers[i].forward &+= now[i].forward &- before[i].forward
+                layers[i].backward &+= now[i].backward &- before[i].backward
+            }
+        }
     }
     public private(set) var epochTimes = EpochTimes()
     private var epochReconstruction = 0.0
@@ -412,6 +425,11 @@ public final class Trainer {
         let dynamic = config.data.binarization == .dynamic
         let K = config.training.importanceSamples
         let start = monotonicSeconds()
+        // The layers' clocks also run in evaluation (the same workers): keep the steps' part.
+        let layersBefore = workers.timesLayers ? workers.layerNanoseconds : []
+        func noteLayerTimes() {
+            if workers.timesLayers { epochTimes.addLayers(workers.layerNanoseconds, since: layersBefore) }
+        }
         while stepInEpoch < steps {
             let first = stepInEpoch * B
             let rows = min(B, n - first)
@@ -442,6 +460,7 @@ public final class Trainer {
                     meanKL: epochKL / Double(epochImages), globalStep: globalStep, batchImages: rows, batchReconstruction: rec,
                     batchKL: kl, beta: beta))
             if stepInEpoch < steps && shouldStop() {
+                noteLayerTimes()
                 try checkFiniteState()
                 let elapsed = monotonicSeconds() - start
                 epochSeconds += elapsed
@@ -449,6 +468,7 @@ public final class Trainer {
                 return nil
             }
         }
+        noteLayerTimes()
         try checkFiniteState()
         epochSeconds += monotonicSeconds() - start
         let evalStart = monotonicSeconds()

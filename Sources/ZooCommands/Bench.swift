@@ -10,7 +10,8 @@ import Training
 
 /// `zoo bench`: the training-speed benchmark. Trains the default model and
 /// reports the median seconds per epoch, images per second, peak resident
-/// memory, and the time from process start to the end of the first batch.
+/// memory, and the time from process start to the end of the first batch;
+/// with `--layers`, where the steps' time went layer by layer (`LayerProfile`).
 public struct Bench: ParsableCommand {
     public static let configuration = CommandConfiguration(
         abstract: "Measure training speed: median seconds per epoch, images/s, peak memory, startup.",
@@ -24,6 +25,11 @@ public struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Images per batch.") public var batchSize: Int = 128
     @Option(parsing: .unconditional, help: ArgumentHelp("Worker threads, as for zoo train (default: the number of cores).", valueName: "n"))
     public var threads: Int?
+    @Flag(
+        help: ArgumentHelp(
+            "Also time each layer's forward and backward passes and print where the training steps' time went, layer by layer.",
+            discussion: "Two clock reads per layer and call; thread seconds, added over the workers."))
+    public var layers = false
     @Flag(help: "Print the result as one JSON object.") public var json = false
 
     public init() {}
@@ -48,6 +54,7 @@ public struct Bench: ParsableCommand {
         var firstBatch: Double?
         var times: [Double] = []
         var splits: [Trainer.EpochTimes] = []
+        trainer.workers.timesLayers = layers
         for e in 0..<epochs {
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
@@ -64,12 +71,14 @@ public struct Bench: ParsableCommand {
         let passes = Self.median(splits.map(\.passes))
         let adam = splits.allSatisfy { $0.optimizer != nil } ? Self.median(splits.compactMap(\.optimizer)) : nil
         let rest = Self.median(zip(times, splits).map { $0 - $1.batchPreparation - $1.passes - ($1.optimizer ?? 0) })
+        let profile = LayerProfile.profile(
+            config.model, images: train.count, samples: config.training.importanceSamples, epochs: splits)
         // Training's peak, before the checkpoint round trips add their copies.
         let peakMiB = peakResidentMiB()
         let (saveSeconds, loadSeconds, checkpointBytes) = try checkpointTiming(trainer, fingerprint: fingerprint())
         let imagesPerSecond = Double(train.count) / median
         if json {
-            let obj: [String: Any] = [
+            var obj: [String: Any] = [
                 "median_seconds_per_epoch": median, "epoch_seconds": times, "images_per_second": imagesPerSecond,
                 "peak_resident_mib": peakMiB, "startup_to_first_batch_seconds": firstBatch ?? -1,
                 "images": train.count, "batch_size": batchSize, "threads": config.training.threads,
@@ -82,6 +91,15 @@ public struct Bench: ParsableCommand {
                 "batch_preparation_seconds_per_epoch": preparation, "forward_backward_seconds_per_epoch": passes,
                 "optimizer_seconds_per_epoch": adam.map { $0 as Any } ?? NSNull(),
             ]
+            if layers {
+                obj["layers"] = profile.map { l -> [String: Any] in
+                    [
+                        "label": l.label, "forward_seconds_per_epoch": l.forwardSeconds, "backward_seconds_per_epoch": l.backwardSeconds,
+                        "forward_gflops_per_thread": l.forwardGFLOPS.map { $0 as Any } ?? NSNull(),
+                        "backward_gflops_per_thread": l.backwardGFLOPS.map { $0 as Any } ?? NSNull(),
+                    ]
+                }
+            }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             writeStdout(String(decoding: data, as: UTF8.self))
         } else {
@@ -105,11 +123,35 @@ public struct Bench: ParsableCommand {
                 at once; \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \
                 \(fmt(config.model.epochFlops(images: train.count) / (gflops.best * 1e9), 3)) s is the GEMM floor
                 """)
+            if layers { writeStdout(Self.layerTable(profile, workers: workers)) }
         }
     }
 }
 
 extension Bench {
+    /// `--layers`' table: each layer's thread seconds per epoch forward and
+    /// backward, with the product rate per thread where the layer has one,
+    /// and its share of all the layers' time.
+    static func layerTable(_ profile: [LayerProfile], workers: Int) -> String {
+        let total = profile.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds }
+        let width = profile.map(\.label.count).max() ?? 0
+        func cell(_ seconds: Double, _ rate: Double?) -> String {
+            let text = fmt(seconds, 3) + (rate.map { " (\(fmt($0, 0)) GFLOP/s)" } ?? "")
+            return text.padding(toLength: 22, withPad: " ", startingAt: 0)
+        }
+        var lines = [
+            "layers           thread seconds per epoch\(workers > 1 ? ", added over \(workers) workers" : ""), forward / backward, "
+                + "product rate per thread, share:"
+        ]
+        for l in profile {
+            let share = total > 0 ? 100 * (l.forwardSeconds + l.backwardSeconds) / total : 0
+            lines.append(
+                "  \(l.label.padding(toLength: width, withPad: " ", startingAt: 0))  \(cell(l.forwardSeconds, l.forwardGFLOPS)) "
+                    + "\(cell(l.backwardSeconds, l.backwardGFLOPS)) \(fmt(share, 1)) %")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2

@@ -196,9 +196,10 @@ import Training
         #expect(r.status == 0, "\(r.stderr)")
         let out = r.stdout + r.stderr
         #expect(out.contains("GFLOP per epoch") && out.contains("peak") && out.contains("time split"), "\(out)")
+        #expect(!out.contains("thread seconds per epoch"), "no layer table unless asked: \(out)")
         // The machine it ran on (issue 16): CPU, instruction set, the OpenBLAS
         // kernels zoo chose for it (the widest the CPU runs), the workers.
-        let j = try Zoo.run(["bench", "--recipe", "conv-vae", "--limit", "256", "--epochs", "1", "--json"])
+        let j = try Zoo.run(["bench", "--recipe", "conv-vae", "--limit", "256", "--epochs", "1", "--json", "--layers"])
         #expect(j.status == 0, "\(j.stderr)")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
         let cpu = try #require(obj["cpu"] as? String)
@@ -223,5 +224,33 @@ import Training
         let split = try #require(obj["sgemm_gflops_per_worker_products"] as? Double)
         #expect(one > 0 && split > 0 && obj["sgemm_gflops"] as? Double == max(one, split))
         #expect(out.contains("cpu              \(cpu), \(isa), OpenBLAS"), "\(out)")
+        // --layers: every layer of the stacks, in order, with time in each one
+        // that has parameters and a product rate for exactly those; all of it
+        // within the workers' passes.
+        let layers = try #require(obj["layers"] as? [[String: Any]])
+        let labels = [
+            "encoder.0 conv2d 32 k4 s2 p1", "encoder.1 relu", "encoder.2 conv2d 64 k4 s2 p1", "encoder.3 relu", "encoder.4 flatten",
+            "encoder.5 linear 256", "encoder.6 relu", "heads linear 2×20", "decoder.0 linear 256", "decoder.1 relu",
+            "decoder.2 linear 3136", "decoder.3 relu", "decoder.4 unflatten 64×7×7", "decoder.5 conv_transpose2d 32 k4 s2 p1",
+            "decoder.6 relu", "decoder.7 conv_transpose2d 1 k4 s2 p1",
+        ]
+        #expect(layers.compactMap { $0["label"] as? String } == labels)
+        var threadSeconds = 0.0
+        for (row, label) in zip(layers, labels) {
+            let forward = try #require(row["forward_seconds_per_epoch"] as? Double)
+            let backward = try #require(row["backward_seconds_per_epoch"] as? Double)
+            threadSeconds += forward + backward
+            #expect(forward >= 0 && backward >= 0)
+            if label.contains("conv") || label.contains("linear") {
+                #expect(forward > 0 && backward > 0, "\(label)")
+                #expect((row["forward_gflops_per_thread"] as? Double ?? 0) > 0, "\(label)")
+            } else {
+                #expect(row["forward_gflops_per_thread"] is NSNull, "\(label)")
+            }
+        }
+        #expect(threadSeconds <= passes * Double(obj["workers"] as? Int ?? 1) * 1.01, "\(threadSeconds) in \(passes) s of passes")
+        let table = try Zoo.run(["bench", "--limit", "256", "--epochs", "1", "--layers"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("thread seconds per epoch") && table.stdout.contains("encoder.0 linear 400"), "\(table.stdout)")
     }
 }

@@ -131,4 +131,33 @@ import Testing
             Array(UnsafeBufferPointer(start: split.parameters.gradients.pointer, count: n))
                 == Array(UnsafeBufferPointer(start: whole.parameters.gradients.pointer, count: n)))
     }
+
+    /// Per-layer timing (`zoo bench --layers`) only reads clocks: the same bits
+    /// with it on; no time without it; with it, time in every layer that has
+    /// parameters, forward and backward, added over the workers, one entry per
+    /// layer of `ModelConfig.runLayers()`.
+    @Test func timingLayersChangesNoBitAndCountsEveryLayer() throws {
+        for (name, config) in Self.configs {
+            var results: [[Float]] = []
+            for timed in [false, true] {
+                let m = try Self.model(config, rows: 8, samples: 2, seed: 11)
+                let workers = try BatchWorkers(m, count: 2)
+                workers.timesLayers = timed
+                let adam = try Adam(parameterCount: m.parameters.count)
+                for _ in 0..<2 { try workers.step(rows: 8, samples: 2, optimizer: adam) }
+                results.append(Array(UnsafeBufferPointer(start: m.parameters.values.pointer, count: m.parameters.count)))
+                let times = workers.layerNanoseconds
+                let layers = config.runLayers()
+                #expect(times.count == layers.count, "\(name)")
+                if timed {
+                    for (t, l) in zip(times, layers) where l.multiplyAdds > 0 {
+                        #expect(t.forward > 0 && t.backward > 0, "\(name) \(l.label)")
+                    }
+                } else {
+                    #expect(times.allSatisfy { $0 == LayerNanoseconds() }, "\(name)")
+                }
+            }
+            #expect(results[0] == results[1], "\(name): timing changed the parameters")
+        }
+    }
 }

@@ -13,6 +13,23 @@ import Testing
         #expect(ModelConfig().epochFlops(images: 60_000) == 2 * (3 * 651_200 - 313_600) * 60_000)
     }
 
+    /// The layers a VAE runs, in the order of its layer clocks: the encoder,
+    /// the fused heads, the decoder; multiply-adds per row, the first layer
+    /// with parameters marked (its backward computes no input gradient), and
+    /// the sum over layers is what `epochFlops` counts forward.
+    @Test func runLayersOfTheTutorialModel() {
+        let layers = ModelConfig().runLayers()
+        #expect(
+            layers.map(\.label) == [
+                "encoder.0 linear 400", "encoder.1 relu", "heads linear 2×20", "decoder.0 linear 400",
+                "decoder.1 relu", "decoder.2 linear 784",
+            ])
+        #expect(layers.map(\.multiplyAdds) == [313_600, 0, 16_000, 8_000, 0, 313_600])
+        #expect(layers.map(\.first) == [true, false, false, false, false, false])
+        #expect(layers.map(\.inDecoder) == [false, false, false, true, true, true])
+        #expect(layers.reduce(0) { $0 + $1.multiplyAdds } == 651_200)
+    }
+
     @Test func theDefaultIsTheTutorialsMLPWithItsNames() {
         let m = ModelConfig()
         #expect(m.inputShape == [1, 28, 28] && m.inputDim == 784)

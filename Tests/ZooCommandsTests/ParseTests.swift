@@ -130,6 +130,16 @@ import Testing
     }
 }
 
+@Suite struct BenchParseTests {
+    @Test func defaultsAndFlags() throws {
+        let b = try Bench.parse([])
+        #expect(b.epochs == 5 && b.batchSize == 128 && b.threads == nil && !b.layers && !b.json)
+        let c = try Bench.parse(["--recipe", "conv-vae", "--epochs", "2", "--threads", "1", "--layers", "--json"])
+        #expect(c.epochs == 2 && c.threads == 1 && c.layers && c.json && c.recipe.recipe == "conv-vae")
+        #expect(try Zoo.parseAsRoot(["bench", "--layers"]) is Bench)
+    }
+}
+
 @Suite struct CheckpointParseTests {
     @Test func saveFlagsParse() throws {
         let t = try Train.parse(["--save", "m.h5", "--save-every", "2", "--keep", "3"])
