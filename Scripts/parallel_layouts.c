@@ -194,16 +194,34 @@ typedef struct {
 } TensorBuffers;
 static float *partial[2], *mlT, *dloT, *dzp[2], *zsh;
 
+// hT[200, 128] = relu(hT + bias[j]) over this thread's units.
+static void bias_relu_T(float *hT, const float *bias) {
+    for (int j = 0; j < HH; j++)
+        for (int r = 0; r < B; r++) {
+            float t = hT[j * B + r] + bias[j];
+            hT[j * B + r] = t > 0 ? t : 0;
+        }
+}
+
+// dT = dT where the ReLU's output hT > 0, else 0; biasGradient[j] = its row sums.
+static void relu_backward_T(const float *hT, float *dT, float *biasGradient) {
+    for (int j = 0; j < HH; j++) {
+        float sum = 0;
+        for (int r = 0; r < B; r++) {
+            float d = hT[j * B + r] > 0 ? dT[j * B + r] : 0;
+            dT[j * B + r] = d;
+            sum += d;
+        }
+        biasGradient[j] = sum;
+    }
+}
+
 static void tensor_step(int c, TensorBuffers *s) {
     float *gc = g[0];  // each parameter has one owner: one gradient array
     const int u = c * HH;
     // h1T[200, 128] = relu(W1[u..] x^T + b1)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, HH, B, D, 1, p + oW1 + (size_t)u * D, D, x, D, 0, s->h1T, B);
-    for (int j = 0; j < HH; j++)
-        for (int r = 0; r < B; r++) {
-            float t = s->h1T[j * B + r] + p[ob1 + u + j];
-            s->h1T[j * B + r] = t > 0 ? t : 0;
-        }
+    bias_relu_T(s->h1T, p + ob1 + u);
     // partial mlT[40, 128] = Wh[:, u..] h1T
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, B, HH, 1, p + oWh + u, H, s->h1T, B, 0, partial[c], B);
     barrier();
@@ -216,11 +234,7 @@ static void tensor_step(int c, TensorBuffers *s) {
         for (int r = 0; r < B; r++) zl[j * B + r] = ml[j * B + r] + eps[r * Z + j] * expf(0.5f * ml[(Z + j) * B + r]);
     // h3T[200, 128] = relu(W3[u..] z^T + b3)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HH, B, Z, 1, p + oW3 + u * Z, Z, zl, B, 0, s->h3T, B);
-    for (int j = 0; j < HH; j++)
-        for (int r = 0; r < B; r++) {
-            float t = s->h3T[j * B + r] + p[ob3 + u + j];
-            s->h3T[j * B + r] = t > 0 ? t : 0;
-        }
+    bias_relu_T(s->h3T, p + ob3 + u);
     barrier();  // partial[] free again
     // partial logitsT[784, 128] = W4[:, u..] h3T
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, B, HH, 1, p + oW4 + u, H, s->h3T, B, 0, partial[c], B);
@@ -240,15 +254,7 @@ static void tensor_step(int c, TensorBuffers *s) {
     // dW4[:, u..] = dloT h3T^T (784 x 200, K 128); dh3T = W4[:, u..]^T dloT, masked
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, HH, B, 1, dloT, B, s->h3T, B, 0, gc + oW4 + u, H);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HH, B, D, 1, p + oW4 + u, H, dloT, B, 0, s->dh3T, B);
-    for (int j = 0; j < HH; j++) {
-        float sum = 0;
-        for (int r = 0; r < B; r++) {
-            float d = s->h3T[j * B + r] > 0 ? s->dh3T[j * B + r] : 0;
-            s->dh3T[j * B + r] = d;
-            sum += d;
-        }
-        gc[ob3 + u + j] = sum;
-    }
+    relu_backward_T(s->h3T, s->dh3T, gc + ob3 + u);
     // dW3[u..] = dh3T zT^T (200 x 20, K 128); partial dzT[20, 128] = W3[u..]^T dh3T
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, HH, Z, B, 1, s->dh3T, B, zl, B, 0, gc + oW3 + u * Z, Z);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Z, B, HH, 1, p + oW3 + u * Z, Z, s->dh3T, B, 0, dzp[c], B);
@@ -269,15 +275,7 @@ static void tensor_step(int c, TensorBuffers *s) {
     // dWh[:, u..] = dmlT h1T^T (40 x 200, K 128); dh1T = Wh[:, u..]^T dmlT, masked
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, HH, B, 1, dml, B, s->h1T, B, 0, gc + oWh + u, H);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HH, B, L, 1, p + oWh + u, H, dml, B, 0, s->dh1T, B);
-    for (int j = 0; j < HH; j++) {
-        float sum = 0;
-        for (int r = 0; r < B; r++) {
-            float d = s->h1T[j * B + r] > 0 ? s->dh1T[j * B + r] : 0;
-            s->dh1T[j * B + r] = d;
-            sum += d;
-        }
-        gc[ob1 + u + j] = sum;
-    }
+    relu_backward_T(s->h1T, s->dh1T, gc + ob1 + u);
     // dW1[u..] = dh1T x (200 x 784, K 128)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HH, D, B, 1, s->dh1T, B, x, D, 0, gc + oW1 + (size_t)u * D, D);
     // Adam on what this thread owns

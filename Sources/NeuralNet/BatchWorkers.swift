@@ -90,14 +90,7 @@ public final class BatchWorkers {
     /// workers busy at once it can reach twice the wall clock), in the order
     /// of `ModelConfig.runLayers()`.
     public var layerNanoseconds: [LayerNanoseconds] {
-        var total = model.layerNanoseconds
-        for w in workers {
-            for (i, t) in w.layerNanoseconds.enumerated() {
-                total[i].forward &+= t.forward
-                total[i].backward &+= t.backward
-            }
-        }
-        return total
+        workers.reduce(model.layerNanoseconds) { total, w in zip(total, w.layerNanoseconds).map(+) }
     }
 
     /// Workers taking part in a batch of `rows` (none gets an empty share).

@@ -172,13 +172,9 @@ public final class Sequential {
         var input = x
         for i in 0..<count {
             let out = output(ofLayer: i)
-            if timesLayers {
-                let start = DispatchTime.now().uptimeNanoseconds
-                layers[i].forward(input, rows: rows, into: out)
-                layerNanoseconds[i].forward &+= DispatchTime.now().uptimeNanoseconds &- start
-            } else {
-                layers[i].forward(input, rows: rows, into: out)
-            }
+            let start = timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
+            layers[i].forward(input, rows: rows, into: out)
+            if timesLayers { layerNanoseconds[i].forward &+= DispatchTime.now().uptimeNanoseconds &- start }
             input = UnsafePointer(out)
         }
         return input
@@ -198,13 +194,9 @@ public final class Sequential {
             let input = i == 0 ? x : UnsafePointer(output(ofLayer: i - 1))
             let dx: UnsafeMutablePointer<Float>?
             if i == 0 { dx = gradInput } else if layer.inPlace { dx = dy } else { dx = gradients[slot[i - 1]]?.pointer }
-            if timesLayers {
-                let start = DispatchTime.now().uptimeNanoseconds
-                layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
-                layerNanoseconds[i].backward &+= DispatchTime.now().uptimeNanoseconds &- start
-            } else {
-                layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
-            }
+            let start = timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
+            layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
+            if timesLayers { layerNanoseconds[i].backward &+= DispatchTime.now().uptimeNanoseconds &- start }
             if let range = layer.parameterRange { layerDone(range) }
             guard let dx else { continue }
             dy = dx
@@ -220,4 +212,8 @@ public struct LayerNanoseconds: Equatable, Sendable {
         self.forward = forward
         self.backward = backward
     }
+
+    /// Both clocks added (or, for `-`, what they gained since `b`), wrapping.
+    public static func + (a: Self, b: Self) -> Self { Self(forward: a.forward &+ b.forward, backward: a.backward &+ b.backward) }
+    public static func - (a: Self, b: Self) -> Self { Self(forward: a.forward &- b.forward, backward: a.backward &- b.backward) }
 }

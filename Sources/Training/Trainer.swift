@@ -182,10 +182,7 @@ public final class Trainer {
         /// Adds what the layers' clocks gained between `before` and `now`.
         mutating func addLayers(_ now: [LayerNanoseconds], since before: [LayerNanoseconds]) {
             if layers.count != now.count { layers = Array(repeating: LayerNanoseconds(), count: now.count) }
-            for i in now.indices where i < before.count {
-                layers[i].forward &+= now[i].forward &- before[i].forward
-                layers[i].backward &+= now[i].backward &- before[i].backward
-            }
+            for i in now.indices where i < before.count { layers[i] = layers[i] + (now[i] - before[i]) }
         }
     }
     public private(set) var epochTimes = EpochTimes()

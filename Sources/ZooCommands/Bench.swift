@@ -71,8 +71,9 @@ public struct Bench: ParsableCommand {
         let passes = Self.median(splits.map(\.passes))
         let adam = splits.allSatisfy { $0.optimizer != nil } ? Self.median(splits.compactMap(\.optimizer)) : nil
         let rest = Self.median(zip(times, splits).map { $0 - $1.batchPreparation - $1.passes - ($1.optimizer ?? 0) })
-        let profile = LayerProfile.profile(
-            config.model, images: train.count, samples: config.training.importanceSamples, epochs: splits)
+        let profile =
+            layers
+            ? LayerProfile.profile(config.model, images: train.count, samples: config.training.importanceSamples, epochs: splits) : []
         // Training's peak, before the checkpoint round trips add their copies.
         let peakMiB = peakResidentMiB()
         let (saveSeconds, loadSeconds, checkpointBytes) = try checkpointTiming(trainer, fingerprint: fingerprint())
