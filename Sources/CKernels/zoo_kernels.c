@@ -423,15 +423,9 @@ void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t tap
     }
 }
 
-// zk_col2im_minor; when `clear` is nonzero it also sets every entry of the
-// column matrix it reads (channels c0..<c1, all taps and positions, the
-// padding's included) to +0 on the way, so that the next product into it may
-// add to it (beta 1) instead of having OpenBLAS zero it first (beta 0 is a
-// memset of C and then the same accumulation: the same bits, one pass more;
-// 10-16 % of a 512 x 392 product with K 64 on the Xeon).
 ZK_CLONES
-void zk_col2im_minor(float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
-                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x, int clear) {
+void zk_col2im_minor(const float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
+                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x) {
     if (n == 8) {
         // As zk_im2col_minor: one vector per entry, no branch (padding
         // entries add into a scratch run).
@@ -440,21 +434,12 @@ void zk_col2im_minor(float *restrict col, size_t ld, size_t n, size_t plane, siz
             float *dst = x + c * plane * 8;
             for (size_t q = 0; q < plane * 8; q += 8) *(zk_v8u *)(dst + q) = (zk_v8u)0.0f;
             for (size_t t = 0; t < taps; t++) {
-                float *restrict row = col + (c * taps + t) * ld;
+                const float *restrict row = col + (c * taps + t) * ld;
                 const int32_t *idx = source + t * positions;
-                if (clear) {
-                    for (size_t o = 0; o < positions; o++) {
-                        const int32_t s = idx[o];
-                        float *out = s >= 0 ? dst + (size_t)s * 8 : (float *)&sink;
-                        *(zk_v8u *)out += *(const zk_v8u *)(row + o * 8);
-                        *(zk_v8u *)(row + o * 8) = (zk_v8u)0.0f;
-                    }
-                } else {
-                    for (size_t o = 0; o < positions; o++) {
-                        const int32_t s = idx[o];
-                        float *out = s >= 0 ? dst + (size_t)s * 8 : (float *)&sink;
-                        *(zk_v8u *)out += *(const zk_v8u *)(row + o * 8);
-                    }
+                for (size_t o = 0; o < positions; o++) {
+                    const int32_t s = idx[o];
+                    float *out = s >= 0 ? dst + (size_t)s * 8 : (float *)&sink;
+                    *(zk_v8u *)out += *(const zk_v8u *)(row + o * 8);
                 }
             }
         }
@@ -464,19 +449,17 @@ void zk_col2im_minor(float *restrict col, size_t ld, size_t n, size_t plane, siz
         float *dst = x + c * plane * n;
         for (size_t q = 0; q < plane * n; q++) dst[q] = 0.0f;
         for (size_t t = 0; t < taps; t++) {
-            float *row = col + (c * taps + t) * ld;
+            const float *row = col + (c * taps + t) * ld;
             const int32_t *idx = source + t * positions;
             for (size_t o = 0; o < positions; o++) {
                 const int32_t s = idx[o];
-                if (s >= 0) {
-                    float *restrict out = dst + (size_t)s * n;
-                    const float *restrict in = row + o * n;
-                    size_t b = 0;
-                    for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) += *(const zk_v8u *)(in + b);
-                    for (; b < n; b++) out[b] += in[b];
-                }
+                if (s < 0) continue;
+                float *restrict out = dst + (size_t)s * n;
+                const float *restrict in = row + o * n;
+                size_t b = 0;
+                for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) += *(const zk_v8u *)(in + b);
+                for (; b < n; b++) out[b] += in[b];
             }
-            if (clear) memset(row, 0, positions * n * sizeof(float));
         }
     }
 }

@@ -79,20 +79,6 @@ public struct ConvolutionGeometry: Equatable, Sendable {
                 source: $0.baseAddress!, channels: range, into: x)
         }
     }
-
-    /// `col2im`, leaving every entry of the rows of `col` it reads (those of
-    /// channels `range`) +0: a `ZeroedColumns` buffer's way back to zero.
-    public func col2imClearing(
-        _ col: UnsafeMutablePointer<Float>, images n: Int, channels range: Range<Int>? = nil,
-        intoImageMinor x: UnsafeMutablePointer<Float>, ld: Int? = nil
-    ) {
-        let range = range ?? 0..<channels
-        source.withUnsafeBufferPointer {
-            Kernels.col2imImageMinorClearing(
-                col, ld: ld ?? n * columnCount, images: n, plane: height * width, taps: kernel * kernel, positions: columnCount,
-                source: $0.baseAddress!, channels: range, into: x)
-        }
-    }
 }
 
 /// Images per convolution product: within `productFloats` of buffers
@@ -173,8 +159,7 @@ protocol ImageMinorRows: AnyObject {
 /// products in chunks (`imagesPerProduct`), image-minor: X = the chunk's
 /// inputs, col = im2col(X) (K × N·n), y = W · col + b; backward recomputes the
 /// columns unless they are still there, then dWᵀ = Σ col · dyᵀ, db = Σ dy,
-/// dx = col2im(Wᵀ · dy), the last product into a buffer kept at zero between
-/// chunks (see `gradientColumns`). The buffers are allocated once.
+/// dx = col2im(Wᵀ · dy). The buffers are allocated once.
 public final class Conv2d: Layer, ImageMinorRows {
     public let geometry: ConvolutionGeometry
     public let outChannels: Int
@@ -184,14 +169,8 @@ public final class Conv2d: Layer, ImageMinorRows {
     public let biasGradient: View
     /// Images per product.
     let chunk: Int
-    /// [K, chunk·N]: the column matrices.
+    /// [K, chunk·N]: the column matrices (also their gradients in backward).
     let columns: Tensor
-    /// [K, chunk·N]: the column matrices' gradients in backward, Wᵀ · dy. All
-    /// +0 between chunks (made so, and left so by `col2imClearing`), so the
-    /// product adds into it (beta 1): OpenBLAS's beta 0 zeroes C in a pass of
-    /// its own first, which took 10–16 % of conv-vae's 512 × 392 products
-    /// (K 64) on the Xeon; the bits are the same.
-    let gradientColumns: Tensor
     /// [out, chunk·N]: the product's output, or dy, image-minor.
     let planes: Tensor
     /// [in·H·W·chunk]: the chunk's inputs (or their gradients) image-minor.
@@ -222,7 +201,6 @@ public final class Conv2d: Layer, ImageMinorRows {
         chunk = imagesPerProduct(
             batch: batch, floatsPerImage: convolutionFloatsPerImage(columnRows: K, positions: N, planes: outChannels, image: inputSize))
         columns = try Tensor(shape: [K, chunk * N])
-        gradientColumns = try Tensor(shape: [K, chunk * N])
         planes = try Tensor(shape: [outChannels, chunk * N])
         inputs = try Tensor(shape: [inputSize * chunk])
         transposedGradient = try Tensor(shape: [K, outChannels])
@@ -278,11 +256,10 @@ public final class Conv2d: Layer, ImageMinorRows {
             if let dx {
                 BLAS.gemm(
                     transA: true, m: K, n: n * N, k: outChannels, a: weight.pointer, lda: K, b: gradient, ldb: n * N,
-                    beta: 1, c: gradientColumns.pointer, ldc: n * N)
+                    c: columns.pointer, ldc: n * N)
+                columnsHold = nil
                 let target = inputImageMinor ? dx + first * inputSize : inputs.pointer
-                forHalves(geometry.channels) {
-                    geometry.col2imClearing(gradientColumns.pointer, images: n, channels: $0, intoImageMinor: target)
-                }
+                forHalves(geometry.channels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: target) }
                 if !inputImageMinor { fromImageMinor(inputs.pointer, images: n, size: inputSize, into: dx + first * inputSize) }
             }
             first += n
@@ -301,8 +278,7 @@ public final class Conv2d: Layer, ImageMinorRows {
 /// bias [out]; output [out, Ho, Wo] with Ho = (Hi − 1)·s − 2p + k + output_padding.
 /// It is the adjoint of the convolution over its output: for a chunk of
 /// images at once (image-minor), X = the inputs as one [in, Ni·n] matrix,
-/// col = Wᵀ · X (into a buffer kept at zero between chunks, as `Conv2d`'s
-/// `gradientColumns`), y = col2im(col) + b; backward dcol = im2col(dy),
+/// col = Wᵀ · X, y = col2im(col) + b; backward dcol = im2col(dy),
 /// dWᵀ = Σ dcol · Xᵀ, db = Σ dy, dX = W · dcol.
 public final class ConvTranspose2d: Layer, ImageMinorRows {
     public let inChannels: Int
@@ -315,10 +291,8 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
     public let weightGradient: View
     public let biasGradient: View
     let chunk: Int
-    /// [K, chunk·Ni], K = out·k·k: backward's im2col(dy).
+    /// [K, chunk·Ni], K = out·k·k.
     let columns: Tensor
-    /// [K, chunk·Ni]: forward's Wᵀ · X, all +0 between chunks (see `Conv2d.gradientColumns`).
-    let productColumns: Tensor
     /// [in, chunk·Ni]: the inputs (or their gradients), image-minor.
     let planes: Tensor
     /// [out·Ho·Wo·chunk]: the outputs (or their gradients), image-minor.
@@ -350,7 +324,6 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
         chunk = imagesPerProduct(
             batch: batch, floatsPerImage: convolutionFloatsPerImage(columnRows: K, positions: N, planes: inChannels, image: out * Ho * Wo))
         columns = try Tensor(shape: [K, chunk * N])
-        productColumns = try Tensor(shape: [K, chunk * N])
         planes = try Tensor(shape: [inChannels, chunk * N])
         outputs = try Tensor(shape: [out * Ho * Wo * chunk])
         transposedGradient = try Tensor(shape: [K, inChannels])
@@ -372,12 +345,10 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
             let input = imageMinor(x + first * inputSize, images: n, size: inputSize, linked: inputImageMinor, scratch: planes)
             BLAS.gemm(
                 transA: true, m: K, n: n * N, k: inChannels, a: weight.pointer, lda: K, b: input, ldb: n * N,
-                beta: 1, c: productColumns.pointer, ldc: n * N)
+                c: columns.pointer, ldc: n * N)
             let out = y + first * outputSize
             let target = outputImageMinor ? out : outputs.pointer
-            forHalves(outChannels) {
-                geometry.col2imClearing(productColumns.pointer, images: n, channels: $0, intoImageMinor: target)
-            }
+            forHalves(outChannels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: target) }
             if outputImageMinor {
                 Kernels.addRowBias(out, rows: outChannels, size: plane * n, bias: bias.pointer)
             } else {

@@ -400,8 +400,7 @@ public struct ModelConfig: Equatable, Sendable {
         let perImage = 2 * encoderInputSize + 4 * encoderWidths + linearWidths(plan.encoder) + 8 * latentDim
         // Convolutions' buffers: the im2col matrices, the planes and the
         // image-minor copies of the images one product takes (`imagesPerProduct`),
-        // a second column matrix kept at zero (`Conv2d.gradientColumns`,
-        // `ConvTranspose2d.productColumns`), and the transposed weight gradient.
+        // and the transposed weight gradient.
         func columns(_ layers: [PlannedLayer], rows: Int) -> Int {
             layers.reduce(0) { sum, layer in
                 let (k, n, other, image): (Int, Int, Int, Int)
@@ -415,7 +414,7 @@ public struct ModelConfig: Equatable, Sendable {
                 default: return sum
                 }
                 let perImage = convolutionFloatsPerImage(columnRows: k, positions: n, planes: other, image: image)
-                return sum + imagesPerProduct(batch: rows, floatsPerImage: perImage) * (perImage + k * n) + k * other
+                return sum + imagesPerProduct(batch: rows, floatsPerImage: perImage) * perImage + k * other
             }
         }
         let columns = columns(plan.encoder, rows: rows) + columns(plan.decoder, rows: rows * samples)

@@ -112,20 +112,7 @@ public enum Kernels {
         _ col: UnsafePointer<Float>, ld: Int, images n: Int, plane: Int, taps: Int, positions: Int, source: UnsafePointer<Int32>,
         channels: Range<Int>, into x: UnsafeMutablePointer<Float>
     ) {
-        zk_col2im_minor(
-            UnsafeMutablePointer(mutating: col), ld, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, x, 0)
-    }
-
-    /// `col2imImageMinor`, setting every entry of `col` it reads (the rows of
-    /// `channels`: taps × positions × n values each, the padding's included)
-    /// to +0 on the way: a product may then add into `col` (beta 1) with the
-    /// bits of a fresh one (beta 0), without OpenBLAS's zeroing pass.
-    @inline(__always)
-    public static func col2imImageMinorClearing(
-        _ col: UnsafeMutablePointer<Float>, ld: Int, images n: Int, plane: Int, taps: Int, positions: Int,
-        source: UnsafePointer<Int32>, channels: Range<Int>, into x: UnsafeMutablePointer<Float>
-    ) {
-        zk_col2im_minor(col, ld, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, x, 1)
+        zk_col2im_minor(col, ld, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, x)
     }
 
     /// out[c, r] = x[r, c] for a row-major `rows` × `columns` matrix (out holds columns × rows;

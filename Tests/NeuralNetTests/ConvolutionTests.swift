@@ -114,55 +114,6 @@ import Testing
                 }
             }
             #expect(back == expected)
-            // The clearing variant: the same values, every entry of the matrix it read left +0, and
-            // the rows' tails past images·n (outside the matrix) untouched.
-            var cleared = entries
-            var again = [Float](repeating: .nan, count: expected.count)
-            cleared.withUnsafeMutableBufferPointer { e in
-                again.withUnsafeMutableBufferPointer { bb in
-                    for part in split {
-                        g.col2imClearing(e.baseAddress!, images: images, channels: part, intoImageMinor: bb.baseAddress!, ld: ld)
-                    }
-                }
-            }
-            #expect(again == expected)
-            #expect(
-                cleared.indices.allSatisfy { i in
-                    i % ld < images * n ? cleared[i] == 0 && cleared[i].sign == .plus : cleared[i] == entries[i]
-                })
-        }
-    }
-
-    /// The product buffers that stay at zero between chunks (`Conv2d.gradientColumns`,
-    /// `ConvTranspose2d.productColumns`) are all +0 after every call, whole
-    /// chunks of 8 or a short one, so a layer gives the same bits on its first
-    /// call and on any later one.
-    @Test func zeroedProductBuffersStayZero() throws {
-        let layout: [(String, [Int])] = [("c.weight", [6, 3, 4, 4]), ("c.bias", [6]), ("t.weight", [6, 3, 4, 4]), ("t.bias", [3])]
-        let p = try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0))
-        var r = RandomStream(seed: 33, stream: 1)
-        for i in 0..<p.count { p.values[i] = r.nextFloat() * 0.4 - 0.2 }
-        let conv = try Conv2d(
-            "c", in: p, geometry: ConvolutionGeometry(channels: 3, height: 28, width: 28, kernel: 4, stride: 2, padding: 1), batch: 19)
-        let transposed = try ConvTranspose2d(
-            "t", in: p, inChannels: 6, inputHeight: 14, inputWidth: 14, kernel: 4, stride: 2, padding: 1, outputPadding: 0, batch: 19)
-        #expect(conv.chunk == 8 && transposed.chunk == 8)
-        for layer in [conv, transposed] as [any Layer] {
-            let x = try Tensor((0..<(19 * layer.inputSize)).map { _ in r.nextFloat() * 2 - 1 }, shape: [19, layer.inputSize])
-            let dy = try Tensor((0..<(19 * layer.outputSize)).map { _ in r.nextFloat() * 2 - 1 }, shape: [19, layer.outputSize])
-            /// Output, parameter gradients and input gradient of one call on the first `rows` rows.
-            func run(rows: Int) throws -> [[Float]] {
-                let y = try Tensor(shape: [rows, layer.outputSize])
-                let dx = try Tensor(shape: [rows, layer.inputSize])
-                layer.forward(x.pointer, rows: rows, into: y.pointer)
-                layer.backward(input: x.pointer, output: y.pointer, gradOutput: dy.pointer, rows: rows, gradInput: dx.pointer)
-                let zeroed = (layer as? Conv2d)?.gradientColumns ?? (layer as? ConvTranspose2d)?.productColumns
-                #expect(zeroed?.array.allSatisfy { $0 == 0 && $0.sign == .plus } == true)
-                return [y.array, p.gradients.array, dx.array]
-            }
-            let first = try run(rows: 19)
-            _ = try run(rows: 5)
-            #expect(try run(rows: 19) == first)
         }
     }
 

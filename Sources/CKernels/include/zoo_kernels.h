@@ -115,10 +115,9 @@ void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t tap
 
 /// The adjoint of zk_im2col_minor: x[(c·plane + q)·n + b] = the sum, in tap
 /// order from 0, of the entries whose source is q (x's channels [c0, c1) are
-/// overwritten). When `clear` is nonzero, every entry of col's rows for those
-/// channels (taps × positions × n values each) is set to +0 after it is read.
-void zk_col2im_minor(float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
-                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x, int clear);
+/// overwritten).
+void zk_col2im_minor(const float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
+                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x);
 
 /// 1 if every x[i] is finite, else 0.
 int zk_all_finite(const float *x, size_t n);
