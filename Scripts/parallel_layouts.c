@@ -1,5 +1,5 @@
 // One training step of the tutorial MLP VAE (784-400-20, batch 128) on two
-// threads, three ways, with OpenBLAS's single-threaded products and the same
+// threads, five ways, with OpenBLAS's single-threaded products and the same
 // element-wise work and Adam in plain C (no data, no loss value: only the
 // memory traffic and arithmetic of a step), to decide whether a redesign of
 // BatchWorkers pays before writing it:
@@ -20,6 +20,16 @@
 //             `firstRows` rows (argument; 64 by default), then updates the
 //             decoder and latent head (final early in thread 1's backward)
 //             while thread 1 finishes its rows and updates the first layer.
+//   split     data-parallel forward and deltas (no weight gradients), then
+//             each thread computes its half of every layer's weight rows'
+//             gradient over all 128 rows (one product with K 128, no sum of
+//             two gradients) and updates those rows at once, the gradient
+//             still in its cache (`chunk` rows at a time: second argument).
+//             zoo itself tried this once, per layer with a barrier (README,
+//             "Tried and dropped"): slower there too.
+//   clear     the data step with the weight gradients' products adding into
+//             gradients Adam left at +0 (beta 1; OpenBLAS's beta 0 zeroes C
+//             in a pass of its own first), Adam writing the zeros.
 //
 // Prints the median of 400 steps for each, alternating blocks of 50 so the
 // VM's drift hits both alike. (Without -fno-math-errno and libmvec the
@@ -28,10 +38,12 @@
 //
 //   clang -O3 -march=native -fno-math-errno -fveclib=libmvec -o /tmp/parallel_layouts \
 //       Scripts/parallel_layouts.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lpthread -lm -lmvec
-//   OPENBLAS_CORETYPE=SkylakeX /tmp/parallel_layouts [firstRows]
+//   OPENBLAS_CORETYPE=SkylakeX /tmp/parallel_layouts [firstRows [chunk]]
 //
-// Result on 2026-11-28 (results/parallel-layouts-2026-11-28.txt): tensor
-// 1.5-4 % slower than data, uneven within 0.5-2.4 % of it; zoo kept data.
+// Results on 2026-11-28 (results/parallel-layouts-2026-11-28.txt): tensor
+// 1.5-4 % slower than data, uneven within 0.5-2.4 % of it, split 0.8-1.6 %
+// slower, clear 0.6-1.7 % faster (Adam slower by what the products gain);
+// zoo kept data.
 #include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
@@ -70,6 +82,8 @@ static float *p, *m, *v, *g[2], *x, *eps;
 // Worker 1's decoder and latent-head gradients are final (a count of steps).
 static atomic_int decoderGradients, firstWorkerDone;
 static int firstRows = HALF;  // worker 0's rows in the uneven step
+// beta of the weight gradients' products: 1 in the clear step (Adam left the gradients +0).
+static _Thread_local float dWBeta = 0;
 
 // When this thread's Adam began, this step.
 static _Thread_local double adamStart;
@@ -86,10 +100,16 @@ static void barrier(void) {
     }
 }
 
-static void adam(float *restrict pp, float *restrict mm, float *restrict vv, const float *restrict g0,
-                 const float *restrict g1, size_t n) {
+// One Adam step on n parameters with the gradient g0 (+ g1 when given); with
+// `clear`, the gradients are left +0 (the clear step's products add into them).
+static void adam(float *restrict pp, float *restrict mm, float *restrict vv, float *restrict g0, float *restrict g1,
+                 size_t n, int clear) {
     for (size_t i = 0; i < n; i++) {
         float gr = g1 ? g0[i] + g1[i] : g0[i];
+        if (clear) {
+            g0[i] = 0;
+            if (g1) g1[i] = 0;
+        }
         mm[i] = 0.9f * mm[i] + 0.1f * gr;
         vv[i] = 0.999f * vv[i] + 0.001f * gr * gr;
         pp[i] -= 1e-3f * mm[i] / (sqrtf(vv[i]) + 1e-8f);
@@ -133,12 +153,13 @@ static void data_passes(int w, int first, int n, DataBuffers *s, int mode) {
     untranspose(s->t, D, HALF, p + ob4, 0, s->lo);
     for (int i = 0; i < HALF * D; i++) s->dlo[i] = 1 / (1 + expf(-s->lo[i])) - xw[i];
     // backward
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, H, HALF, 1, s->dlo, D, s->h3, H, 0, gw + oW4, H);
-    colsum(s->dlo, HALF, D, gw + ob4);
+    const int wg = mode != 3;
+    if (wg) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, H, HALF, 1, s->dlo, D, s->h3, H, dWBeta, gw + oW4, H);
+    if (wg) colsum(s->dlo, HALF, D, gw + ob4);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HALF, H, D, 1, s->dlo, D, p + oW4, H, 0, s->dh3, H);
     for (int i = 0; i < HALF * H; i++) s->dh3[i] = s->h3[i] > 0 ? s->dh3[i] : 0;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, Z, HALF, 1, s->dh3, H, s->z, Z, 0, gw + oW3, Z);
-    colsum(s->dh3, HALF, H, gw + ob3);
+    if (wg) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, Z, HALF, 1, s->dh3, H, s->z, Z, dWBeta, gw + oW3, Z);
+    if (wg) colsum(s->dh3, HALF, H, gw + ob3);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HALF, Z, H, 1, s->dh3, H, p + oW3, Z, 0, s->dz, Z);
     for (int r = 0; r < HALF; r++)
         for (int j = 0; j < Z; j++) {
@@ -146,21 +167,25 @@ static void data_passes(int w, int first, int n, DataBuffers *s, int mode) {
             s->dml[r * L + j] = s->dz[r * Z + j] + s->ml[r * L + j];
             s->dml[r * L + Z + j] = 0.5f * s->dz[r * Z + j] * ew[r * Z + j] * sd + 0.5f * (sd * sd - 1);
         }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, H, HALF, 1, s->dml, L, s->h1, H, 0, gw + oWh, H);
-    colsum(s->dml, HALF, L, gw + obh);
+    if (wg) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, H, HALF, 1, s->dml, L, s->h1, H, dWBeta, gw + oWh, H);
+    if (wg) colsum(s->dml, HALF, L, gw + obh);
     if (mode == 2 && w == 1) atomic_fetch_add(&decoderGradients, 1);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HALF, H, L, 1, s->dml, L, p + oWh, H, 0, s->dh1, H);
     for (int i = 0; i < HALF * H; i++) s->dh1[i] = s->h1[i] > 0 ? s->dh1[i] : 0;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, HALF, 1, s->dh1, H, xw, D, 0, gw + oW1, D);
-    colsum(s->dh1, HALF, H, gw + ob1);
+    if (wg) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, HALF, 1, s->dh1, H, xw, D, dWBeta, gw + oW1, D);
+    if (wg) colsum(s->dh1, HALF, H, gw + ob1);
 }
 
-static void data_step(int w, DataBuffers *s) {
+// The data step; with `clear` (the clear step) the weight gradients'
+// products add into gradients Adam left at +0. (The first steps of a block
+// add to what the mode before left: they are the warm-up, not timed.)
+static void data_step(int w, DataBuffers *s, int clear) {
+    dWBeta = clear ? 1 : 0;
     data_passes(w, w * HALF, HALF, s, 0);
     barrier();
     adamStart = now();
     size_t lo = w == 0 ? 0 : (NP / 2) & ~(size_t)15, hi = w == 0 ? (NP / 2) & ~(size_t)15 : NP;
-    adam(p + lo, m + lo, v + lo, g[0] + lo, g[1] + lo, hi - lo);
+    adam(p + lo, m + lo, v + lo, g[0] + lo, g[1] + lo, hi - lo, clear);
     barrier();
 }
 
@@ -179,11 +204,11 @@ static void uneven_step(int w, DataBuffers *s) {
     if (w == 0) {
         while (atomic_load(&decoderGradients) < stepCount[0]) {}
         adamStart = now();
-        adam(p + oWh, m + oWh, v + oWh, g[0] + oWh, g[1] + oWh, NP - oWh);
+        adam(p + oWh, m + oWh, v + oWh, g[0] + oWh, g[1] + oWh, NP - oWh, 0);
     } else {
         while (atomic_load(&firstWorkerDone) < stepCount[1]) {}
         adamStart = now();
-        adam(p, m, v, g[0], g[1], oWh);
+        adam(p, m, v, g[0], g[1], oWh, 0);
     }
     barrier();
 }
@@ -282,18 +307,57 @@ static void tensor_step(int c, TensorBuffers *s) {
     barrier();  // (only to time Adam apart from the passes, as in the data step)
     adamStart = now();
     adam(p + oW1 + (size_t)u * D, m + oW1 + (size_t)u * D, v + oW1 + (size_t)u * D, gc + oW1 + (size_t)u * D, 0,
-         (size_t)HH * D);
-    adam(p + ob1 + u, m + ob1 + u, v + ob1 + u, gc + ob1 + u, 0, HH);
-    for (int j = 0; j < L; j++) adam(p + oWh + j * H + u, m + oWh + j * H + u, v + oWh + j * H + u, gc + oWh + j * H + u, 0, HH);
-    if (c == 0) adam(p + obh, m + obh, v + obh, gc + obh, 0, L);
-    adam(p + oW3 + u * Z, m + oW3 + u * Z, v + oW3 + u * Z, gc + oW3 + u * Z, 0, HH * Z);
-    adam(p + ob3 + u, m + ob3 + u, v + ob3 + u, gc + ob3 + u, 0, HH);
-    for (int j = 0; j < D; j++) adam(p + oW4 + j * H + u, m + oW4 + j * H + u, v + oW4 + j * H + u, gc + oW4 + j * H + u, 0, HH);
-    adam(p + ob4 + c * (D / 2), m + ob4 + c * (D / 2), v + ob4 + c * (D / 2), gc + ob4 + c * (D / 2), 0, D / 2);
+         (size_t)HH * D, 0);
+    adam(p + ob1 + u, m + ob1 + u, v + ob1 + u, gc + ob1 + u, 0, HH, 0);
+    for (int j = 0; j < L; j++) adam(p + oWh + j * H + u, m + oWh + j * H + u, v + oWh + j * H + u, gc + oWh + j * H + u, 0, HH, 0);
+    if (c == 0) adam(p + obh, m + obh, v + obh, gc + obh, 0, L, 0);
+    adam(p + oW3 + u * Z, m + oW3 + u * Z, v + oW3 + u * Z, gc + oW3 + u * Z, 0, HH * Z, 0);
+    adam(p + ob3 + u, m + ob3 + u, v + ob3 + u, gc + ob3 + u, 0, HH, 0);
+    for (int j = 0; j < D; j++) adam(p + oW4 + j * H + u, m + oW4 + j * H + u, v + oW4 + j * H + u, gc + oW4 + j * H + u, 0, HH, 0);
+    adam(p + ob4 + c * (D / 2), m + ob4 + c * (D / 2), v + ob4 + c * (D / 2), gc + ob4 + c * (D / 2), 0, D / 2, 0);
     barrier();  // the next step's partials
 }
 
-static double times[3][1000], adamTimes[3][1000];
+
+// ---- split weight gradients: each thread runs its 64 rows forward and
+// back through the deltas only (no weight gradients), into buffers that hold
+// the whole batch; then each thread computes its half of every layer's rows
+// of weights' gradient over all 128 rows (one product with K = 128, no sum of
+// two gradients) and updates those weights at once, the gradient still in its
+// cache, `chunk` weight rows at a time. ----
+static DataBuffers whole;  // 128 rows
+static int chunk = 1 << 30;
+static void colsum_range(const float *a, int rows, int cols, int lo, int hi, float *out) {
+    for (int c = lo; c < hi; c++) out[c] = 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = lo; c < hi; c++) out[c] += a[r * cols + c];
+}
+// Rows lo..<hi of W [out, in] (gradient = dY[:, lo..hi]^T X over 128 rows), then Adam on them.
+static void grad_adam(int po, int bo, int out, int in, const float *dY, const float *X, int lo, int hi) {
+    float *gg = g[0];
+    for (int a = lo; a < hi; a += chunk) {
+        int b = a + chunk < hi ? a + chunk : hi;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, in, B, 1, dY + a, out, X, in, 0, gg + po + (size_t)a * in, in);
+        adam(p + po + (size_t)a * in, m + po + (size_t)a * in, v + po + (size_t)a * in, gg + po + (size_t)a * in, 0, (size_t)(b - a) * in, 0);
+    }
+    colsum_range(dY, B, out, lo, hi, gg + bo);
+    adam(p + bo + lo, m + bo + lo, v + bo + lo, gg + bo + lo, 0, hi - lo, 0);
+}
+static void split_step(int w, DataBuffers *own) {
+    const int f = w * HALF;
+    DataBuffers s = {own->t, whole.h1 + f * H, whole.ml + f * L, whole.z + f * Z, whole.h3 + f * H, whole.lo + f * D,
+                     whole.dlo + f * D, whole.dh3 + f * H, whole.dz + f * Z, whole.dml + f * L, whole.dh1 + f * H};
+    data_passes(w, f, HALF, &s, 3);
+    barrier();
+    adamStart = now();
+    grad_adam(oW4, ob4, D, H, whole.dlo, whole.h3, w * D / 2, (w + 1) * D / 2);
+    grad_adam(oW3, ob3, H, Z, whole.dh3, whole.z, w * HH, (w + 1) * HH);
+    grad_adam(oWh, obh, L, H, whole.dml, whole.h1, w * Z, (w + 1) * Z);
+    grad_adam(oW1, ob1, H, D, whole.dh1, x, w * HH, (w + 1) * HH);
+    barrier();
+}
+
+static double times[5][1000], adamTimes[5][1000];
 enum { ROUNDS = 8, BLOCK = 50 };
 
 static void *run(void *arg) {
@@ -302,15 +366,17 @@ static void *run(void *arg) {
     DataBuffers d = {alloc(D * B), alloc(B * H), alloc(B * L), alloc(B * Z), alloc(B * H), alloc(B * D),
                      alloc(B * D), alloc(B * H), alloc(B * Z), alloc(B * L), alloc(B * H)};
     TensorBuffers t = {alloc(HH * B), alloc(HH * B), alloc(HH * B), alloc(HH * B)};
-    int k[3] = {0, 0, 0};
+    int k[5] = {0, 0, 0, 0, 0};
     for (int round = 0; round < ROUNDS; round++)
-        for (int mode = 0; mode < 3; mode++)
+        for (int mode = 0; mode < 5; mode++)
             for (int i = 0; i < BLOCK + 5; i++) {
                 barrier();
                 double t0 = now();
-                if (mode == 0) data_step(id, &d);
+                if (mode == 0) data_step(id, &d, 0);
                 else if (mode == 1) tensor_step(id, &t);
-                else uneven_step(id, &d);
+                else if (mode == 2) uneven_step(id, &d);
+                else if (mode == 3) split_step(id, &d);
+                else data_step(id, &d, 1);
                 if (id == 0 && i >= 5) {
                     double t1 = now();
                     adamTimes[mode][k[mode]] = t1 - adamStart;
@@ -328,6 +394,9 @@ static int cmp(const void *a, const void *b) {
 int main(int argc, char **argv) {
     openblas_set_num_threads(1);
     if (argc > 1) firstRows = atoi(argv[1]);
+    if (argc > 2) chunk = atoi(argv[2]);
+    whole = (DataBuffers){0, alloc(B * H), alloc(B * L), alloc(B * Z), alloc(B * H), alloc(B * D),
+                          alloc(B * D), alloc(B * H), alloc(B * Z), alloc(B * L), alloc(B * H)};
     p = alloc(NP);
     for (size_t i = 0; i < NP; i++) p[i] *= 0.5f;
     m = alloc(NP);
@@ -350,11 +419,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < 2; i++) pthread_create(&th[i], 0, run, (void *)i);
     for (int i = 0; i < 2; i++) pthread_join(th[i], 0);
     const int n = ROUNDS * BLOCK;
-    for (int mode = 0; mode < 3; mode++) {
+    for (int mode = 0; mode < 5; mode++) {
         qsort(times[mode], n, sizeof(double), cmp);
         qsort(adamTimes[mode], n, sizeof(double), cmp);
         printf("%-7s median %.3f ms per step (%.3f s per 469-step epoch), quartiles %.3f-%.3f ms; Adam %.3f ms\n",
-               mode == 0 ? "data" : mode == 1 ? "tensor" : "uneven", times[mode][n / 2] * 1e3, times[mode][n / 2] * 469, times[mode][n / 4] * 1e3,
+               mode == 0 ? "data" : mode == 1 ? "tensor" : mode == 2 ? "uneven" : mode == 3 ? "split" : "clear", times[mode][n / 2] * 1e3, times[mode][n / 2] * 469, times[mode][n / 4] * 1e3,
                times[mode][3 * n / 4] * 1e3, adamTimes[mode][n / 2] * 1e3);
     }
     return 0;
