@@ -60,19 +60,38 @@ public struct Dense {
     /// 1.5 % faster. The bits differ from the plain product's (the bias is added
     /// after the sum, not before it), the same for every batch size.
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        if let t = transposedOutput, rows <= t.shape[1] {
-            BLAS.gemm(
-                transB: true, m: outFeatures, n: rows, k: inFeatures, a: weight.pointer, lda: inFeatures, b: x, ldb: inFeatures,
-                c: t.pointer, ldc: rows)
-            Kernels.fromImageMinor(
-                t.pointer, images: rows, size: outFeatures, range: 0..<outFeatures, bias: bias.pointer, plane: 1, into: y)
-            return
-        }
+        if takesUnits(rows: rows) { return forward(x, rows: rows, units: 0..<outFeatures, into: y) }
         Kernels.fillRows(y, bias: bias.pointer, rows: rows, cols: outFeatures)
         BLAS.gemm(
             transB: true, m: rows, n: outFeatures, k: inFeatures,
             a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
             beta: 1, c: y, ldc: outFeatures)
+    }
+
+    /// Whether `forward(_:rows:units:into:)` can take `rows` rows (a
+    /// transposed-output buffer that holds them).
+    public func takesUnits(rows: Int) -> Bool { transposedOutput.map { rows <= $0.shape[1] } ?? false }
+
+    /// Units (output columns) `units` of `forward`: y[:, units] = x · W[units]ᵀ
+    /// + b[units], through the transposed product as `forward`, one product
+    /// over all `rows`. Threads that take disjoint unit ranges write disjoint
+    /// parts of this layer's yᵀ buffer and of `y` (`BatchWorkers` splits the
+    /// first layer this way). Each value is summed as by `forward` on the same
+    /// rows when the units split at a multiple of 16; against `forward` on
+    /// fewer rows (a worker's share) OpenBLAS's Haswell and Zen kernels round
+    /// some values differently (1,362 of 25,600 for 128 against 64 rows in a
+    /// C test; the SkylakeX kernels none). One product per worker's rows would
+    /// keep those bits, but ran 1–2.5 % slower (five A/B pairs). Needs
+    /// `takesUnits(rows:)`.
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, units: Range<Int>, into y: UnsafeMutablePointer<Float>) {
+        guard let t = transposedOutput, rows <= t.shape[1], units.lowerBound >= 0, units.upperBound <= outFeatures else {
+            preconditionFailure("forward(units:) needs a transposed-output buffer for \(rows) rows and units within \(outFeatures)")
+        }
+        guard !units.isEmpty else { return }
+        BLAS.gemm(
+            transB: true, m: units.count, n: rows, k: inFeatures, a: weight.pointer + units.lowerBound * inFeatures, lda: inFeatures,
+            b: x, ldb: inFeatures, c: t.pointer + units.lowerBound * rows, ldc: rows)
+        Kernels.fromImageMinor(t.pointer, images: rows, size: outFeatures, range: units, bias: bias.pointer, plane: 1, into: y)
     }
 
     /// Given dL/dy for `rows` rows: writes dL/dW = dyᵀ x and dL/db = Σ_rows dy

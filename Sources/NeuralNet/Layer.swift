@@ -169,8 +169,29 @@ public final class Sequential {
 
     /// Runs the first `count` layers; returns the last of their outputs (`x` for none).
     public func forward(_ x: UnsafePointer<Float>, rows: Int, layers count: Int) -> UnsafePointer<Float> {
+        run(0..<count, input: x, rows: rows)
+    }
+
+    /// Runs layers `first` ..< the last, on the output of layer `first − 1`
+    /// already in its buffer (`output(ofLayer:)`; written there by the caller,
+    /// as `BatchWorkers` does for a first layer the workers compute together);
+    /// returns the last layer's output. A following `backward` reads that
+    /// buffer as layer `first`'s input, exactly as after a whole `forward`.
+    @discardableResult
+    public func forward(fromLayer first: Int, rows: Int) -> UnsafeMutablePointer<Float> {
+        precondition(first >= 1 && first < layers.count)
+        return UnsafeMutablePointer(mutating: run(first..<layers.count, input: UnsafePointer(output(ofLayer: first - 1)), rows: rows))
+    }
+
+    /// Adds `nanoseconds` to layer `i`'s forward time when `timesLayers` is on
+    /// (for work done on the layer's behalf outside `forward`).
+    public func addForwardTime(layer i: Int, nanoseconds: UInt64) {
+        if timesLayers { layerNanoseconds[i].forward &+= nanoseconds }
+    }
+
+    private func run(_ range: Range<Int>, input x: UnsafePointer<Float>, rows: Int) -> UnsafePointer<Float> {
         var input = x
-        for i in 0..<count {
+        for i in range {
             let out = output(ofLayer: i)
             let start = timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
             layers[i].forward(input, rows: rows, into: out)

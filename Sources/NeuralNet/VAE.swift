@@ -257,12 +257,15 @@ public final class VAE {
     ///   - computeGradients: also write dL/dlogits for a following `backward`.
     ///   - klWeight: β multiplying the KL term (with K > 1, log p(z) − log q(z|x))
     ///     in the objective and its gradient.
+    ///   - encoderFrom: the encoder layer to start at: 1 when the caller has
+    ///     written the first layer's output for these rows into its buffer
+    ///     (`BatchWorkers.splitsFirstLayer`; a model that is not conditional).
     /// - Returns: (Σ reconstruction, Σ KL) over the rows, in nats, unweighted;
     ///   `objective` holds what the gradient is of.
     @discardableResult
     public func forward(
         rows: Int, samples: Int = 1, computeGradients: Bool = false,
-        klWeight: Float = 1
+        klWeight: Float = 1, encoderFrom: Int = 0
     ) -> (reconstruction: Double, kl: Double) {
         precondition(rows >= 0 && rows <= maxRows && samples >= 1 && samples <= maxSamples)
         let objective: any Objective =
@@ -270,7 +273,12 @@ public final class VAE {
             ? ELBOObjective(beta: klWeight) : ImportanceWeightedObjective(samples: samples, beta: klWeight)
         lastObjective = objective
         let b = latent
-        encode(rows: rows)
+        if encoderFrom == 0 {
+            encode(rows: rows)
+        } else {
+            precondition(conditioning == nil, "a conditional encoder builds its input per call: start it at layer 0")
+            encoder.forward(fromLayer: encoderFrom, rows: rows)
+        }
         let klSum = objective.sample(b, rows: rows)
         let D = config.inputDim
         let latentRows = rows * samples

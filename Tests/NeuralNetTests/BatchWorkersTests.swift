@@ -11,6 +11,8 @@ import Testing
 @Suite struct BatchWorkersTests {
     static let configs: [(String, ModelConfig)] = [
         ("mlp", ModelConfig(inputDim: 12, hidden: [7, 5], latentDim: 3)),
+        // A first layer wide enough to split by units (16-row multiples: 0..<16, 16..<40 for two workers).
+        ("wide", ModelConfig(inputDim: 20, hidden: [40, 6], latentDim: 3)),
         ("conditional", ModelConfig(inputDim: 12, hidden: [6], latentDim: 2, labelClasses: 3)),
         (
             "conv",
@@ -98,6 +100,19 @@ import Testing
             let fresh = try Self.model(config, rows: rows, samples: samples, seed: 7)
             let eval = try BatchWorkers(fresh, count: workerCount).forward(rows: rows, samples: samples, klWeight: 0.7)
             #expect(eval.reconstruction == sums.reconstruction && eval.kl == sums.kl)
+        }
+    }
+
+    /// The workers compute the first layer together for an MLP encoder on the
+    /// raw input, with more than one worker; not for a conditional encoder
+    /// (its input is built per worker), a convolutional one, or one worker.
+    @Test func whoSplitsTheFirstLayer() throws {
+        for (name, config) in Self.configs {
+            let m = try Self.model(config, rows: 9, samples: 1, seed: 2)
+            let two = try BatchWorkers(m, count: 2)
+            let one = try BatchWorkers(m, count: 1)
+            #expect(two.splitsFirstLayer == (name == "mlp" || name == "wide"), "\(name)")
+            #expect(!BatchWorkers(m).splitsFirstLayer && !one.splitsFirstLayer, "\(name)")
         }
     }
 

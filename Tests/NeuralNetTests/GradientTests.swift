@@ -78,6 +78,35 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         }
     }
 
+    /// The transposed forward in parts by units (`forward(_:rows:units:into:)`,
+    /// as `BatchWorkers` splits a first layer: 16-row multiples, one part
+    /// empty, one uneven) writes every value once and gives `forward`'s values
+    /// within float rounding (4 ulp of the largest term sum; the same bits on
+    /// the kernels zoo picks, which the end-to-end comparison of checkpoints
+    /// checked).
+    @Test(arguments: [[0, 192, 400], [0, 0, 16, 400], [0, 208, 384, 400]])
+    func denseForwardByUnitsCoversEveryValue(bounds: [Int]) throws {
+        let (inF, outF, rows) = (37, 400, 21)
+        let params = try ParameterSet(layout: [("l.weight", [outF, inF]), ("l.bias", [outF])], stateDictOrder: ["l.weight", "l.bias"])
+        let layer = try Dense("l", in: params, rows: 32)
+        #expect(layer.takesUnits(rows: rows) && layer.takesUnits(rows: 32) && !layer.takesUnits(rows: 33))
+        #expect(!Dense("l", in: params).takesUnits(rows: 1))
+        var r = RandomStream(seed: 4, stream: 3)
+        layer.initialize(using: &r)
+        let x = try Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
+        let whole = try Tensor(shape: [rows, outF])
+        layer.forward(x.pointer, rows: rows, into: whole.pointer)
+        let parts = try Tensor([Float](repeating: .nan, count: rows * outF), shape: [rows, outF])
+        for i in 0..<(bounds.count - 1) { layer.forward(x.pointer, rows: rows, units: bounds[i]..<bounds[i + 1], into: parts.pointer) }
+        for i in 0..<whole.count {
+            let (row, unit) = (i / outF, i % outF)
+            let scale = (0..<inF).reduce(abs(params.values[outF * inF + unit])) {
+                $0 + abs(params.values[unit * inF + $1] * x[row * inF + $1])
+            }
+            #expect(abs(parts[i] - whole[i]) <= 4 * scale * Float.ulpOfOne, "value \(i)")
+        }
+    }
+
     /// The whole VAE: every parameter of every layer (encoder, both heads,
     /// decoder, output), through ReLU, the reparameterization, KL and the likelihood.
     @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear, .continuousBernoulli], [Float(1), 0.5])
@@ -402,6 +431,34 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
                 ("c.weight", [2, 4]), ("c.bias", [2]),
             ],
             inputSize: 3, rows: 4, awayFromKinks: true)
+    }
+
+    /// `forward(fromLayer:)` on the first layer's output written by hand runs
+    /// the rest as a whole `forward` does, and a `backward` after it gives the
+    /// same gradients: the same bits.
+    @Test func forwardFromALayerContinuesAWholeForward() throws {
+        let layout: [(String, [Int])] = [("a.weight", [6, 4]), ("a.bias", [6]), ("b.weight", [3, 6]), ("b.bias", [3])]
+        let (rows, p) = (5, try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0)))
+        let stack = try Sequential([Dense("a", in: p), ActivationLayer(.relu, size: 6), Dense("b", in: p)], maxRows: rows)
+        var r = RandomStream(seed: 8, stream: 1)
+        for i in 0..<p.count { p.values[i] = r.nextFloat() * 2 - 1 }
+        let x = try Tensor((0..<(rows * 4)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, 4])
+        let dy = try Tensor((0..<(rows * 3)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, 3])
+        /// Output and parameter gradients of one forward and backward.
+        func run(_ forward: () -> UnsafeMutablePointer<Float>) throws -> [[Float]] {
+            let y = Array(UnsafeBufferPointer(start: forward(), count: rows * 3))
+            let g = try Tensor(dy.array, shape: dy.shape)
+            stack.backward(input: x.pointer, gradOutput: g.pointer, rows: rows, gradInput: nil)
+            return [y, p.gradients.array]
+        }
+        let whole = try run { stack.forward(x.pointer, rows: rows) }
+        let firstOutput = try Tensor(shape: [rows, 6])
+        Dense("a", in: p).forward(x.pointer, rows: rows, into: firstOutput.pointer)
+        let resumed = try run {
+            stack.output(ofLayer: 0).update(from: firstOutput.pointer, count: rows * 6)
+            return stack.forward(fromLayer: 1, rows: rows)
+        }
+        #expect(resumed == whole)
     }
 
     @Test func mismatchedSizesAreRefused() throws {
