@@ -1,5 +1,5 @@
 // One training step of the tutorial MLP VAE (784-400-20, batch 128) on two
-// threads, five ways, with OpenBLAS's single-threaded products and the same
+// threads, seven ways, with OpenBLAS's single-threaded products and the same
 // element-wise work and Adam in plain C (no data, no loss value: only the
 // memory traffic and arithmetic of a step), to decide whether a redesign of
 // BatchWorkers pays before writing it:
@@ -30,6 +30,12 @@
 //   clear     the data step with the weight gradients' products adding into
 //             gradients Adam left at +0 (beta 1; OpenBLAS's beta 0 zeroes C
 //             in a pass of its own first), Adam writing the zeros.
+//   aligned   data, with Adam giving each thread half of the rows of every
+//             parameter tensor instead of half of the flat buffer.
+//   units1    aligned, and the first layer's forward for all 128 rows split
+//             by units (each thread the weight rows it updates), one barrier,
+//             then data-parallel on: each core reads the first layer's
+//             weights it wrote itself. zoo adopted this (BatchWorkers).
 //
 // Prints the median of 400 steps for each, alternating blocks of 50 so the
 // VM's drift hits both alike. (Without -fno-math-errno and libmvec the
@@ -41,9 +47,10 @@
 //   OPENBLAS_CORETYPE=SkylakeX /tmp/parallel_layouts [firstRows [chunk]]
 //
 // Results on 2026-11-28 (results/parallel-layouts-2026-11-28.txt): tensor
-// 1.5-4 % slower than data, uneven within 0.5-2.4 % of it, split 0.8-1.6 %
-// slower, clear 0.6-1.7 % faster (Adam slower by what the products gain);
-// zoo kept data.
+// 1.5-4 % slower than data, uneven within 0.5-2.4 % of it, split 2-3 %
+// slower, clear 0.8-1.6 % faster with SkylakeX kernels and 1.9 % slower
+// with Haswell ones, aligned 0.3-6 % faster, units1 3-8 % faster (both
+// kernel families): zoo took units1.
 #include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
@@ -141,8 +148,10 @@ static void data_passes(int w, int first, int n, DataBuffers *s, int mode) {
     const int HALF = n;
     const float *xw = x + (size_t)first * D, *ew = eps + first * Z;
     float *gw = g[w];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H, HALF, D, 1, p + oW1, D, xw, D, 0, s->t, HALF);
-    untranspose(s->t, H, HALF, p + ob1, 1, s->h1);
+    if (mode != 4) {  // 4: the first layer's output is in s->h1 already (units1)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H, HALF, D, 1, p + oW1, D, xw, D, 0, s->t, HALF);
+        untranspose(s->t, H, HALF, p + ob1, 1, s->h1);
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, HALF, H, 1, p + oWh, H, s->h1, H, 0, s->t, HALF);
     untranspose(s->t, L, HALF, p + obh, 0, s->ml);
     for (int r = 0; r < HALF; r++)
@@ -357,7 +366,42 @@ static void split_step(int w, DataBuffers *own) {
     barrier();
 }
 
-static double times[5][1000], adamTimes[5][1000];
+// Adam with each thread updating its half of the rows of every parameter block.
+static void adam_aligned(int w) {
+    static const int blocks[8][3] = {{oW1, H, D}, {ob1, H, 1}, {oWh, L, H}, {obh, L, 1},
+                                     {oW3, H, Z}, {ob3, H, 1}, {oW4, D, H}, {ob4, D, 1}};
+    for (int b = 0; b < 8; b++) {
+        size_t lo = blocks[b][0] + (size_t)(w * blocks[b][1] / 2) * blocks[b][2];
+        size_t hi = blocks[b][0] + (size_t)((w + 1) * blocks[b][1] / 2) * blocks[b][2];
+        adam(p + lo, m + lo, v + lo, g[0] + lo, g[1] + lo, hi - lo, 0);
+    }
+}
+static float *wholeH1, *firstT[2];
+// aligned: data with Adam by rows of each tensor; units1: that, and the first layer's forward split by units.
+static void aligned_step(int w, DataBuffers *s, int unitsFirst) {
+    if (unitsFirst) {
+        float *t = firstT[w];
+        const int u = w * HH;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, HH, B, D, 1, p + oW1 + (size_t)u * D, D, x, D, 0, t, B);
+        for (int r = 0; r < B; r++)
+            for (int j = 0; j < HH; j++) {
+                float a = t[j * B + r] + p[ob1 + u + j];
+                wholeH1[r * H + u + j] = a > 0 ? a : 0;
+            }
+        barrier();
+        DataBuffers own = *s;
+        own.h1 = wholeH1 + (size_t)w * HALF * H;
+        data_passes(w, w * HALF, HALF, &own, 4);
+    } else {
+        data_passes(w, w * HALF, HALF, s, 0);
+    }
+    barrier();
+    adamStart = now();
+    adam_aligned(w);
+    barrier();
+}
+
+static double times[7][1000], adamTimes[7][1000];
 enum { ROUNDS = 8, BLOCK = 50 };
 
 static void *run(void *arg) {
@@ -366,9 +410,9 @@ static void *run(void *arg) {
     DataBuffers d = {alloc(D * B), alloc(B * H), alloc(B * L), alloc(B * Z), alloc(B * H), alloc(B * D),
                      alloc(B * D), alloc(B * H), alloc(B * Z), alloc(B * L), alloc(B * H)};
     TensorBuffers t = {alloc(HH * B), alloc(HH * B), alloc(HH * B), alloc(HH * B)};
-    int k[5] = {0, 0, 0, 0, 0};
+    int k[7] = {0};
     for (int round = 0; round < ROUNDS; round++)
-        for (int mode = 0; mode < 5; mode++)
+        for (int mode = 0; mode < 7; mode++)
             for (int i = 0; i < BLOCK + 5; i++) {
                 barrier();
                 double t0 = now();
@@ -376,7 +420,8 @@ static void *run(void *arg) {
                 else if (mode == 1) tensor_step(id, &t);
                 else if (mode == 2) uneven_step(id, &d);
                 else if (mode == 3) split_step(id, &d);
-                else data_step(id, &d, 1);
+                else if (mode == 4) data_step(id, &d, 1);
+                else aligned_step(id, &d, mode == 6);
                 if (id == 0 && i >= 5) {
                     double t1 = now();
                     adamTimes[mode][k[mode]] = t1 - adamStart;
@@ -415,15 +460,18 @@ int main(int argc, char **argv) {
     dloT = alloc(D * B);
     dzp[0] = alloc(Z * B);
     dzp[1] = alloc(Z * B);
+    wholeH1 = alloc((size_t)B * H);
+    firstT[0] = alloc((size_t)HH * B);
+    firstT[1] = alloc((size_t)HH * B);
     pthread_t th[2];
     for (size_t i = 0; i < 2; i++) pthread_create(&th[i], 0, run, (void *)i);
     for (int i = 0; i < 2; i++) pthread_join(th[i], 0);
     const int n = ROUNDS * BLOCK;
-    for (int mode = 0; mode < 5; mode++) {
+    for (int mode = 0; mode < 7; mode++) {
         qsort(times[mode], n, sizeof(double), cmp);
         qsort(adamTimes[mode], n, sizeof(double), cmp);
         printf("%-7s median %.3f ms per step (%.3f s per 469-step epoch), quartiles %.3f-%.3f ms; Adam %.3f ms\n",
-               mode == 0 ? "data" : mode == 1 ? "tensor" : mode == 2 ? "uneven" : mode == 3 ? "split" : "clear", times[mode][n / 2] * 1e3, times[mode][n / 2] * 469, times[mode][n / 4] * 1e3,
+               (const char *[]){"data", "tensor", "uneven", "split", "clear", "aligned", "units1"}[mode], times[mode][n / 2] * 1e3, times[mode][n / 2] * 469, times[mode][n / 4] * 1e3,
                times[mode][3 * n / 4] * 1e3, adamTimes[mode][n / 2] * 1e3);
     }
     return 0;
