@@ -58,12 +58,16 @@ void zk_relu_backward(float *restrict dy, const float *restrict y, size_t n) {
 }
 
 ZK_CLONES
-void zk_col_sum(const float *restrict dy, size_t rows, size_t cols, float *restrict out) {
+void zk_col_sum_ld(const float *restrict dy, size_t rows, size_t cols, size_t ld, float *restrict out) {
     for (size_t c = 0; c < cols; c++) out[c] = 0.0f;
     for (size_t r = 0; r < rows; r++) {
-        const float *row = dy + r * cols;
+        const float *row = dy + r * ld;
         for (size_t c = 0; c < cols; c++) out[c] += row[c];
     }
+}
+
+void zk_col_sum(const float *restrict dy, size_t rows, size_t cols, float *restrict out) {
+    zk_col_sum_ld(dy, rows, cols, cols, out);
 }
 
 // Per-row sums run in float over lanes (reassociated so they vectorize) and

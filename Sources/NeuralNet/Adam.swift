@@ -62,11 +62,18 @@ public final class Adam {
 
     /// Updates the parameters at flat offsets `range` for the current step.
     public func update(_ parameters: ParameterSet, range: Range<Int>) {
+        update(parameters, range: range, gradient: UnsafePointer(parameters.gradients.pointer))
+    }
+
+    /// Updates the parameters at flat offsets `range` with the gradient in
+    /// `gradient` (laid out like `parameters.gradients`): one worker's, where
+    /// it alone computed that part of the batch's gradient.
+    public func update(_ parameters: ParameterSet, range: Range<Int>, gradient: UnsafePointer<Float>) {
         precondition(parameters.count == firstMoment.count && range.upperBound <= parameters.count && step > 0)
         let h = hyperparameters
         let o = range.lowerBound
         Kernels.adam(
-            parameters: parameters.values.pointer + o, gradients: parameters.gradients.pointer + o,
+            parameters: parameters.values.pointer + o, gradients: gradient + o,
             firstMoment: firstMoment.pointer + o, secondMoment: secondMoment.pointer + o,
             count: range.count, beta2: Float(h.beta2), oneMinusBeta1: Float(1 - h.beta1),
             oneMinusBeta2: Float(1 - h.beta2), stepSize: stepSize, sqrtBiasCorrection2: sqrtBiasCorrection2,

@@ -26,7 +26,14 @@ import NumericCore
 /// weight it updates), before each runs its own rows through the rest
 /// (`splitsFirstLayer`). The tutorial MLP trained 4–6 % faster with both (five
 /// A/B pairs on a 2-core Xeon, SkylakeX kernels: 1.066–1.097 against
-/// 1.114–1.153 s per epoch; Adam's pass 0.13 against 0.17–0.19 s).
+/// 1.114–1.153 s per epoch; Adam's pass 0.13 against 0.17–0.19 s). When the
+/// decoder ends with a linear layer (and a step draws one latent sample per
+/// image), the workers also compute that layer together, each its units over
+/// the whole batch: the forward product, the weight gradient (one product
+/// over all rows, kept in the owner's gradient buffer and given to Adam
+/// alone, no sum), and each unit share's part of dL/d(input), added in worker
+/// order for each worker's rows (`splitsLastLayer`). No core then reads
+/// weights of those layers that the other core wrote.
 public final class BatchWorkers {
     /// The model whose parameters the workers share, and whose buffers hold the whole batch.
     public let model: VAE
@@ -47,6 +54,22 @@ public final class BatchWorkers {
     /// an encoder that starts with a linear layer on the raw input (not
     /// conditional: its input is built per worker) followed by more layers.
     public var splitsFirstLayer: Bool { firstLayer != nil }
+
+    /// The model's last decoder layer when the workers compute it together
+    /// (see `splitsLastLayer`), with each worker's copy (whose gradient views
+    /// point into that worker's gradient buffer) and each worker's share of
+    /// dL/d(the layer's input) for the whole batch.
+    private let lastLayer: (model: Dense, workers: [Dense], partials: [Tensor])?
+
+    /// Whether the workers compute the decoder's last layer together in steps
+    /// and evaluations with one latent draw per image: with more than one
+    /// worker, a decoder of two or more layers ending with a linear layer.
+    public var splitsLastLayer: Bool { lastLayer != nil }
+    /// Whether the last step split the last layer (each worker's unit rows of
+    /// its gradient are then in that worker's gradient buffer alone).
+    private var lastStepSplitLast = false
+    /// `lastLayer`'s partials, in worker order.
+    private let partialPointers: [UnsafePointer<Float>]
 
     /// Where the last `step`'s time went, in seconds: the forward and backward
     /// passes (with the loss check), and the optimizer's pass over the
@@ -80,17 +103,26 @@ public final class BatchWorkers {
             : try (0..<n).map { _ in
                 try VAE(config: model.config, maxRows: rowsEach, maxSamples: model.maxSamples, sharingParametersWith: model)
             }
-        self.init(model: model, workers: workers)
+        var lastLayer: (model: Dense, workers: [Dense], partials: [Tensor])?
+        let decoder = model.decoder.layers
+        if n > 1, decoder.count >= 2, let last = decoder.last as? Dense, last.takesUnits(rows: model.maxRows) {
+            let copies = workers.compactMap { $0.decoder.layers.last as? Dense }
+            let partials = try workers.map { _ in try Tensor(shape: [model.maxRows, last.inFeatures]) }
+            if copies.count == n { lastLayer = (last, copies, partials) }
+        }
+        self.init(model: model, workers: workers, lastLayer: lastLayer)
     }
 
     /// The model alone: every batch runs unsplit (one worker; nothing to allocate that can fail).
     public convenience init(_ model: VAE) {
-        self.init(model: model, workers: [])
+        self.init(model: model, workers: [], lastLayer: nil)
     }
 
-    private init(model: VAE, workers: [VAE]) {
+    private init(model: VAE, workers: [VAE], lastLayer: (model: Dense, workers: [Dense], partials: [Tensor])?) {
         self.model = model
         self.workers = workers
+        self.lastLayer = lastLayer
+        partialPointers = lastLayer?.partials.map { UnsafePointer($0.pointer) } ?? []
         objectives = .allocate(capacity: max(1, workers.count))
         objectives.initialize(repeating: 0)
         gradientParts = workers.map { UnsafePointer($0.parameters.gradients.pointer) }
@@ -186,16 +218,22 @@ public final class BatchWorkers {
         // All workers take part but in a batch smaller than their count (then the prefix is copied).
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         let entries = parameters.entries
+        let ownRange = lastStepSplitLast ? lastLayer?.model.flatRange : nil
         parallel(n) { t in
             // Thread t updates share t of each tensor's rows (first dimension): the
-            // weights whose units it computes in `splitsFirstLayer`'s first layer.
+            // weights whose units it computes in a layer the workers split. Those
+            // of a split last layer have their gradient in worker t's buffer alone.
             for e in entries {
                 let rows = e.shape.first ?? 1
                 let perRow = rows > 0 ? e.count / rows : 0
                 let mine = self.unitShare(t, of: n, units: rows)
                 guard !mine.isEmpty, perRow > 0 else { continue }
-                optimizer.update(
-                    parameters, range: (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow), summing: parts)
+                let range = (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
+                if let own = ownRange, own.contains(e.offset) {
+                    optimizer.update(parameters, range: range, gradient: parts[t])
+                } else {
+                    optimizer.update(parameters, range: range, summing: parts)
+                }
             }
         }
         lastStepTimes = StepTimes(passes: passes, optimizer: seconds(since: start) - passes)
@@ -213,6 +251,17 @@ public final class BatchWorkers {
         guard n > 1 else { return }
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
+        // A split last layer's rows: each worker's own, not a sum.
+        guard lastStepSplitLast, let last = lastLayer?.model else { return }
+        for e in model.parameters.entries where last.flatRange.contains(e.offset) {
+            let rows = e.shape.first ?? 1
+            let perRow = rows > 0 ? e.count / rows : 0
+            for t in 0..<n {
+                let mine = unitShare(t, of: n, units: rows)
+                let range = (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
+                (model.parameters.gradients.pointer + range.lowerBound).update(from: parts[t] + range.lowerBound, count: range.count)
+            }
+        }
     }
 
     /// Workers that took part in the last step (their gradients are the step's).
@@ -232,12 +281,12 @@ public final class BatchWorkers {
                 self.scatter(self.share(w, of: n, rows: rows), samples: samples, to: worker)
                 let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
                 first.forward(input, rows: rows, units: self.unitShare(w, of: n, units: first.outFeatures), into: output)
-                if worker.timesLayers {
-                    worker.encoder.addForwardTime(layer: 0, nanoseconds: DispatchTime.now().uptimeNanoseconds &- start)
-                }
+                if worker.timesLayers { worker.encoder.addTime(layer: 0, forward: DispatchTime.now().uptimeNanoseconds &- start) }
             }
             encoderFrom = 1
         }
+        let last = samples == 1 ? lastLayer : nil
+        lastStepSplitLast = backward && last != nil
         parallel(n) { w in
             let part = self.share(w, of: n, rows: rows)
             let worker = self.workers[w]
@@ -248,11 +297,66 @@ public final class BatchWorkers {
             } else {
                 self.scatter(part, samples: samples, to: worker)
             }
-            worker.forward(
-                rows: part.count, samples: samples, computeGradients: backward, klWeight: klWeight, encoderFrom: encoderFrom)
+            worker.beginForward(
+                rows: part.count, samples: samples, klWeight: klWeight, encoderFrom: encoderFrom, beforeLastLayer: last != nil)
+            guard let last else {
+                worker.endForward(computeGradients: backward)
+                objectives[w] = worker.objective
+                self.gatherResults(part, from: worker)
+                if backward { worker.backward(rows: part.count) }
+                return
+            }
+            // The last layer's input rows, into the model's buffer for the whole batch.
+            let width = last.model.inFeatures
+            let below = worker.decoder.layers.count - 2
+            (self.model.decoder.output(ofLayer: below) + part.lowerBound * width).update(
+                from: worker.decoder.output(ofLayer: below), count: part.count * width)
+        }
+        guard let last else { return objectives.prefix(n).reduce(0, +) }
+        let below = model.decoder.layers.count - 2
+        let hidden = UnsafePointer(model.decoder.output(ofLayer: below))
+        let (D, H) = (last.model.outFeatures, last.model.inFeatures)
+        // The last layer for the whole batch, each worker its units.
+        parallel(n) { w in
+            let worker = self.workers[w]
+            let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
+            last.model.forward(hidden, rows: rows, units: self.unitShare(w, of: n, units: D), into: self.model.logits.pointer)
+            if worker.timesLayers {
+                worker.decoder.addTime(layer: below + 1, forward: DispatchTime.now().uptimeNanoseconds &- start)
+            }
+        }
+        // Each worker's likelihood and objective on its rows; dL/dlogits back into the model's buffer.
+        parallel(n) { w in
+            let part = self.share(w, of: n, rows: rows)
+            let worker = self.workers[w]
+            worker.logits.pointer.update(from: self.model.logits.pointer + part.lowerBound * D, count: part.count * D)
+            worker.endForward(computeGradients: backward)
             objectives[w] = worker.objective
             self.gatherResults(part, from: worker)
-            if backward { worker.backward(rows: part.count) }
+            if backward {
+                (self.model.gradLogits.pointer + part.lowerBound * D).update(from: worker.gradLogits.pointer, count: part.count * D)
+            }
+        }
+        guard backward else { return objectives.prefix(n).reduce(0, +) }
+        let gradLogits = UnsafePointer(model.gradLogits.pointer)
+        // The last layer's backward, each worker its units over the whole batch.
+        parallel(n) { w in
+            let worker = self.workers[w]
+            let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
+            let units = self.unitShare(w, of: n, units: D)
+            last.workers[w].backwardWeights(input: hidden, gradOutput: gradLogits, rows: rows, units: units)
+            last.model.inputGradientShare(gradOutput: gradLogits, rows: rows, units: units, into: last.partials[w].pointer)
+            if worker.timesLayers {
+                worker.decoder.addTime(layer: below + 1, backward: DispatchTime.now().uptimeNanoseconds &- start)
+            }
+        }
+        // Each worker: dL/d(the last layer's input) for its rows (the shares added in worker order), then the rest.
+        parallel(n) { w in
+            let part = self.share(w, of: n, rows: rows)
+            let worker = self.workers[w]
+            guard let g = worker.decoder.gradient(ofLayerOutput: below) else { return }
+            Kernels.sum(self.partialPointers, offset: part.lowerBound * H, count: part.count * H, into: g)
+            worker.backward(rows: part.count, decoderFrom: below)
         }
         return objectives.prefix(n).reduce(0, +)
     }

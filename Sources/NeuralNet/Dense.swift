@@ -94,6 +94,33 @@ public struct Dense {
         Kernels.fromImageMinor(t.pointer, images: rows, size: outFeatures, range: units, bias: bias.pointer, plane: 1, into: y)
     }
 
+    /// The parameter gradients of units `units` over all `rows` rows, for
+    /// threads that split a layer's backward by units: dW[units] =
+    /// dy[:, units]ᵀ · x (one product, K = rows) and db[units] = Σ_rows
+    /// dy[:, units], into this layer's gradient views (rows `units` of them).
+    public func backwardWeights(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, rows: Int, units: Range<Int>
+    ) {
+        guard !units.isEmpty else { return }
+        BLAS.gemm(
+            transA: true, m: units.count, n: inFeatures, k: rows, a: dy + units.lowerBound, lda: outFeatures, b: x,
+            ldb: inFeatures, c: weightGradient.pointer + units.lowerBound * inFeatures, ldc: inFeatures)
+        Kernels.columnSum(
+            dy + units.lowerBound, rows: rows, cols: units.count, ld: outFeatures, into: biasGradient.pointer + units.lowerBound)
+    }
+
+    /// Units `units`' share of dL/dx: dy[:, units] · W[units, :] ([rows, in])
+    /// into `partial`. The shares of disjoint unit ranges covering the layer
+    /// add up to dL/dx (in another order than one product).
+    public func inputGradientShare(
+        gradOutput dy: UnsafePointer<Float>, rows: Int, units: Range<Int>, into partial: UnsafeMutablePointer<Float>
+    ) {
+        guard !units.isEmpty else { return partial.update(repeating: 0, count: rows * inFeatures) }
+        BLAS.gemm(
+            m: rows, n: inFeatures, k: units.count, a: dy + units.lowerBound, lda: outFeatures,
+            b: weight.pointer + units.lowerBound * inFeatures, ldb: inFeatures, c: partial, ldc: inFeatures)
+    }
+
     /// Given dL/dy for `rows` rows: writes dL/dW = dyᵀ x and dL/db = Σ_rows dy
     /// (overwriting the gradients), and, when `gradInput` is given,
     /// dL/dx = dy · W (added to `gradInput` when `accumulate`, else written).

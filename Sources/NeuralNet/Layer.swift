@@ -183,11 +183,17 @@ public final class Sequential {
         return UnsafeMutablePointer(mutating: run(first..<layers.count, input: UnsafePointer(output(ofLayer: first - 1)), rows: rows))
     }
 
-    /// Adds `nanoseconds` to layer `i`'s forward time when `timesLayers` is on
-    /// (for work done on the layer's behalf outside `forward`).
-    public func addForwardTime(layer i: Int, nanoseconds: UInt64) {
-        if timesLayers { layerNanoseconds[i].forward &+= nanoseconds }
+    /// Adds `nanoseconds` to layer `i`'s forward or backward time when
+    /// `timesLayers` is on (for work done on the layer's behalf outside this stack).
+    public func addTime(layer i: Int, forward: UInt64 = 0, backward: UInt64 = 0) {
+        guard timesLayers else { return }
+        layerNanoseconds[i].forward &+= forward
+        layerNanoseconds[i].backward &+= backward
     }
+
+    /// The buffer `backward` fills with dL/d(output of layer i), i below the
+    /// last layer (nil for the last, whose gradient the caller supplies).
+    public func gradient(ofLayerOutput i: Int) -> UnsafeMutablePointer<Float>? { gradients[slot[i]]?.pointer }
 
     private func run(_ range: Range<Int>, input x: UnsafePointer<Float>, rows: Int) -> UnsafePointer<Float> {
         var input = x
@@ -205,12 +211,15 @@ public final class Sequential {
     /// last `forward` (from `x`), last layer first; writes dL/dx into
     /// `gradInput` when given. `layerDone` gets each layer's parameter range
     /// as soon as its gradient is final (an optimizer may update it then).
+    /// With `top`, the layers above it are skipped: `gradOutput` is then
+    /// dL/d(output of layer top) (`BatchWorkers` computes a last layer's
+    /// backward for all workers together).
     public func backward(
         input x: UnsafePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, rows: Int,
-        gradInput: UnsafeMutablePointer<Float>?, layerDone: (Range<Int>) -> Void = { _ in }
+        gradInput: UnsafeMutablePointer<Float>?, from top: Int? = nil, layerDone: (Range<Int>) -> Void = { _ in }
     ) {
         var dy = gradOutput
-        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+        for i in stride(from: top ?? layers.count - 1, through: 0, by: -1) {
             let layer = layers[i]
             let input = i == 0 ? x : UnsafePointer(output(ofLayer: i - 1))
             let dx: UnsafeMutablePointer<Float>?

@@ -267,6 +267,25 @@ public final class VAE {
         rows: Int, samples: Int = 1, computeGradients: Bool = false,
         klWeight: Float = 1, encoderFrom: Int = 0
     ) -> (reconstruction: Double, kl: Double) {
+        beginForward(rows: rows, samples: samples, klWeight: klWeight, encoderFrom: encoderFrom, beforeLastLayer: false)
+        return endForward(computeGradients: computeGradients)
+    }
+
+    /// What `beginForward` leaves for `endForward`.
+    private struct PendingForward {
+        let rows: Int
+        let samples: Int
+        let klSum: Double
+        let targets: UnsafePointer<Float>
+    }
+    private var pending: PendingForward?
+
+    /// The first part of `forward` (same parameters): the encoder, the
+    /// latent draws and the decoder, all of it or (`beforeLastLayer`) all but
+    /// its last layer, whose output `logits` the caller then writes (as
+    /// `BatchWorkers` does when the workers compute the last layer together).
+    /// `endForward` finishes the pass.
+    public func beginForward(rows: Int, samples: Int = 1, klWeight: Float = 1, encoderFrom: Int = 0, beforeLastLayer: Bool) {
         precondition(rows >= 0 && rows <= maxRows && samples >= 1 && samples <= maxSamples)
         let objective: any Objective =
             samples == 1
@@ -295,14 +314,30 @@ public final class VAE {
             }
             targets = UnsafePointer(repeated)
         }
-        decode(rows: latentRows)
+        if beforeLastLayer {
+            precondition(decoder.layers.count >= 2, "the decoder needs a layer before its last to stop there")
+            decoder.forward(decoderInput(rows: latentRows), rows: latentRows, layers: decoder.layers.count - 1)
+        } else {
+            decode(rows: latentRows)
+        }
+        pending = PendingForward(rows: rows, samples: samples, klSum: klSum, targets: targets)
+    }
+
+    /// The rest of the pass `beginForward` began: the likelihood of `logits`
+    /// and the objective. - Returns: as `forward`.
+    @discardableResult
+    public func endForward(computeGradients: Bool) -> (reconstruction: Double, kl: Double) {
+        guard let p = pending else { preconditionFailure("endForward without beginForward") }
+        pending = nil
+        let D = config.inputDim
+        let latentRows = p.rows * p.samples
         let grad = computeGradients ? gradLogits.pointer : nil
         var recSum = likelihood.negativeLogLikelihood(
-            logits: logits.pointer, targets: targets, grad: grad, rows: latentRows, cols: D,
-            rowLoss: samples == 1 ? b.reconstruction : b.sampleReconstruction)
-        recSum /= Double(samples)
-        self.objective = objective.loss(b, rows: rows, reconstructionSum: recSum, klSum: klSum, gradLogits: grad, cols: D)
-        return (recSum, klSum)
+            logits: logits.pointer, targets: p.targets, grad: grad, rows: latentRows, cols: D,
+            rowLoss: p.samples == 1 ? latent.reconstruction : latent.sampleReconstruction)
+        recSum /= Double(p.samples)
+        self.objective = lastObjective.loss(latent, rows: p.rows, reconstructionSum: recSum, klSum: p.klSum, gradLogits: grad, cols: D)
+        return (recSum, p.klSum)
     }
 
     /// Encoder only: q(z|x) of the first `rows` rows of `input` (and `labels`)
@@ -364,12 +399,21 @@ public final class VAE {
     ///   soon as its gradient is final and its weights are no longer needed by
     ///   this pass, so an optimizer can update it while it is still in cache.
     ///   The ranges cover every parameter exactly once.
-    public func backward(rows: Int, layerDone: (Range<Int>) -> Void = { _ in }) {
+    /// - Parameter decoderFrom: when given, the caller has done the decoder's
+    ///   layers above this one (`BatchWorkers` does the last layer for all
+    ///   workers together) and written dL/d(its output) into
+    ///   `decoder.gradient(ofLayerOutput:)`; the pass starts there.
+    public func backward(rows: Int, decoderFrom: Int? = nil, layerDone: (Range<Int>) -> Void = { _ in }) {
         let L = config.latentDim
         let latentRows = rows * lastObjective.samples
+        var gradOutput = gradLogits.pointer
+        if let top = decoderFrom {
+            guard let g = decoder.gradient(ofLayerOutput: top) else { preconditionFailure("decoder layer \(top) has no gradient buffer") }
+            gradOutput = g
+        }
         decoder.backward(
-            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradLogits.pointer, rows: latentRows,
-            gradInput: (gradConditionedZ ?? gradZ).pointer, layerDone: layerDone)
+            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradOutput, rows: latentRows,
+            gradInput: (gradConditionedZ ?? gradZ).pointer, from: decoderFrom, layerDone: layerDone)
         if let gradConditionedZ {
             let C = config.labelClasses
             for r in 0..<latentRows { (gradZ.pointer + r * L).update(from: gradConditionedZ.pointer + r * (L + C), count: L) }

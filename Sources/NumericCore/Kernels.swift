@@ -31,6 +31,14 @@ public enum Kernels {
         zk_col_sum(dy, rows, cols, out)
     }
 
+    /// `columnSum` of `cols` columns of rows `ld` floats apart (columns of a wider matrix).
+    @inline(__always)
+    public static func columnSum(
+        _ dy: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        zk_col_sum_ld(dy, rows, cols, ld, out)
+    }
+
     /// Per-row Bernoulli negative log-likelihood from logits; writes the
     /// gradient `sigmoid(l) - x` into `grad` when given.
     @inline(__always)
@@ -204,8 +212,15 @@ public enum Kernels {
         zk_gaussian_loglik(logits, bias, x, inverseVariance, rows, cols, out)
     }
 
-    /// out[i] = Σ_w parts[w][i] for i in `range`, added in the order of `parts`
-    /// (a fixed order: the same inputs always give the same bits).
+    /// out[i] = Σ_w parts[w][offset + i] for i in 0..<count, added in the
+    /// order of `parts` (a fixed order: the same inputs always give the same bits).
+    public static func sum(_ parts: [UnsafePointer<Float>], offset: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        guard let first = parts.first else { return out.update(repeating: 0, count: count) }
+        out.update(from: first + offset, count: count)
+        for p in parts.dropFirst() { zk_add(out, out, p + offset, count) }
+    }
+
+    /// out[i] = Σ_w parts[w][i] for i in `range`, added in the order of `parts`.
     public static func sum(_ parts: [UnsafePointer<Float>], range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let o = range.lowerBound
         guard let first = parts.first else { return (out + o).update(repeating: 0, count: range.count) }

@@ -11,8 +11,8 @@ import Testing
 @Suite struct BatchWorkersTests {
     static let configs: [(String, ModelConfig)] = [
         ("mlp", ModelConfig(inputDim: 12, hidden: [7, 5], latentDim: 3)),
-        // A first layer wide enough to split by units (16-row multiples: 0..<16, 16..<40 for two workers).
-        ("wide", ModelConfig(inputDim: 20, hidden: [40, 6], latentDim: 3)),
+        // First and last layers wide enough to split by units (16-row multiples: 0..<16, 16..<40 for two workers).
+        ("wide", ModelConfig(inputDim: 40, hidden: [40, 6], latentDim: 3)),
         ("conditional", ModelConfig(inputDim: 12, hidden: [6], latentDim: 2, labelClasses: 3)),
         (
             "conv",
@@ -106,14 +106,38 @@ import Testing
     /// The workers compute the first layer together for an MLP encoder on the
     /// raw input, with more than one worker; not for a conditional encoder
     /// (its input is built per worker), a convolutional one, or one worker.
-    @Test func whoSplitsTheFirstLayer() throws {
+    /// They compute the decoder's last layer together when it is linear (the
+    /// conditional decoder's too, not the convolutional one's).
+    @Test func whoSplitsTheFirstAndLastLayers() throws {
         for (name, config) in Self.configs {
             let m = try Self.model(config, rows: 9, samples: 1, seed: 2)
             let two = try BatchWorkers(m, count: 2)
             let one = try BatchWorkers(m, count: 1)
             #expect(two.splitsFirstLayer == (name == "mlp" || name == "wide"), "\(name)")
+            #expect(two.splitsLastLayer == (name != "conv"), "\(name)")
             #expect(!BatchWorkers(m).splitsFirstLayer && !one.splitsFirstLayer, "\(name)")
+            #expect(!BatchWorkers(m).splitsLastLayer && !one.splitsLastLayer, "\(name)")
         }
+    }
+
+    /// A step that splits the last layer gives Adam each worker's own rows of
+    /// its gradient, not a sum with what another worker's buffer still holds
+    /// from a step that did not split it (K = 3 draws): two such steps, K = 3
+    /// then K = 1, leave the parameters the model alone leaves, within 2e-6.
+    @Test func aSplitStepAfterAnUnsplitOneUsesOnlyItsOwnGradients() throws {
+        let config = try #require(Self.configs.first { $0.0 == "wide" }?.1)
+        var results: [[Float]] = []
+        for count in [1, 2] {
+            let m = try Self.model(config, rows: 9, samples: 3, seed: 13)
+            let workers = try BatchWorkers(m, count: count)
+            #expect(workers.splitsLastLayer == (count == 2))
+            let adam = try Adam(parameterCount: m.parameters.count)
+            try workers.step(rows: 9, samples: 3, optimizer: adam)
+            try workers.step(rows: 9, samples: 1, optimizer: adam)
+            results.append(m.parameters.values.array)
+        }
+        let worst = zip(results[0], results[1]).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 2e-6, "largest parameter difference \(worst)")
     }
 
     /// A check that throws stops the step before any parameter is updated.

@@ -107,6 +107,50 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         }
     }
 
+    /// The backward pass in parts by units (as `BatchWorkers` splits a last
+    /// layer): each part's weight and bias gradient rows, and the parts' input
+    /// gradient shares added up, give `backward`'s within float rounding (4 ulp
+    /// of the largest term sum); an empty part contributes zeros.
+    @Test func denseBackwardByUnitsAddsUpToBackward() throws {
+        let (inF, outF, rows) = (23, 40, 9)
+        let layout: [(String, [Int])] = [("l.weight", [outF, inF]), ("l.bias", [outF])]
+        let (whole, parts) = (
+            try ParameterSet(layout: layout, stateDictOrder: ["l.weight", "l.bias"]),
+            try ParameterSet(layout: layout, stateDictOrder: ["l.weight", "l.bias"])
+        )
+        var r = RandomStream(seed: 6, stream: 3)
+        for i in 0..<whole.count { whole.values[i] = r.nextFloat() * 2 - 1 }
+        parts.values.pointer.update(from: whole.values.pointer, count: whole.count)
+        let x = try Tensor((0..<(rows * inF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inF])
+        let dy = try Tensor((0..<(rows * outF)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, outF])
+        let dx = try Tensor(shape: [rows, inF])
+        Dense("l", in: whole).backward(input: x.pointer, gradOutput: dy.pointer, rows: rows, gradInput: dx.pointer)
+        let layer = Dense("l", in: parts)
+        var summed = [Float](repeating: 0, count: rows * inF)
+        let share = try Tensor([Float](repeating: .nan, count: rows * inF), shape: [rows, inF])
+        for units in [0..<0, 0..<16, 16..<40] {
+            layer.backwardWeights(input: x.pointer, gradOutput: dy.pointer, rows: rows, units: units)
+            layer.inputGradientShare(gradOutput: dy.pointer, rows: rows, units: units, into: share.pointer)
+            for i in summed.indices { summed[i] += share[i] }
+        }
+        /// 4 ulp of Σ|terms| of a sum of `count` products a(k)·b(k).
+        func bound(_ count: Int, _ term: (Int) -> Float) -> Float { 4 * (0..<count).reduce(0) { $0 + abs(term($1)) } * Float.ulpOfOne }
+        for o in 0..<outF {
+            for i in 0..<inF {
+                let k = o * inF + i
+                #expect(abs(parts.gradients[k] - whole.gradients[k]) <= bound(rows) { dy[$0 * outF + o] * x[$0 * inF + i] }, "dW \(k)")
+            }
+            let b = outF * inF + o
+            #expect(abs(parts.gradients[b] - whole.gradients[b]) <= bound(rows) { dy[$0 * outF + o] }, "db \(o)")
+        }
+        for row in 0..<rows {
+            for i in 0..<inF {
+                let k = row * inF + i
+                #expect(abs(summed[k] - dx[k]) <= bound(outF) { dy[row * outF + $0] * whole.values[$0 * inF + i] }, "dx \(k)")
+            }
+        }
+    }
+
     /// The whole VAE: every parameter of every layer (encoder, both heads,
     /// decoder, output), through ReLU, the reparameterization, KL and the likelihood.
     @Test(arguments: [ModelConfig.Likelihood.bernoulli, .gaussian, .gaussianLinear, .continuousBernoulli], [Float(1), 0.5])
@@ -459,6 +503,14 @@ func sigmoidRef(_ l: Double) -> Double { 1 / (1 + exp(-l)) }
             return stack.forward(fromLayer: 1, rows: rows)
         }
         #expect(resumed == whole)
+        // And backward from below the last layer, after the caller did that layer's backward.
+        let y = Array(UnsafeBufferPointer(start: stack.forward(x.pointer, rows: rows), count: rows * 3))
+        #expect(y == whole[0])
+        let below = try #require(stack.gradient(ofLayerOutput: 1))
+        #expect(stack.gradient(ofLayerOutput: 2) == nil)
+        Dense("b", in: p).backward(input: stack.output(ofLayer: 1), gradOutput: dy.pointer, rows: rows, gradInput: below)
+        stack.backward(input: x.pointer, gradOutput: below, rows: rows, gradInput: nil, from: 1)
+        #expect(p.gradients.array == whole[1])
     }
 
     @Test func mismatchedSizesAreRefused() throws {

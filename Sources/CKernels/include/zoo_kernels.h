@@ -32,6 +32,8 @@ void zk_tanh_backward(float *restrict dy, const float *restrict y, size_t n);
 
 /// out[c] = sum over r of dy[r, c] (the bias gradient). Summed in row order.
 void zk_col_sum(const float *restrict dy, size_t rows, size_t cols, float *restrict out);
+/// zk_col_sum over `cols` columns of rows `ld` floats apart.
+void zk_col_sum_ld(const float *restrict dy, size_t rows, size_t cols, size_t ld, float *restrict out);
 
 /// Bernoulli negative log-likelihood from logits, the numerically stable form
 ///   bce(l, x) = max(l, 0) - l*x + log1p(exp(-|l|)),
