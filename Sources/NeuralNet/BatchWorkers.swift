@@ -162,7 +162,7 @@ public final class BatchWorkers {
 
     /// The units of a layer (rows of its weight, of any parameter tensor) thread
     /// `t` of `n` computes and updates: split where `share` would, rounded down
-    /// to a multiple of 16 rows, so that each part of a first-layer product is
+    /// to a multiple of 16 rows, so that each part of a split layer's product is
     /// whole blocks of OpenBLAS's kernels when the layer's are (400 → 192 + 208),
     /// and every value is summed as in a product of all the units (a 200-row
     /// part changed the last bits of 3,039 of 51,200 values with the Haswell
@@ -286,7 +286,7 @@ public final class BatchWorkers {
             encoderFrom = 1
         }
         let last = samples == 1 ? lastLayer : nil
-        lastStepSplitLast = backward && last != nil
+        if backward { lastStepSplitLast = last != nil }
         parallel(n) { w in
             let part = self.share(w, of: n, rows: rows)
             let worker = self.workers[w]
@@ -339,6 +339,8 @@ public final class BatchWorkers {
         }
         guard backward else { return objectives.prefix(n).reduce(0, +) }
         let gradLogits = UnsafePointer(model.gradLogits.pointer)
+        // The active workers' shares (all but in a batch smaller than the worker count).
+        let partials = n == partialPointers.count ? partialPointers : Array(partialPointers.prefix(n))
         // The last layer's backward, each worker its units over the whole batch.
         parallel(n) { w in
             let worker = self.workers[w]
@@ -355,7 +357,7 @@ public final class BatchWorkers {
             let part = self.share(w, of: n, rows: rows)
             let worker = self.workers[w]
             guard let g = worker.decoder.gradient(ofLayerOutput: below) else { return }
-            Kernels.sum(self.partialPointers, offset: part.lowerBound * H, count: part.count * H, into: g)
+            Kernels.sum(partials, offset: part.lowerBound * H, count: part.count * H, into: g)
             worker.backward(rows: part.count, decoderFrom: below)
         }
         return objectives.prefix(n).reduce(0, +)

@@ -154,6 +154,29 @@ import Testing
         #expect(Array(UnsafeBufferPointer(start: m.parameters.values.pointer, count: m.parameters.count)) == before)
     }
 
+    /// Fewer rows than workers with the layers split: 2 of 3 workers take
+    /// part, and only their shares of the last layer's input gradient count
+    /// (the third's buffer holds a step of its own, 9 rows, before).
+    @Test func twoOfThreeWorkersSplitTheLayers() throws {
+        let config = try #require(Self.configs.first { $0.0 == "wide" }?.1)
+        let whole = try Self.model(config, rows: 9, samples: 1, seed: 17)
+        whole.forward(rows: 2, computeGradients: true)
+        whole.backward(rows: 2)
+        let split = try Self.model(config, rows: 9, samples: 1, seed: 17)
+        let workers = try BatchWorkers(split, count: 3)
+        #expect(workers.splitsFirstLayer && workers.splitsLastLayer)
+        let values = split.parameters.values.array
+        try workers.step(rows: 9, optimizer: try Adam(parameterCount: split.parameters.count))
+        split.parameters.values.pointer.update(from: values, count: values.count)
+        try workers.step(rows: 2, optimizer: try Adam(parameterCount: split.parameters.count))
+        workers.gatherGradient()
+        let (g, h) = (split.parameters.gradients.array, whole.parameters.gradients.array)
+        let scale = h.map { abs($0) }.max() ?? 1
+        let worst = zip(g, h).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 2e-6 * max(1, scale), "largest gradient difference \(worst) of \(scale)")
+        for r in 0..<2 { #expect(abs(split.reconstruction[r] - whole.reconstruction[r]) <= 1e-5 * max(1, abs(whole.reconstruction[r]))) }
+    }
+
     /// Fewer rows than workers: only as many workers as rows take part.
     @Test func aBatchSmallerThanTheWorkerCount() throws {
         let config = Self.configs[0].1
