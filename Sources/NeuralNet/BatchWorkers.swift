@@ -24,9 +24,13 @@ import NumericCore
 /// input (the MLP recipes), the workers first compute that layer for the
 /// whole batch together, each its share of the layer's units (the rows of the
 /// weight it updates), before each runs its own rows through the rest
-/// (`splitsFirstLayer`). The tutorial MLP trained 4–6 % faster with both (five
-/// A/B pairs on a 2-core Xeon, SkylakeX kernels: 1.066–1.097 against
-/// 1.114–1.153 s per epoch; Adam's pass 0.13 against 0.17–0.19 s). When the
+/// (`splitsFirstLayer`), and after their backward passes compute its weight
+/// gradient the same way (one product over all rows, kept in the owner's
+/// gradient buffer and given to Adam alone). The tutorial MLP trained 4–6 %
+/// faster with the forward split and Adam by tensor rows (five A/B pairs on a
+/// 2-core Xeon, SkylakeX kernels: 1.066–1.097 against 1.114–1.153 s per
+/// epoch; Adam's pass 0.13 against 0.17–0.19 s), 1–2 % more with the
+/// backward split (Adam 0.105–0.109 against 0.119–0.124 s). When the
 /// decoder ends with a linear layer (and a step draws one latent sample per
 /// image), the workers also compute that layer together, each its units over
 /// the whole batch: the forward product, the weight gradient (one product
@@ -45,9 +49,11 @@ public final class BatchWorkers {
     /// The workers' gradient buffers, in worker order.
     private let gradientParts: [UnsafePointer<Float>]
     /// The model's first encoder layer when the workers compute it together
-    /// (see `splitsFirstLayer`); its output buffer in the model's encoder then
-    /// holds the whole batch's first-layer output.
-    private let firstLayer: Dense?
+    /// (see `splitsFirstLayer`; its output buffer in the model's encoder then
+    /// holds the whole batch's first-layer output, and its gradient buffer the
+    /// whole batch's dL/d(output)), with each worker's copy (gradient views
+    /// into that worker's gradient buffer).
+    private let firstLayer: (model: Dense, workers: [Dense])?
 
     /// Whether the workers compute the encoder's first layer together, each
     /// its share of the units over the whole batch: with more than one worker,
@@ -65,9 +71,17 @@ public final class BatchWorkers {
     /// and evaluations with one latent draw per image: with more than one
     /// worker, a decoder of two or more layers ending with a linear layer.
     public var splitsLastLayer: Bool { lastLayer != nil }
-    /// Whether the last step split the last layer (each worker's unit rows of
-    /// its gradient are then in that worker's gradient buffer alone).
+    /// The layers the last step split (each worker's unit rows of their
+    /// gradients are then in that worker's gradient buffer alone).
     private var lastStepSplitLast = false
+    private var lastStepSplitFirst = false
+
+    /// The flat parameter ranges whose gradient rows each worker computed
+    /// alone in the last step (the layers it split).
+    private var ownGradientRanges: [Range<Int>] {
+        (lastStepSplitFirst ? [firstLayer?.model.flatRange] : []).compactMap { $0 }
+            + (lastStepSplitLast ? [lastLayer?.model.flatRange] : []).compactMap { $0 }
+    }
     /// `lastLayer`'s partials, in worker order.
     private let partialPointers: [UnsafePointer<Float>]
 
@@ -127,10 +141,11 @@ public final class BatchWorkers {
         objectives.initialize(repeating: 0)
         gradientParts = workers.map { UnsafePointer($0.parameters.gradients.pointer) }
         let layers = model.encoder.layers
+        let copies = workers.compactMap { $0.encoder.layers.first as? Dense }
         if workers.count > 1, !model.config.isConditional, layers.count >= 2, let first = layers[0] as? Dense,
-            first.takesUnits(rows: model.maxRows)
+            first.takesUnits(rows: model.maxRows), copies.count == workers.count
         {
-            firstLayer = first
+            firstLayer = (first, copies)
         } else {
             firstLayer = nil
         }
@@ -218,18 +233,18 @@ public final class BatchWorkers {
         // All workers take part but in a batch smaller than their count (then the prefix is copied).
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         let entries = parameters.entries
-        let ownRange = lastStepSplitLast ? lastLayer?.model.flatRange : nil
+        let own = ownGradientRanges
         parallel(n) { t in
             // Thread t updates share t of each tensor's rows (first dimension): the
             // weights whose units it computes in a layer the workers split. Those
-            // of a split last layer have their gradient in worker t's buffer alone.
+            // of a split layer have their gradient in worker t's buffer alone.
             for e in entries {
                 let rows = e.shape.first ?? 1
                 let perRow = rows > 0 ? e.count / rows : 0
                 let mine = self.unitShare(t, of: n, units: rows)
                 guard !mine.isEmpty, perRow > 0 else { continue }
                 let range = (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
-                if let own = ownRange, own.contains(e.offset) {
+                if own.contains(where: { $0.contains(e.offset) }) {
                     optimizer.update(parameters, range: range, gradient: parts[t])
                 } else {
                     optimizer.update(parameters, range: range, summing: parts)
@@ -251,9 +266,9 @@ public final class BatchWorkers {
         guard n > 1 else { return }
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
-        // A split last layer's rows: each worker's own, not a sum.
-        guard lastStepSplitLast, let last = lastLayer?.model else { return }
-        for e in model.parameters.entries where last.flatRange.contains(e.offset) {
+        // A split layer's rows: each worker's own, not a sum.
+        let own = ownGradientRanges
+        for e in model.parameters.entries where own.contains(where: { $0.contains(e.offset) }) {
             let rows = e.shape.first ?? 1
             let perRow = rows > 0 ? e.count / rows : 0
             for t in 0..<n {
@@ -280,18 +295,22 @@ public final class BatchWorkers {
                 let worker = self.workers[w]
                 self.scatter(self.share(w, of: n, rows: rows), samples: samples, to: worker)
                 let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
-                first.forward(input, rows: rows, units: self.unitShare(w, of: n, units: first.outFeatures), into: output)
+                first.model.forward(input, rows: rows, units: self.unitShare(w, of: n, units: first.model.outFeatures), into: output)
                 if worker.timesLayers { worker.encoder.addTime(layer: 0, forward: DispatchTime.now().uptimeNanoseconds &- start) }
             }
             encoderFrom = 1
         }
         let last = samples == 1 ? lastLayer : nil
-        if backward { lastStepSplitLast = last != nil }
+        if backward {
+            lastStepSplitLast = last != nil
+            lastStepSplitFirst = firstLayer != nil
+        }
+        let encoderDownTo = firstLayer == nil ? 0 : 1
         parallel(n) { w in
             let part = self.share(w, of: n, rows: rows)
             let worker = self.workers[w]
             if let first = self.firstLayer {
-                let width = first.outFeatures
+                let width = first.model.outFeatures
                 worker.encoder.output(ofLayer: 0).update(
                     from: self.model.encoder.output(ofLayer: 0) + part.lowerBound * width, count: part.count * width)
             } else {
@@ -303,7 +322,10 @@ public final class BatchWorkers {
                 worker.endForward(computeGradients: backward)
                 objectives[w] = worker.objective
                 self.gatherResults(part, from: worker)
-                if backward { worker.backward(rows: part.count) }
+                if backward {
+                    worker.backward(rows: part.count, encoderDownTo: encoderDownTo)
+                    self.gatherFirstLayerGradient(part, from: worker)
+                }
                 return
             }
             // The last layer's input rows, into the model's buffer for the whole batch.
@@ -312,7 +334,10 @@ public final class BatchWorkers {
             (self.model.decoder.output(ofLayer: below) + part.lowerBound * width).update(
                 from: worker.decoder.output(ofLayer: below), count: part.count * width)
         }
-        guard let last else { return objectives.prefix(n).reduce(0, +) }
+        guard let last else {
+            if backward { firstLayerBackward(n, rows: rows) }
+            return objectives.prefix(n).reduce(0, +)
+        }
         let below = model.decoder.layers.count - 2
         let hidden = UnsafePointer(model.decoder.output(ofLayer: below))
         let (D, H) = (last.model.outFeatures, last.model.inFeatures)
@@ -358,9 +383,36 @@ public final class BatchWorkers {
             let worker = self.workers[w]
             guard let g = worker.decoder.gradient(ofLayerOutput: below) else { return }
             Kernels.sum(partials, offset: part.lowerBound * H, count: part.count * H, into: g)
-            worker.backward(rows: part.count, decoderFrom: below)
+            worker.backward(rows: part.count, decoderFrom: below, encoderDownTo: encoderDownTo)
+            self.gatherFirstLayerGradient(part, from: worker)
         }
+        firstLayerBackward(n, rows: rows)
         return objectives.prefix(n).reduce(0, +)
+    }
+
+    /// When the first layer is split: `worker`'s dL/d(first layer's output),
+    /// its rows `part`, into the model's buffer for the whole batch.
+    private func gatherFirstLayerGradient(_ part: Range<Int>, from worker: VAE) {
+        guard let first = firstLayer, let g = worker.encoder.gradient(ofLayerOutput: 0),
+            let all = model.encoder.gradient(ofLayerOutput: 0)
+        else { return }
+        let width = first.model.outFeatures
+        (all + part.lowerBound * width).update(from: g, count: part.count * width)
+    }
+
+    /// When the first layer is split: its weight gradient for the whole batch
+    /// (one product over all rows), each worker its units, into its own gradient buffer.
+    private func firstLayerBackward(_ n: Int, rows: Int) {
+        guard let first = firstLayer, let all = model.encoder.gradient(ofLayerOutput: 0) else { return }
+        let input = UnsafePointer(model.input.pointer)
+        let gradient = UnsafePointer(all)
+        parallel(n) { w in
+            let worker = self.workers[w]
+            let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
+            let units = self.unitShare(w, of: n, units: first.model.outFeatures)
+            first.workers[w].backwardWeights(input: input, gradOutput: gradient, rows: rows, units: units)
+            if worker.timesLayers { worker.encoder.addTime(layer: 0, backward: DispatchTime.now().uptimeNanoseconds &- start) }
+        }
     }
 
     /// Copies rows `part` of the model's batch (inputs, labels, noise) into `worker`.

@@ -212,14 +212,17 @@ public final class Sequential {
     /// `gradInput` when given. `layerDone` gets each layer's parameter range
     /// as soon as its gradient is final (an optimizer may update it then).
     /// With `top`, the layers above it are skipped: `gradOutput` is then
-    /// dL/d(output of layer top) (`BatchWorkers` computes a last layer's
-    /// backward for all workers together).
+    /// dL/d(output of layer top); with `bottom`, the pass stops after layer
+    /// `bottom`, leaving dL/d(output of layer bottom − 1) in
+    /// `gradient(ofLayerOutput:)` (`BatchWorkers` computes a last or first
+    /// layer's backward for all workers together).
     public func backward(
         input x: UnsafePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, rows: Int,
-        gradInput: UnsafeMutablePointer<Float>?, from top: Int? = nil, layerDone: (Range<Int>) -> Void = { _ in }
+        gradInput: UnsafeMutablePointer<Float>?, from top: Int? = nil, downTo bottom: Int = 0,
+        layerDone: (Range<Int>) -> Void = { _ in }
     ) {
         var dy = gradOutput
-        for i in stride(from: top ?? layers.count - 1, through: 0, by: -1) {
+        for i in stride(from: top ?? layers.count - 1, through: bottom, by: -1) {
             let layer = layers[i]
             let input = i == 0 ? x : UnsafePointer(output(ofLayer: i - 1))
             let dx: UnsafeMutablePointer<Float>?

@@ -399,11 +399,17 @@ public final class VAE {
     ///   soon as its gradient is final and its weights are no longer needed by
     ///   this pass, so an optimizer can update it while it is still in cache.
     ///   The ranges cover every parameter exactly once.
-    /// - Parameter decoderFrom: when given, the caller has done the decoder's
-    ///   layers above this one (`BatchWorkers` does the last layer for all
-    ///   workers together) and written dL/d(its output) into
-    ///   `decoder.gradient(ofLayerOutput:)`; the pass starts there.
-    public func backward(rows: Int, decoderFrom: Int? = nil, layerDone: (Range<Int>) -> Void = { _ in }) {
+    /// - Parameters:
+    ///   - decoderFrom: when given, the caller has done the decoder's layers
+    ///     above this one (`BatchWorkers` does the last layer for all workers
+    ///     together) and written dL/d(its output) into
+    ///     `decoder.gradient(ofLayerOutput:)`; the pass starts there.
+    ///   - encoderDownTo: the encoder layer the pass stops after (1 leaves the
+    ///     first layer's backward to the caller, with dL/d(its output) in
+    ///     `encoder.gradient(ofLayerOutput: 0)`).
+    public func backward(
+        rows: Int, decoderFrom: Int? = nil, encoderDownTo: Int = 0, layerDone: (Range<Int>) -> Void = { _ in }
+    ) {
         let L = config.latentDim
         let latentRows = rows * lastObjective.samples
         var gradOutput = gradLogits.pointer
@@ -421,7 +427,7 @@ public final class VAE {
         lastObjective.posteriorGradient(latent, rows: rows, gradZ: gradZ.pointer, into: gradPosterior.pointer)
         encoder.backward(
             input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradPosterior.pointer, rows: rows,
-            gradInput: nil, layerDone: layerDone)
+            gradInput: nil, downTo: encoderDownTo, layerDone: layerDone)
     }
 
     /// The means of p(x | z) of the last decode (Bernoulli means, Gaussian means sigmoid(logits)), into `out` ([rows, inputDim]).

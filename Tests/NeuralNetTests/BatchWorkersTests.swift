@@ -170,6 +170,12 @@ import Testing
         split.parameters.values.pointer.update(from: values, count: values.count)
         try workers.step(rows: 2, optimizer: try Adam(parameterCount: split.parameters.count))
         workers.gatherGradient()
+        // Adam's first step moves each parameter by ±lr·(1 − ε-ish) with the sign of its
+        // gradient: the model alone's step lands within 2e-6 of the split one.
+        let alone = try Self.model(config, rows: 9, samples: 1, seed: 17)
+        try BatchWorkers(alone).step(rows: 2, optimizer: try Adam(parameterCount: alone.parameters.count))
+        let moved = zip(split.parameters.values.array, alone.parameters.values.array).map { abs($0 - $1) }.max() ?? 0
+        #expect(moved <= 2e-6, "largest parameter difference \(moved)")
         let (g, h) = (split.parameters.gradients.array, whole.parameters.gradients.array)
         let scale = h.map { abs($0) }.max() ?? 1
         let worst = zip(g, h).map { abs($0 - $1) }.max() ?? 0
