@@ -76,11 +76,11 @@ public final class BatchWorkers {
     private var lastStepSplitLast = false
     private var lastStepSplitFirst = false
 
-    /// The flat parameter ranges whose gradient rows each worker computed
-    /// alone in the last step (the layers it split).
-    private var ownGradientRanges: [Range<Int>] {
-        (lastStepSplitFirst ? [firstLayer?.model.flatRange] : []).compactMap { $0 }
-            + (lastStepSplitLast ? [lastLayer?.model.flatRange] : []).compactMap { $0 }
+    /// Whether the tensor at flat offset `offset` belongs to a layer the last
+    /// step split (each worker computed its unit rows' gradient alone).
+    private func gradientIsOwn(_ offset: Int) -> Bool {
+        (lastStepSplitFirst && firstLayer?.model.flatRange.contains(offset) == true)
+            || (lastStepSplitLast && lastLayer?.model.flatRange.contains(offset) == true)
     }
     /// `lastLayer`'s partials, in worker order.
     private let partialPointers: [UnsafePointer<Float>]
@@ -233,7 +233,6 @@ public final class BatchWorkers {
         // All workers take part but in a batch smaller than their count (then the prefix is copied).
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         let entries = parameters.entries
-        let own = ownGradientRanges
         parallel(n) { t in
             // Thread t updates share t of each tensor's rows (first dimension): the
             // weights whose units it computes in a layer the workers split. Those
@@ -244,7 +243,7 @@ public final class BatchWorkers {
                 let mine = self.unitShare(t, of: n, units: rows)
                 guard !mine.isEmpty, perRow > 0 else { continue }
                 let range = (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
-                if own.contains(where: { $0.contains(e.offset) }) {
+                if self.gradientIsOwn(e.offset) {
                     optimizer.update(parameters, range: range, gradient: parts[t])
                 } else {
                     optimizer.update(parameters, range: range, summing: parts)
@@ -267,8 +266,7 @@ public final class BatchWorkers {
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
         // A split layer's rows: each worker's own, not a sum.
-        let own = ownGradientRanges
-        for e in model.parameters.entries where own.contains(where: { $0.contains(e.offset) }) {
+        for e in model.parameters.entries where gradientIsOwn(e.offset) {
             let rows = e.shape.first ?? 1
             let perRow = rows > 0 ? e.count / rows : 0
             for t in 0..<n {
