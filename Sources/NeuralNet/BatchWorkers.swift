@@ -71,16 +71,24 @@ public final class BatchWorkers {
     /// and evaluations with one latent draw per image: with more than one
     /// worker, a decoder of two or more layers ending with a linear layer.
     public var splitsLastLayer: Bool { lastLayer != nil }
-    /// The layers the last step split (each worker's unit rows of their
-    /// gradients are then in that worker's gradient buffer alone).
+    /// Whether the last step split the last layer (steps with one latent draw
+    /// do; the first layer, when split, is split in every step).
     private var lastStepSplitLast = false
-    private var lastStepSplitFirst = false
 
     /// Whether the tensor at flat offset `offset` belongs to a layer the last
     /// step split (each worker computed its unit rows' gradient alone).
     private func gradientIsOwn(_ offset: Int) -> Bool {
-        (lastStepSplitFirst && firstLayer?.model.flatRange.contains(offset) == true)
+        firstLayer?.model.flatRange.contains(offset) == true
             || (lastStepSplitLast && lastLayer?.model.flatRange.contains(offset) == true)
+    }
+
+    /// The flat range of the rows of parameter tensor `e` that thread `t` of
+    /// `n` updates (its `unitShare` of the tensor's first dimension).
+    private func unitRange(of e: ParameterSet.Entry, thread t: Int, of n: Int) -> Range<Int> {
+        let rows = e.shape.first ?? 1
+        let perRow = rows > 0 ? e.count / rows : 0
+        let mine = unitShare(t, of: n, units: rows)
+        return (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
     }
     /// `lastLayer`'s partials, in worker order.
     private let partialPointers: [UnsafePointer<Float>]
@@ -238,11 +246,8 @@ public final class BatchWorkers {
             // weights whose units it computes in a layer the workers split. Those
             // of a split layer have their gradient in worker t's buffer alone.
             for e in entries {
-                let rows = e.shape.first ?? 1
-                let perRow = rows > 0 ? e.count / rows : 0
-                let mine = self.unitShare(t, of: n, units: rows)
-                guard !mine.isEmpty, perRow > 0 else { continue }
-                let range = (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
+                let range = self.unitRange(of: e, thread: t, of: n)
+                guard !range.isEmpty else { continue }
                 if self.gradientIsOwn(e.offset) {
                     optimizer.update(parameters, range: range, gradient: parts[t])
                 } else {
@@ -267,11 +272,8 @@ public final class BatchWorkers {
         Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
         // A split layer's rows: each worker's own, not a sum.
         for e in model.parameters.entries where gradientIsOwn(e.offset) {
-            let rows = e.shape.first ?? 1
-            let perRow = rows > 0 ? e.count / rows : 0
             for t in 0..<n {
-                let mine = unitShare(t, of: n, units: rows)
-                let range = (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
+                let range = unitRange(of: e, thread: t, of: n)
                 (model.parameters.gradients.pointer + range.lowerBound).update(from: parts[t] + range.lowerBound, count: range.count)
             }
         }
@@ -292,17 +294,14 @@ public final class BatchWorkers {
             parallel(n) { w in
                 let worker = self.workers[w]
                 self.scatter(self.share(w, of: n, rows: rows), samples: samples, to: worker)
-                let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
-                first.model.forward(input, rows: rows, units: self.unitShare(w, of: n, units: first.model.outFeatures), into: output)
-                if worker.timesLayers { worker.encoder.addTime(layer: 0, forward: DispatchTime.now().uptimeNanoseconds &- start) }
+                worker.encoder.timing(layer: 0) {
+                    first.model.forward(input, rows: rows, units: self.unitShare(w, of: n, units: first.model.outFeatures), into: output)
+                }
             }
             encoderFrom = 1
         }
         let last = samples == 1 ? lastLayer : nil
-        if backward {
-            lastStepSplitLast = last != nil
-            lastStepSplitFirst = firstLayer != nil
-        }
+        if backward { lastStepSplitLast = last != nil }
         let encoderDownTo = firstLayer == nil ? 0 : 1
         parallel(n) { w in
             let part = self.share(w, of: n, rows: rows)
@@ -341,11 +340,8 @@ public final class BatchWorkers {
         let (D, H) = (last.model.outFeatures, last.model.inFeatures)
         // The last layer for the whole batch, each worker its units.
         parallel(n) { w in
-            let worker = self.workers[w]
-            let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
-            last.model.forward(hidden, rows: rows, units: self.unitShare(w, of: n, units: D), into: self.model.logits.pointer)
-            if worker.timesLayers {
-                worker.decoder.addTime(layer: below + 1, forward: DispatchTime.now().uptimeNanoseconds &- start)
+            self.workers[w].decoder.timing(layer: below + 1) {
+                last.model.forward(hidden, rows: rows, units: self.unitShare(w, of: n, units: D), into: self.model.logits.pointer)
             }
         }
         // Each worker's likelihood and objective on its rows; dL/dlogits back into the model's buffer.
@@ -366,13 +362,10 @@ public final class BatchWorkers {
         let partials = n == partialPointers.count ? partialPointers : Array(partialPointers.prefix(n))
         // The last layer's backward, each worker its units over the whole batch.
         parallel(n) { w in
-            let worker = self.workers[w]
-            let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
             let units = self.unitShare(w, of: n, units: D)
-            last.workers[w].backwardWeights(input: hidden, gradOutput: gradLogits, rows: rows, units: units)
-            last.model.inputGradientShare(gradOutput: gradLogits, rows: rows, units: units, into: last.partials[w].pointer)
-            if worker.timesLayers {
-                worker.decoder.addTime(layer: below + 1, backward: DispatchTime.now().uptimeNanoseconds &- start)
+            self.workers[w].decoder.timing(layer: below + 1, backward: true) {
+                last.workers[w].backwardWeights(input: hidden, gradOutput: gradLogits, rows: rows, units: units)
+                last.model.inputGradientShare(gradOutput: gradLogits, rows: rows, units: units, into: last.partials[w].pointer)
             }
         }
         // Each worker: dL/d(the last layer's input) for its rows (the shares added in worker order), then the rest.
@@ -405,11 +398,10 @@ public final class BatchWorkers {
         let input = UnsafePointer(model.input.pointer)
         let gradient = UnsafePointer(all)
         parallel(n) { w in
-            let worker = self.workers[w]
-            let start = worker.timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
             let units = self.unitShare(w, of: n, units: first.model.outFeatures)
-            first.workers[w].backwardWeights(input: input, gradOutput: gradient, rows: rows, units: units)
-            if worker.timesLayers { worker.encoder.addTime(layer: 0, backward: DispatchTime.now().uptimeNanoseconds &- start) }
+            self.workers[w].encoder.timing(layer: 0, backward: true) {
+                first.workers[w].backwardWeights(input: input, gradOutput: gradient, rows: rows, units: units)
+            }
         }
     }
 

@@ -183,12 +183,17 @@ public final class Sequential {
         return UnsafeMutablePointer(mutating: run(first..<layers.count, input: UnsafePointer(output(ofLayer: first - 1)), rows: rows))
     }
 
-    /// Adds `nanoseconds` to layer `i`'s forward or backward time when
-    /// `timesLayers` is on (for work done on the layer's behalf outside this stack).
-    public func addTime(layer i: Int, forward: UInt64 = 0, backward: UInt64 = 0) {
-        guard timesLayers else { return }
-        layerNanoseconds[i].forward &+= forward
-        layerNanoseconds[i].backward &+= backward
+    /// Runs `body` as layer `i`'s forward (or `backward`) work: its wall-clock
+    /// time goes into `layerNanoseconds` when `timesLayers` is on. The stack's
+    /// own passes time each layer this way, and `BatchWorkers` the work it does
+    /// for a layer outside them.
+    @inline(__always)
+    public func timing(layer i: Int, backward: Bool = false, _ body: () -> Void) {
+        guard timesLayers else { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- start
+        if backward { layerNanoseconds[i].backward &+= elapsed } else { layerNanoseconds[i].forward &+= elapsed }
     }
 
     /// The buffer `backward` fills with dL/d(output of layer i), i below the
@@ -199,9 +204,7 @@ public final class Sequential {
         var input = x
         for i in range {
             let out = output(ofLayer: i)
-            let start = timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
-            layers[i].forward(input, rows: rows, into: out)
-            if timesLayers { layerNanoseconds[i].forward &+= DispatchTime.now().uptimeNanoseconds &- start }
+            timing(layer: i) { layers[i].forward(input, rows: rows, into: out) }
             input = UnsafePointer(out)
         }
         return input
@@ -227,9 +230,9 @@ public final class Sequential {
             let input = i == 0 ? x : UnsafePointer(output(ofLayer: i - 1))
             let dx: UnsafeMutablePointer<Float>?
             if i == 0 { dx = gradInput } else if layer.inPlace { dx = dy } else { dx = gradients[slot[i - 1]]?.pointer }
-            let start = timesLayers ? DispatchTime.now().uptimeNanoseconds : 0
-            layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
-            if timesLayers { layerNanoseconds[i].backward &+= DispatchTime.now().uptimeNanoseconds &- start }
+            timing(layer: i, backward: true) {
+                layer.backward(input: input, output: output(ofLayer: i), gradOutput: dy, rows: rows, gradInput: dx)
+            }
             if let range = layer.parameterRange { layerDone(range) }
             guard let dx else { continue }
             dy = dx

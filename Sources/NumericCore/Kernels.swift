@@ -222,10 +222,7 @@ public enum Kernels {
 
     /// out[i] = Σ_w parts[w][i] for i in `range`, added in the order of `parts`.
     public static func sum(_ parts: [UnsafePointer<Float>], range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        let o = range.lowerBound
-        guard let first = parts.first else { return (out + o).update(repeating: 0, count: range.count) }
-        (out + o).update(from: first + o, count: range.count)
-        for p in parts.dropFirst() { zk_add(out + o, out + o, p + o, range.count) }
+        sum(parts, offset: range.lowerBound, count: range.count, into: out + range.lowerBound)
     }
 
     /// Flush subnormal floats to zero on the calling thread (see zoo_kernels.h).
