@@ -4,8 +4,10 @@
 // step's 64-row share of the tutorial MLP and of conv-vae), one thread, best of
 // 7 rounds: the product with beta 0; with beta 1 into C as it is (what a product
 // into a buffer already at +0 costs); and memset + beta 1 (beta 0 spelled out).
-// conv-vae's column buffers (Conv2d.gradientColumns, ConvTranspose2d.productColumns)
-// were changed to beta 1 on these figures.
+// On these figures conv-vae's column products were moved to beta 1 into buffers
+// col2im leaves at +0 (commit 37b6335), and back (3879c00): the zero stores cost
+// what the memset did (results/parallel-layouts-2026-11-28.txt, section 9).
+// (Since the shared bench_common.h, A and B hold its fill pattern, not i % 31 / 100.)
 //
 //   clang -O2 -o /tmp/gemm_beta_zero Scripts/gemm_beta_zero.c \
 //       -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
@@ -16,24 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 extern void openblas_set_num_threads(int);
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *filled(size_t n) {
-    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-    if (!p) exit(1);
-    for (size_t i = 0; i < n; i++) p[i] = (float)(i % 31) * 0.01f;
-    return p;
-}
 
 // Row-major C[M, N] = op(A) op(B), the three ways.
 static void run(const char *name, int transA, int transB, int M, int N, int K) {
-    float *A = filled((size_t)M * K), *B = filled((size_t)K * N), *C = filled((size_t)M * N);
+    float *A = alloc_floats((size_t)M * K), *B = alloc_floats((size_t)K * N), *C = alloc_floats((size_t)M * N);
     const int lda = transA ? M : K, ldb = transB ? K : N;
     double best[3] = {1, 1, 1};
     int calls = (int)(4e9 / (2.0 * M * N * K));

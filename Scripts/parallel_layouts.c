@@ -61,22 +61,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 extern void openblas_set_num_threads(int);
 
 enum { B = 128, D = 784, H = 400, Z = 20, L = 2 * Z, HALF = B / 2, HH = H / 2 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *alloc(size_t n) {
-    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-    if (!p) exit(1);
-    for (size_t i = 0; i < n; i++) p[i] = (float)((i * 2654435761u) % 1000) * 1e-4f - 0.05f;
-    return p;
-}
 
 // Parameters in one flat array (PyTorch's order), with Adam's moments and
 // per-thread gradients.
@@ -407,9 +396,9 @@ enum { ROUNDS = 8, BLOCK = 50 };
 static void *run(void *arg) {
     int id = (int)(size_t)arg;
     _mm_setcsr(_mm_getcsr() | 0x8040);  // flush to zero, denormals are zero (as zoo's Trainer sets)
-    DataBuffers d = {alloc(D * B), alloc(B * H), alloc(B * L), alloc(B * Z), alloc(B * H), alloc(B * D),
-                     alloc(B * D), alloc(B * H), alloc(B * Z), alloc(B * L), alloc(B * H)};
-    TensorBuffers t = {alloc(HH * B), alloc(HH * B), alloc(HH * B), alloc(HH * B)};
+    DataBuffers d = {alloc_floats(D * B), alloc_floats(B * H), alloc_floats(B * L), alloc_floats(B * Z), alloc_floats(B * H), alloc_floats(B * D),
+                     alloc_floats(B * D), alloc_floats(B * H), alloc_floats(B * Z), alloc_floats(B * L), alloc_floats(B * H)};
+    TensorBuffers t = {alloc_floats(HH * B), alloc_floats(HH * B), alloc_floats(HH * B), alloc_floats(HH * B)};
     int k[7] = {0};
     for (int round = 0; round < ROUNDS; round++)
         for (int mode = 0; mode < 7; mode++)
@@ -440,29 +429,29 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(1);
     if (argc > 1) firstRows = atoi(argv[1]);
     if (argc > 2) chunk = atoi(argv[2]);
-    whole = (DataBuffers){0, alloc(B * H), alloc(B * L), alloc(B * Z), alloc(B * H), alloc(B * D),
-                          alloc(B * D), alloc(B * H), alloc(B * Z), alloc(B * L), alloc(B * H)};
-    p = alloc(NP);
+    whole = (DataBuffers){0, alloc_floats(B * H), alloc_floats(B * L), alloc_floats(B * Z), alloc_floats(B * H), alloc_floats(B * D),
+                          alloc_floats(B * D), alloc_floats(B * H), alloc_floats(B * Z), alloc_floats(B * L), alloc_floats(B * H)};
+    p = alloc_floats(NP);
     for (size_t i = 0; i < NP; i++) p[i] *= 0.5f;
-    m = alloc(NP);
-    v = alloc(NP);
+    m = alloc_floats(NP);
+    v = alloc_floats(NP);
     memset(m, 0, NP * sizeof(float));
     memset(v, 0, NP * sizeof(float));
-    g[0] = alloc(NP);
-    g[1] = alloc(NP);
-    x = alloc((size_t)B * D);
+    g[0] = alloc_floats(NP);
+    g[1] = alloc_floats(NP);
+    x = alloc_floats((size_t)B * D);
     for (size_t i = 0; i < (size_t)B * D; i++) x[i] = x[i] > 0 ? 1 : 0;
-    eps = alloc(B * Z);
-    partial[0] = alloc(D * B);
-    partial[1] = alloc(D * B);
-    mlT = alloc(L * B);
-    zsh = alloc(L * B);
-    dloT = alloc(D * B);
-    dzp[0] = alloc(Z * B);
-    dzp[1] = alloc(Z * B);
-    wholeH1 = alloc((size_t)B * H);
-    firstT[0] = alloc((size_t)HH * B);
-    firstT[1] = alloc((size_t)HH * B);
+    eps = alloc_floats(B * Z);
+    partial[0] = alloc_floats(D * B);
+    partial[1] = alloc_floats(D * B);
+    mlT = alloc_floats(L * B);
+    zsh = alloc_floats(L * B);
+    dloT = alloc_floats(D * B);
+    dzp[0] = alloc_floats(Z * B);
+    dzp[1] = alloc_floats(Z * B);
+    wholeH1 = alloc_floats((size_t)B * H);
+    firstT[0] = alloc_floats((size_t)HH * B);
+    firstT[1] = alloc_floats((size_t)HH * B);
     pthread_t th[2];
     for (size_t i = 0; i < 2; i++) pthread_create(&th[i], 0, run, (void *)i);
     for (int i = 0; i < 2; i++) pthread_join(th[i], 0);

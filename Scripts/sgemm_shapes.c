@@ -11,13 +11,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-extern void openblas_set_num_threads(int);
+#include "bench_common.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+extern void openblas_set_num_threads(int);
 
 typedef struct {
     const char *name;
