@@ -257,9 +257,12 @@ public final class VAE {
     ///   - computeGradients: also write dL/dlogits for a following `backward`.
     ///   - klWeight: β multiplying the KL term (with K > 1, log p(z) − log q(z|x))
     ///     in the objective and its gradient.
-    ///   - encoderFrom: the encoder layer to start at: 1 when the caller has
-    ///     written the first layer's output for these rows into its buffer
-    ///     (`BatchWorkers.splitsFirstLayer`; a model that is not conditional).
+    ///   - encoderFrom: the encoder layer to start at: above 0 when the
+    ///     caller has written the output of the layer below it for these rows
+    ///     into its buffer (`Sequential.output(ofLayer:)`), as `BatchWorkers`
+    ///     does for a layer the workers compute together (having run the
+    ///     layers below it with `encodePrefix`, or, for a first layer, on the
+    ///     raw input of a model that is not conditional).
     /// - Returns: (Σ reconstruction, Σ KL) over the rows, in nats, unweighted;
     ///   `objective` holds what the gradient is of.
     @discardableResult
@@ -267,7 +270,7 @@ public final class VAE {
         rows: Int, samples: Int = 1, computeGradients: Bool = false,
         klWeight: Float = 1, encoderFrom: Int = 0
     ) -> (reconstruction: Double, kl: Double) {
-        beginForward(rows: rows, samples: samples, klWeight: klWeight, encoderFrom: encoderFrom, beforeLastLayer: false)
+        beginForward(rows: rows, samples: samples, klWeight: klWeight, encoderFrom: encoderFrom)
         return endForward(computeGradients: computeGradients)
     }
 
@@ -281,12 +284,14 @@ public final class VAE {
     private var pending: PendingForward?
 
     /// The first part of `forward` (same parameters): the encoder, the
-    /// latent draws and the decoder, all of it or (`beforeLastLayer`) all but
-    /// its last layer, whose output `logits` the caller then writes (as
-    /// `BatchWorkers` does when the workers compute the last layer together).
-    /// `endForward` finishes the pass.
-    public func beginForward(rows: Int, samples: Int = 1, klWeight: Float = 1, encoderFrom: Int = 0, beforeLastLayer: Bool) {
+    /// latent draws and the decoder, all of it or (`decoderUpTo`) its layers
+    /// below that one, whose output the caller then writes before
+    /// `continueDecoder` (as `BatchWorkers` does for a decoder layer the
+    /// workers compute together). `endForward` finishes the pass.
+    public func beginForward(rows: Int, samples: Int = 1, klWeight: Float = 1, encoderFrom: Int = 0, decoderUpTo: Int? = nil) {
         precondition(rows >= 0 && rows <= maxRows && samples >= 1 && samples <= maxSamples)
+        precondition(encoderFrom >= 0 && encoderFrom < encoder.layers.count)
+        precondition(decoderUpTo.map { $0 >= 1 && $0 <= decoder.layers.count } ?? true)
         let objective: any Objective =
             samples == 1
             ? ELBOObjective(beta: klWeight) : ImportanceWeightedObjective(samples: samples, beta: klWeight)
@@ -295,7 +300,6 @@ public final class VAE {
         if encoderFrom == 0 {
             encode(rows: rows)
         } else {
-            precondition(conditioning == nil, "a conditional encoder builds its input per call: start it at layer 0")
             encoder.forward(fromLayer: encoderFrom, rows: rows)
         }
         let klSum = objective.sample(b, rows: rows)
@@ -314,13 +318,30 @@ public final class VAE {
             }
             targets = UnsafePointer(repeated)
         }
-        if beforeLastLayer {
-            precondition(decoder.layers.count >= 2, "the decoder needs a layer before its last to stop there")
-            decoder.forward(decoderInput(rows: latentRows), rows: latentRows, layers: decoder.layers.count - 1)
+        if let decoderUpTo {
+            _ = decoder.forward(decoderInput(rows: latentRows), rows: latentRows, layers: decoderUpTo)
         } else {
             decode(rows: latentRows)
         }
         pending = PendingForward(rows: rows, samples: samples, klSum: klSum, targets: targets)
+    }
+
+    /// The encoder's first `layers` layers on the first `rows` rows of
+    /// `input` (and `labels`): what `BatchWorkers` runs on a worker's rows
+    /// below an encoder layer the workers compute together, before
+    /// `beginForward(encoderFrom:)` above it.
+    public func encodePrefix(rows: Int, layers: Int) {
+        precondition(rows >= 0 && rows <= maxRows && layers >= 1 && layers < encoder.layers.count)
+        _ = encoder.forward(encoderInput(rows: rows), rows: rows, layers: layers)
+    }
+
+    /// The decoder's layers from `first` up, on the output of layer `first −
+    /// 1` the caller wrote (see `beginForward(decoderUpTo:)`), for the rows of
+    /// the pass `beginForward` began (nothing when `first` is past the last layer).
+    public func continueDecoder(from first: Int) {
+        guard let p = pending else { preconditionFailure("continueDecoder without beginForward") }
+        guard first < decoder.layers.count else { return }
+        decoder.forward(fromLayer: first, rows: p.rows * p.samples)
     }
 
     /// The rest of the pass `beginForward` began: the likelihood of `logits`
@@ -393,41 +414,61 @@ public final class VAE {
 
     /// Gradients of the objective of the last forward pass (which must have
     /// had `computeGradients: true`) with respect to every parameter, written
-    /// into `parameters.gradients`.
+    /// into `parameters.gradients`: `backwardDecoder`, `backwardLatent`,
+    /// then `backwardEncoder`.
     ///
     /// - Parameter layerDone: called with each layer's flat parameter range as
     ///   soon as its gradient is final and its weights are no longer needed by
     ///   this pass, so an optimizer can update it while it is still in cache.
     ///   The ranges cover every parameter exactly once.
-    /// - Parameters:
-    ///   - decoderFrom: when given, the caller has done the decoder's layers
-    ///     above this one (`BatchWorkers` does the last layer for all workers
-    ///     together) and written dL/d(its output) into
-    ///     `decoder.gradient(ofLayerOutput:)`; the pass starts there.
-    ///   - encoderDownTo: the encoder layer the pass stops after (1 leaves the
-    ///     first layer's backward to the caller, with dL/d(its output) in
-    ///     `encoder.gradient(ofLayerOutput: 0)`).
-    public func backward(
-        rows: Int, decoderFrom: Int? = nil, encoderDownTo: Int = 0, layerDone: (Range<Int>) -> Void = { _ in }
-    ) {
-        let L = config.latentDim
-        let latentRows = rows * lastObjective.samples
+    public func backward(rows: Int, layerDone: (Range<Int>) -> Void = { _ in }) {
+        backwardDecoder(rows: rows, layerDone: layerDone)
+        backwardLatent(rows: rows)
+        backwardEncoder(rows: rows, layerDone: layerDone)
+    }
+
+    /// The decoder's part of `backward`: its layers `top` down to `bottom`
+    /// (see `Sequential.backward`). From the top (`top` nil) the pass starts
+    /// from dL/dlogits; below it, from dL/d(output of layer `top`) the caller
+    /// wrote into `decoder.gradient(ofLayerOutput: top)` (as `BatchWorkers`
+    /// does after a layer the workers compute together). Down to layer 0 it
+    /// also writes dL/dz for `backwardLatent`.
+    public func backwardDecoder(rows: Int, from top: Int? = nil, downTo bottom: Int = 0, layerDone: (Range<Int>) -> Void = { _ in }) {
         var gradOutput = gradLogits.pointer
-        if let top = decoderFrom {
+        if let top {
             guard let g = decoder.gradient(ofLayerOutput: top) else { preconditionFailure("decoder layer \(top) has no gradient buffer") }
             gradOutput = g
         }
         decoder.backward(
-            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradOutput, rows: latentRows,
-            gradInput: (gradConditionedZ ?? gradZ).pointer, from: decoderFrom, layerDone: layerDone)
+            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradOutput, rows: rows * lastObjective.samples,
+            gradInput: (gradConditionedZ ?? gradZ).pointer, from: top, downTo: bottom, layerDone: layerDone)
+    }
+
+    /// The latent draws' part of `backward`: dL/d(μ, log σ²) from the dL/dz
+    /// of `backwardDecoder` and the objective's own terms.
+    public func backwardLatent(rows: Int) {
+        let L = config.latentDim
+        let latentRows = rows * lastObjective.samples
         if let gradConditionedZ {
             let C = config.labelClasses
             for r in 0..<latentRows { (gradZ.pointer + r * L).update(from: gradConditionedZ.pointer + r * (L + C), count: L) }
         }
         lastObjective.posteriorGradient(latent, rows: rows, gradZ: gradZ.pointer, into: gradPosterior.pointer)
+    }
+
+    /// The encoder's part of `backward`, from dL/d(μ, log σ²) (`top` nil) or
+    /// from dL/d(output of layer `top`) in `encoder.gradient(ofLayerOutput:)`,
+    /// down to layer `bottom` (above 0 leaves dL/d(output of layer bottom − 1)
+    /// in its gradient buffer: `BatchWorkers` does that layer for all workers).
+    public func backwardEncoder(rows: Int, from top: Int? = nil, downTo bottom: Int = 0, layerDone: (Range<Int>) -> Void = { _ in }) {
+        var gradOutput = gradPosterior.pointer
+        if let top {
+            guard let g = encoder.gradient(ofLayerOutput: top) else { preconditionFailure("encoder layer \(top) has no gradient buffer") }
+            gradOutput = g
+        }
         encoder.backward(
-            input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradPosterior.pointer, rows: rows,
-            gradInput: nil, downTo: encoderDownTo, layerDone: layerDone)
+            input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradOutput, rows: rows,
+            gradInput: nil, from: top, downTo: bottom, layerDone: layerDone)
     }
 
     /// The means of p(x | z) of the last decode (Bernoulli means, Gaussian means sigmoid(logits)), into `out` ([rows, inputDim]).

@@ -13,6 +13,8 @@ import Testing
         ("mlp", ModelConfig(inputDim: 12, hidden: [7, 5], latentDim: 3)),
         // First and last layers wide enough to split by units (16-row multiples: 0..<16, 16..<40 for two workers).
         ("wide", ModelConfig(inputDim: 40, hidden: [40, 6], latentDim: 3)),
+        // The widest layers in the middle of the encoder and of the decoder: split there (0..<16, 16..<40).
+        ("middle", ModelConfig(inputDim: 8, hidden: [40, 40], latentDim: 3)),
         ("conditional", ModelConfig(inputDim: 12, hidden: [6], latentDim: 2, labelClasses: 3)),
         (
             "conv",
@@ -103,20 +105,22 @@ import Testing
         }
     }
 
-    /// The workers compute the first layer together for an MLP encoder on the
-    /// raw input, with more than one worker; not for a conditional encoder
-    /// (its input is built per worker), a convolutional one, or one worker.
-    /// They compute the decoder's last layer together when it is linear (the
-    /// conditional decoder's too, not the convolutional one's).
-    @Test func whoSplitsTheFirstAndLastLayers() throws {
+    /// With more than one worker, the workers compute the widest linear layer
+    /// of an MLP encoder and decoder together: not the encoder's heads, nor a
+    /// conditional encoder's first layer or a decoder's first (their inputs
+    /// are built per worker), nor any layer of a stack with convolutions.
+    @Test func whichLayersTheWorkersSplit() throws {
+        let expected: [String: (encoder: Int?, decoder: Int?)] = [
+            "mlp": (0, 4), "wide": (0, 4), "middle": (2, 2), "conditional": (nil, 2), "conv": (nil, nil),
+        ]
         for (name, config) in Self.configs {
             let m = try Self.model(config, rows: 9, samples: 1, seed: 2)
+            let want = try #require(expected[name])
             let two = try BatchWorkers(m, count: 2)
-            let one = try BatchWorkers(m, count: 1)
-            #expect(two.splitsFirstLayer == (name == "mlp" || name == "wide"), "\(name)")
-            #expect(two.splitsLastLayer == (name != "conv"), "\(name)")
-            #expect(!BatchWorkers(m).splitsFirstLayer && !one.splitsFirstLayer, "\(name)")
-            #expect(!BatchWorkers(m).splitsLastLayer && !one.splitsLastLayer, "\(name)")
+            #expect(two.splitLayers.encoder == want.encoder && two.splitLayers.decoder == want.decoder, "\(name): \(two.splitLayers)")
+            for one in [BatchWorkers(m), try BatchWorkers(m, count: 1)] {
+                #expect(one.splitLayers.encoder == nil && one.splitLayers.decoder == nil, "\(name)")
+            }
         }
     }
 
@@ -130,7 +134,7 @@ import Testing
         for count in [1, 2] {
             let m = try Self.model(config, rows: 9, samples: 3, seed: 13)
             let workers = try BatchWorkers(m, count: count)
-            #expect(workers.splitsLastLayer == (count == 2))
+            #expect((workers.splitLayers.decoder != nil) == (count == 2))
             let adam = try Adam(parameterCount: m.parameters.count)
             try workers.step(rows: 9, samples: 3, optimizer: adam)
             try workers.step(rows: 9, samples: 1, optimizer: adam)
@@ -155,16 +159,17 @@ import Testing
     }
 
     /// Fewer rows than workers with the layers split: 2 of 3 workers take
-    /// part, and only their shares of the last layer's input gradient count
+    /// part, and only their shares of a split layer's input gradient count
     /// (the third's buffer holds a step of its own, 9 rows, before).
-    @Test func twoOfThreeWorkersSplitTheLayers() throws {
-        let config = try #require(Self.configs.first { $0.0 == "wide" }?.1)
+    @Test(arguments: ["wide", "middle"])
+    func twoOfThreeWorkersSplitTheLayers(name: String) throws {
+        let config = try #require(Self.configs.first { $0.0 == name }?.1)
         let whole = try Self.model(config, rows: 9, samples: 1, seed: 17)
         whole.forward(rows: 2, computeGradients: true)
         whole.backward(rows: 2)
         let split = try Self.model(config, rows: 9, samples: 1, seed: 17)
         let workers = try BatchWorkers(split, count: 3)
-        #expect(workers.splitsFirstLayer && workers.splitsLastLayer)
+        #expect(workers.splitLayers.encoder != nil && workers.splitLayers.decoder != nil)
         let values = split.parameters.values.array
         try workers.step(rows: 9, optimizer: try Adam(parameterCount: split.parameters.count))
         split.parameters.values.pointer.update(from: values, count: values.count)
