@@ -144,6 +144,39 @@ import Testing
         #expect(worst <= 2e-6, "largest parameter difference \(worst)")
     }
 
+    /// Adam's shares cover every parameter exactly once; each thread's own
+    /// ranges are its unit rows of the split layers; on the tutorial MLP the
+    /// threads' work (a summed value counted 1.5 own ones) evens out within
+    /// 48 half-values, where the old split by tensor rows gave one thread all
+    /// of the 20-row heads.
+    @Test func adamSharesCoverEveryParameterOnceAndEvenOut() throws {
+        let tutorial = ModelConfig(inputDim: 784, hidden: [400], latentDim: 20)
+        for (name, config) in Self.configs + [("tutorial", tutorial)] {
+            for n in [2, 3] {
+                let m = try Self.model(config, rows: 9, samples: 1, seed: 4)
+                let workers = try BatchWorkers(m, count: n)
+                try workers.step(rows: 9, optimizer: try Adam(parameterCount: m.parameters.count))
+                let shares = workers.updateShares(n)
+                var hits = [Int](repeating: 0, count: m.parameters.count)
+                for share in shares { for r in share.own + share.summed { for i in r { hits[i] += 1 } } }
+                #expect(hits.allSatisfy { $0 == 1 }, "\(name), \(n) workers")
+                let splitRanges = [
+                    workers.splitLayers.encoder.map { m.encoder.layers[$0] }, workers.splitLayers.decoder.map { m.decoder.layers[$0] },
+                ]
+                .compactMap { ($0 as? Dense)?.flatRange }
+                for share in shares {
+                    #expect(
+                        share.own.allSatisfy { r in splitRanges.contains { $0.contains(r.lowerBound) && $0.contains(r.upperBound - 1) } })
+                }
+                #expect(shares.map { $0.own.reduce(0) { $0 + $1.count } }.reduce(0, +) == splitRanges.reduce(0) { $0 + $1.count })
+                if name == "tutorial" && n == 2 {
+                    let work = shares.map { 2 * $0.own.reduce(0) { $0 + $1.count } + 3 * $0.summed.reduce(0) { $0 + $1.count } }
+                    #expect(abs(work[0] - work[1]) <= 48, "work \(work)")
+                }
+            }
+        }
+    }
+
     /// A check that throws stops the step before any parameter is updated.
     @Test func aFailedCheckUpdatesNothing() throws {
         let m = try Self.model(Self.configs[0].1, rows: 6, samples: 1, seed: 3)
