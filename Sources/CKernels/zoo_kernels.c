@@ -361,6 +361,12 @@ void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_
 }
 
 ZK_CLONES
+void zk_from_image_minor_part(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, size_t i0, size_t i1,
+                              const float *restrict bias, size_t plane, float *restrict x) {
+    zk_transpose(src, n, m0, m1, i0, i1, x, size, bias, plane);
+}
+
+ZK_CLONES
 void zk_add_row_bias(float *restrict x, size_t rows, size_t size, const float *restrict bias) {
     for (size_t o = 0; o < rows; o++) {
         const float b = bias[o];

@@ -18,25 +18,29 @@ import NumericCore
 /// seed and worker count (a different worker count rounds differently).
 ///
 /// Two choices keep each core on weights it wrote itself (the forward
-/// products ran about 10 % faster without Adam's writes before them): Adam
-/// gives thread t share t of the rows of every parameter tensor (not of the
-/// flat buffer), and the workers compute the widest linear layer of the
-/// encoder and of the decoder together, each its share of the layer's units
-/// (the rows of the weight it updates) over the whole batch, in the model's
-/// buffers (`splitLayers`). Each worker runs its rows up to such a layer and
-/// copies its input rows into the model's buffer; after the layer it copies
-/// its rows of the output back and runs on. Going back, each worker copies
-/// its rows of dL/d(output); the layer's weight gradient is one product over
-/// all rows per unit share, kept in the owner's gradient buffer and given to
-/// Adam alone (no sum), and each unit share's part of dL/d(input) is added in
-/// worker order for each worker's rows before it runs on down. No core then
-/// reads weights of those layers that the other core wrote. On the tutorial
-/// MLP (its first and last layers) this gained 4–6 % with the first layer's
-/// forward and Adam by tensor rows (five A/B pairs on a 2-core Xeon, SkylakeX
-/// kernels: 1.066–1.097 against 1.114–1.153 s per epoch; Adam's pass 0.13
-/// against 0.17–0.19 s), 2–5 % more with the last layer, 1–2 % more with the
-/// first layer's backward. A decoder layer is split only in passes with one
-/// latent draw per image (the decoder's rows are then the batch's).
+/// products ran about 10 % faster without Adam's writes before them): the
+/// workers compute the widest linear layer of the encoder and of the decoder
+/// together, each its own units (the rows of the weight it updates, whole
+/// 16-unit blocks) over the whole batch, in the model's buffers
+/// (`splitLayers`), and Adam gives each thread those rows (`updateShares`).
+/// Each worker runs its rows up to such a layer and copies its input rows
+/// into the model's buffer; after the layer it copies its rows of the output
+/// back and runs on. Going back, each worker copies its rows of
+/// dL/d(output); the layer's weight gradient is one product over all rows
+/// per thread's units, kept in the owner's gradient buffer and given to Adam
+/// alone (no sum), and each thread's part of dL/d(input) is added in worker
+/// order for each worker's rows before it runs on down. Units left over
+/// from whole blocks (400 = 192 + 192 + 16) are computed by every thread for
+/// its rows, their gradient summed like an unsplit layer's. No core then
+/// reads weights of those layers that the other core wrote (but for the
+/// leftover units). On the tutorial MLP (its first and last layers) this
+/// gained 4–6 % with the first layer's forward and Adam by tensor rows (five
+/// A/B pairs on a 2-core Xeon, SkylakeX kernels: 1.066–1.097 against
+/// 1.114–1.153 s per epoch; Adam's pass 0.13 against 0.17–0.19 s), 2–5 % more
+/// with the last layer, 1–2 % more with the first layer's backward, about
+/// 1.5 % more with the leftover units shared (ten A/B pairs: median 1.037
+/// against 1.053 s). A decoder layer is split only in passes with one latent
+/// draw per image (the decoder's rows are then the batch's).
 public final class BatchWorkers {
     /// The model whose parameters the workers share, and whose buffers hold the whole batch.
     public let model: VAE
@@ -72,20 +76,12 @@ public final class BatchWorkers {
     /// draw do; the encoder's, when there is one, is split in every step).
     private var lastStepSplitDecoder = false
 
-    /// Whether the tensor at flat offset `offset` belongs to a layer the last
-    /// step split (each worker computed its unit rows' gradient alone).
-    private func gradientIsOwn(_ offset: Int) -> Bool {
-        encoderSplit?.model.flatRange.contains(offset) == true
-            || (lastStepSplitDecoder && decoderSplit?.model.flatRange.contains(offset) == true)
-    }
-
-    /// The flat range of the rows of parameter tensor `e` that thread `t` of
-    /// `n` updates (its `unitShare` of the tensor's first dimension).
-    private func unitRange(of e: ParameterSet.Entry, thread t: Int, of n: Int) -> Range<Int> {
-        let rows = e.shape.first ?? 1
-        let perRow = rows > 0 ? e.count / rows : 0
-        let mine = unitShare(t, of: n, units: rows)
-        return (e.offset + mine.lowerBound * perRow)..<(e.offset + mine.upperBound * perRow)
+    /// The split layer the last step split whose parameters hold flat offset
+    /// `offset` (the decoder's only when the step split it), or nil.
+    private func splitLayer(holding offset: Int) -> SplitLayer? {
+        if let e = encoderSplit, e.model.flatRange.contains(offset) { return e }
+        if lastStepSplitDecoder, let d = decoderSplit, d.model.flatRange.contains(offset) { return d }
+        return nil
     }
 
     /// What one thread updates in Adam's pass: flat ranges of the parameters
@@ -112,17 +108,27 @@ public final class BatchWorkers {
         if let plan = updatePlans[key] { return plan }
         var shares = [UpdateShare](repeating: UpdateShare(), count: n)
         var others: [Range<Int>] = []
-        for e in model.parameters.entries.sorted(by: { $0.offset < $1.offset }) where e.count > 0 {
-            if gradientIsOwn(e.offset) {
-                for t in 0..<n {
-                    let range = unitRange(of: e, thread: t, of: n)
-                    if !range.isEmpty { shares[t].own.append(range) }
-                }
-            } else if let last = others.last, last.upperBound == e.offset {
-                others[others.count - 1] = last.lowerBound..<(e.offset + e.count)
+        func other(_ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            if let last = others.last, last.upperBound == range.lowerBound {
+                others[others.count - 1] = last.lowerBound..<range.upperBound
             } else {
-                others.append(e.offset..<(e.offset + e.count))
+                others.append(range)
             }
+        }
+        for e in model.parameters.entries.sorted(by: { $0.offset < $1.offset }) where e.count > 0 {
+            guard let layer = splitLayer(holding: e.offset) else {
+                other(e.offset..<(e.offset + e.count))
+                continue
+            }
+            // The weight's or bias's rows: each thread's own units, then the shared ones (a sum).
+            let perRow = e.count / layer.model.outFeatures
+            func rows(_ units: Range<Int>) -> Range<Int> { (e.offset + units.lowerBound * perRow)..<(e.offset + units.upperBound * perRow) }
+            for t in 0..<n {
+                let range = rows(layer.ownUnits(t, of: n))
+                if !range.isEmpty { shares[t].own.append(range) }
+            }
+            other(rows(layer.sharedUnits(of: n)))
         }
         // Work in units of half an own value: own 2, summed 3.
         let own = shares.map { 2 * $0.own.reduce(0) { $0 + $1.count } }
@@ -219,7 +225,7 @@ public final class BatchWorkers {
     private func active(_ rows: Int) -> Int { min(workers.count, rows) }
 
     /// The rows worker `w` of `n` takes of a batch of `rows`.
-    private func share(_ w: Int, of n: Int, rows: Int) -> Range<Int> { (rows * w / n)..<(rows * (w + 1) / n) }
+    private func share(_ w: Int, of n: Int, rows: Int) -> Range<Int> { rowShare(w, of: n, rows: rows) }
 
     /// Forward pass over the first `rows` rows of the model's batch (see
     /// `VAE.forward`), without gradients: per-row results into `model`.
@@ -286,10 +292,9 @@ public final class BatchWorkers {
         guard n > 1 else { return }
         let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
         Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
-        // A split layer's rows: each worker's own, not a sum.
-        for e in model.parameters.entries where gradientIsOwn(e.offset) {
-            for t in 0..<n {
-                let range = unitRange(of: e, thread: t, of: n)
+        // A split layer's own rows: each worker's alone, not a sum.
+        for (t, share) in updateShares(n).enumerated() {
+            for range in share.own {
                 (model.parameters.gradients.pointer + range.lowerBound).update(from: parts[t] + range.lowerBound, count: range.count)
             }
         }
@@ -446,19 +451,8 @@ public final class BatchWorkers {
     }
 }
 
-/// The units of a layer (rows of its weight, of any parameter tensor) thread
-/// `t` of `n` computes and updates: split where an even split would, rounded
-/// down to a multiple of 16 rows, so that each part of a split layer's
-/// product is whole blocks of OpenBLAS's kernels when the layer's are (400 →
-/// 192 + 208), and every value is summed as in a product of all the units (a
-/// 200-row part changed the last bits of 3,039 of 51,200 values with the
-/// Haswell and Zen kernels; an even 200 + 200 and 392 + 392 split of the
-/// tutorial MLP balanced the threads but its products ran about 4 % slower,
-/// no faster in all).
-private func unitShare(_ t: Int, of n: Int, units: Int) -> Range<Int> {
-    func boundary(_ i: Int) -> Int { i == n ? units : (units * i / n) / 16 * 16 }
-    return boundary(t)..<boundary(t + 1)
-}
+/// The rows worker `w` of `n` takes of a batch of `rows`.
+private func rowShare(_ w: Int, of n: Int, rows: Int) -> Range<Int> { (rows * w / n)..<(rows * (w + 1) / n) }
 
 /// A linear layer the workers compute together (see `BatchWorkers.splitLayers`),
 /// with the buffers its phases read and write: the model's for the whole
@@ -560,17 +554,39 @@ private struct SplitLayer {
         Kernels.sum(parts, offset: part.lowerBound * width, count: part.count * width, into: workerGradInputs[w])
     }
 
-    /// Thread `t` of `n`: its units' outputs for all `rows` rows.
-    func forward(thread t: Int, of n: Int, rows: Int) {
-        model.forward(input, rows: rows, units: unitShare(t, of: n, units: model.outFeatures), into: output)
+    /// The units thread `t` of `n` computes for the whole batch and updates
+    /// alone: an equal run of whole 16-unit blocks (the blocks of OpenBLAS's
+    /// kernels, so that each value is summed as in a product of all the
+    /// units: a 200-unit part changed the last bits of 3,039 of 51,200 values
+    /// with the Haswell and Zen kernels, and an even 200 + 200 / 392 + 392
+    /// split of the tutorial MLP ran its products about 4 % slower).
+    func ownUnits(_ t: Int, of n: Int) -> Range<Int> {
+        let each = model.outFeatures / 16 / n * 16
+        return (t * each)..<((t + 1) * each)
     }
 
-    /// Thread `t` of `n`: its units' weight gradient over all `rows` rows
-    /// (into worker t's gradient buffer) and their share of dL/d(input).
+    /// The units left over (400 = 192 + 192 + 16): every thread computes
+    /// them for its rows of the batch, and their gradient is the workers'
+    /// sum. The threads then do the same work: with the 16 units given to one
+    /// thread whole (192 + 208), the other waited 4–9 % of each split layer's time.
+    func sharedUnits(of n: Int) -> Range<Int> { (n * (model.outFeatures / 16 / n * 16))..<model.outFeatures }
+
+    /// Thread `t` of `n`: its own units' outputs for all `rows` rows, and the
+    /// shared units' for its rows of them.
+    func forward(thread t: Int, of n: Int, rows: Int) {
+        model.forward(input, rows: rows, units: ownUnits(t, of: n), into: output)
+        model.forward(input, rows: rows, units: sharedUnits(of: n), part: rowShare(t, of: n, rows: rows), into: output)
+    }
+
+    /// Thread `t` of `n`: its own units' weight gradient over all `rows` rows
+    /// and the shared units' over its rows (into worker t's gradient buffer),
+    /// and the same products' share of dL/d(input).
     func backward(thread t: Int, of n: Int, rows: Int) {
-        let units = unitShare(t, of: n, units: model.outFeatures)
-        workers[t].backwardWeights(input: input, gradOutput: gradOutput, rows: rows, units: units)
+        let (own, shared, part) = (ownUnits(t, of: n), sharedUnits(of: n), rowShare(t, of: n, rows: rows))
+        workers[t].backwardWeights(input: input, gradOutput: gradOutput, rows: 0..<rows, units: own)
+        workers[t].backwardWeights(input: input, gradOutput: gradOutput, rows: part, units: shared)
         guard !partials.isEmpty else { return }
-        model.inputGradientShare(gradOutput: gradOutput, rows: rows, units: units, into: partials[t].pointer)
+        model.inputGradientShare(gradOutput: gradOutput, rows: 0..<rows, units: own, into: partials[t].pointer)
+        model.inputGradientShare(gradOutput: gradOutput, rows: part, units: shared, into: partials[t].pointer, accumulate: true)
     }
 }

@@ -74,51 +74,66 @@ public struct Dense {
 
     /// Units (output columns) `units` of `forward`: y[:, units] = x · W[units]ᵀ
     /// + b[units], through the transposed product as `forward`, one product
-    /// over all `rows`. Threads that take disjoint unit ranges write disjoint
-    /// parts of this layer's yᵀ buffer and of `y` (`BatchWorkers` splits the
-    /// first layer this way). Each value is summed as by `forward` on the same
-    /// rows when the units split at a multiple of 16; against `forward` on
-    /// fewer rows (a worker's share) OpenBLAS's Haswell and Zen kernels round
-    /// some values differently (1,362 of 25,600 for 128 against 64 rows in a
-    /// C test; the SkylakeX kernels none). One product per worker's rows would
-    /// keep those bits, but ran 1–2.5 % slower (five A/B pairs). Needs
-    /// `takesUnits(rows:)`.
-    public func forward(_ x: UnsafePointer<Float>, rows: Int, units: Range<Int>, into y: UnsafeMutablePointer<Float>) {
-        guard let t = transposedOutput, rows <= t.shape[1], units.lowerBound >= 0, units.upperBound <= outFeatures else {
+    /// over all `rows`, or over batch rows `part` of them only. Threads that
+    /// take disjoint unit ranges (or row parts) write disjoint parts of this
+    /// layer's yᵀ buffer and of `y` (`BatchWorkers` splits layers this way).
+    /// Each value is summed as by `forward` on the same rows when the units
+    /// split at a multiple of 16; against `forward` on fewer rows (a worker's
+    /// share) OpenBLAS's Haswell and Zen kernels round some values
+    /// differently (1,362 of 25,600 for 128 against 64 rows in a C test; the
+    /// SkylakeX kernels none). One product per worker's rows would keep those
+    /// bits, but ran 1–2.5 % slower (five A/B pairs). Needs `takesUnits(rows:)`.
+    public func forward(
+        _ x: UnsafePointer<Float>, rows: Int, units: Range<Int>, part: Range<Int>? = nil, into y: UnsafeMutablePointer<Float>
+    ) {
+        let part = part ?? 0..<rows
+        guard let t = transposedOutput, rows <= t.shape[1], units.lowerBound >= 0, units.upperBound <= outFeatures,
+            part.lowerBound >= 0, part.upperBound <= rows
+        else {
             preconditionFailure("forward(units:) needs a transposed-output buffer for \(rows) rows and units within \(outFeatures)")
         }
-        guard !units.isEmpty else { return }
+        guard !units.isEmpty, !part.isEmpty else { return }
         BLAS.gemm(
-            transB: true, m: units.count, n: rows, k: inFeatures, a: weight.pointer + units.lowerBound * inFeatures, lda: inFeatures,
-            b: x, ldb: inFeatures, c: t.pointer + units.lowerBound * rows, ldc: rows)
-        Kernels.fromImageMinor(t.pointer, images: rows, size: outFeatures, range: units, bias: bias.pointer, plane: 1, into: y)
+            transB: true, m: units.count, n: part.count, k: inFeatures, a: weight.pointer + units.lowerBound * inFeatures,
+            lda: inFeatures, b: x + part.lowerBound * inFeatures, ldb: inFeatures,
+            c: t.pointer + units.lowerBound * rows + part.lowerBound, ldc: rows)
+        Kernels.fromImageMinor(
+            t.pointer, images: rows, part: part, size: outFeatures, range: units, bias: bias.pointer, plane: 1, into: y)
     }
 
-    /// The parameter gradients of units `units` over all `rows` rows, for
-    /// threads that split a layer's backward by units: dW[units] =
-    /// dy[:, units]ᵀ · x (one product, K = rows) and db[units] = Σ_rows
-    /// dy[:, units], into this layer's gradient views (rows `units` of them).
+    /// The parameter gradients of units `units` over the batch rows `rows`
+    /// (of the batch `x` and `dy` hold), for threads that split a layer's
+    /// backward by units (and rows): dW[units] = dy[rows, units]ᵀ · x[rows]
+    /// (one product, K = rows.count) and db[units] = Σ_rows dy[rows, units],
+    /// into this layer's gradient views (rows `units` of them).
     public func backwardWeights(
-        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, rows: Int, units: Range<Int>
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, rows: Range<Int>, units: Range<Int>
     ) {
         guard !units.isEmpty else { return }
+        let (a, b) = (dy + rows.lowerBound * outFeatures + units.lowerBound, x + rows.lowerBound * inFeatures)
         BLAS.gemm(
-            transA: true, m: units.count, n: inFeatures, k: rows, a: dy + units.lowerBound, lda: outFeatures, b: x,
+            transA: true, m: units.count, n: inFeatures, k: rows.count, a: a, lda: outFeatures, b: b,
             ldb: inFeatures, c: weightGradient.pointer + units.lowerBound * inFeatures, ldc: inFeatures)
-        Kernels.columnSum(
-            dy + units.lowerBound, rows: rows, cols: units.count, ld: outFeatures, into: biasGradient.pointer + units.lowerBound)
+        Kernels.columnSum(a, rows: rows.count, cols: units.count, ld: outFeatures, into: biasGradient.pointer + units.lowerBound)
     }
 
-    /// Units `units`' share of dL/dx: dy[:, units] · W[units, :] ([rows, in])
-    /// into `partial`. The shares of disjoint unit ranges covering the layer
-    /// add up to dL/dx (in another order than one product).
+    /// Units `units`' share of dL/dx for batch rows `rows`: dy[rows, units] ·
+    /// W[units, :] into rows `rows` of `partial` ([batch, in]; added to what
+    /// they hold when `accumulate`). The shares of disjoint unit ranges
+    /// covering the layer add up to dL/dx (in another order than one product).
     public func inputGradientShare(
-        gradOutput dy: UnsafePointer<Float>, rows: Int, units: Range<Int>, into partial: UnsafeMutablePointer<Float>
+        gradOutput dy: UnsafePointer<Float>, rows: Range<Int>, units: Range<Int>, into partial: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
     ) {
-        guard !units.isEmpty else { return partial.update(repeating: 0, count: rows * inFeatures) }
+        let out = partial + rows.lowerBound * inFeatures
+        guard !units.isEmpty else {
+            if !accumulate { out.update(repeating: 0, count: rows.count * inFeatures) }
+            return
+        }
         BLAS.gemm(
-            m: rows, n: inFeatures, k: units.count, a: dy + units.lowerBound, lda: outFeatures,
-            b: weight.pointer + units.lowerBound * inFeatures, ldb: inFeatures, c: partial, ldc: inFeatures)
+            m: rows.count, n: inFeatures, k: units.count, a: dy + rows.lowerBound * outFeatures + units.lowerBound,
+            lda: outFeatures, b: weight.pointer + units.lowerBound * inFeatures, ldb: inFeatures, beta: accumulate ? 1 : 0,
+            c: out, ldc: inFeatures)
     }
 
     /// Given dL/dy for `rows` rows: writes dL/dW = dyᵀ x and dL/db = Σ_rows dy

@@ -104,6 +104,16 @@ public enum Kernels {
         zk_from_image_minor(src, n, size, range.lowerBound, range.upperBound, bias, plane, x)
     }
 
+    /// `fromImageMinor` for images `images` of the `n` in `src` only.
+    @inline(__always)
+    public static func fromImageMinor(
+        _ src: UnsafePointer<Float>, images n: Int, part images: Range<Int>, size: Int, range: Range<Int>,
+        bias: UnsafePointer<Float>?, plane: Int, into x: UnsafeMutablePointer<Float>
+    ) {
+        zk_from_image_minor_part(
+            src, n, size, range.lowerBound, range.upperBound, images.lowerBound, images.upperBound, bias, plane, x)
+    }
+
     /// The im2col matrix of a convolution on image-minor planes, from its index
     /// table, for the channels in `channels` (see `zk_im2col_minor`).
     @inline(__always)

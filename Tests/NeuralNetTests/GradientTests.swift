@@ -79,11 +79,12 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
     }
 
     /// The transposed forward in parts by units (`forward(_:rows:units:into:)`,
-    /// as `BatchWorkers` splits a first layer: 16-row multiples, one part
-    /// empty, one uneven) writes every value once and gives `forward`'s values
-    /// within float rounding (4 ulp of the largest term sum; the same bits on
-    /// the kernels zoo picks, which the end-to-end comparison of checkpoints
-    /// checked).
+    /// as `BatchWorkers` splits a layer: 16-row multiples, one part empty, one
+    /// uneven; the last part in two parts of the batch's rows, as the threads
+    /// share leftover units) writes every value once and gives `forward`'s
+    /// values within float rounding (4 ulp of the largest term sum; the same
+    /// bits on the kernels zoo picks, which the end-to-end comparison of
+    /// checkpoints checked).
     @Test(arguments: [[0, 192, 400], [0, 0, 16, 400], [0, 208, 384, 400]])
     func denseForwardByUnitsCoversEveryValue(bounds: [Int]) throws {
         let (inF, outF, rows) = (37, 400, 21)
@@ -97,7 +98,10 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         let whole = try Tensor(shape: [rows, outF])
         layer.forward(x.pointer, rows: rows, into: whole.pointer)
         let parts = try Tensor([Float](repeating: .nan, count: rows * outF), shape: [rows, outF])
-        for i in 0..<(bounds.count - 1) { layer.forward(x.pointer, rows: rows, units: bounds[i]..<bounds[i + 1], into: parts.pointer) }
+        for i in 0..<(bounds.count - 2) { layer.forward(x.pointer, rows: rows, units: bounds[i]..<bounds[i + 1], into: parts.pointer) }
+        for part in [0..<8, 8..<rows] {
+            layer.forward(x.pointer, rows: rows, units: bounds[bounds.count - 2]..<outF, part: part, into: parts.pointer)
+        }
         for i in 0..<whole.count {
             let (row, unit) = (i / outF, i % outF)
             let scale = (0..<inF).reduce(abs(params.values[outF * inF + unit])) {
@@ -107,10 +111,13 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         }
     }
 
-    /// The backward pass in parts by units (as `BatchWorkers` splits a last
-    /// layer): each part's weight and bias gradient rows, and the parts' input
+    /// The backward pass in parts by units (as `BatchWorkers` splits a layer):
+    /// each part's weight and bias gradient rows, and the parts' input
     /// gradient shares added up, give `backward`'s within float rounding (4 ulp
-    /// of the largest term sum); an empty part contributes zeros.
+    /// of the largest term sum); an empty part contributes zeros; the last 8
+    /// units in two parts of the batch's rows (as threads share leftover
+    /// units: their weight gradients added, their input-gradient shares
+    /// accumulated on their own rows) too.
     @Test func denseBackwardByUnitsAddsUpToBackward() throws {
         let (inF, outF, rows) = (23, 40, 9)
         let layout: [(String, [Int])] = [("l.weight", [outF, inF]), ("l.bias", [outF])]
@@ -128,11 +135,22 @@ func finiteDifferenceMismatches(_ values: Tensor, analytic: [Float], loss: () ->
         let layer = Dense("l", in: parts)
         var summed = [Float](repeating: 0, count: rows * inF)
         let share = try Tensor([Float](repeating: .nan, count: rows * inF), shape: [rows, inF])
-        for units in [0..<0, 0..<16, 16..<40] {
-            layer.backwardWeights(input: x.pointer, gradOutput: dy.pointer, rows: rows, units: units)
-            layer.inputGradientShare(gradOutput: dy.pointer, rows: rows, units: units, into: share.pointer)
+        for units in [0..<0, 0..<16, 16..<32] {
+            layer.backwardWeights(input: x.pointer, gradOutput: dy.pointer, rows: 0..<rows, units: units)
+            layer.inputGradientShare(gradOutput: dy.pointer, rows: 0..<rows, units: units, into: share.pointer)
             for i in summed.indices { summed[i] += share[i] }
         }
+        let shared = 32..<40
+        let sharedOffsets = Array((shared.lowerBound * inF)..<(shared.upperBound * inF)) + shared.map { outF * inF + $0 }
+        var sharedGradient = [Float](repeating: 0, count: whole.count)
+        let accumulated = try Tensor(shape: [rows, inF])
+        for part in [0..<4, 4..<rows] {
+            layer.backwardWeights(input: x.pointer, gradOutput: dy.pointer, rows: part, units: shared)
+            for k in sharedOffsets { sharedGradient[k] += parts.gradients[k] }
+            layer.inputGradientShare(gradOutput: dy.pointer, rows: part, units: shared, into: accumulated.pointer, accumulate: true)
+        }
+        for k in sharedOffsets { parts.gradients[k] = sharedGradient[k] }
+        for i in summed.indices { summed[i] += accumulated[i] }
         /// 4 ulp of Σ|terms| of a sum of `count` products a(k)·b(k).
         func bound(_ count: Int, _ term: (Int) -> Float) -> Float { 4 * (0..<count).reduce(0) { $0 + abs(term($1)) } * Float.ulpOfOne }
         for o in 0..<outF {

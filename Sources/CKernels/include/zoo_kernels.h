@@ -98,6 +98,10 @@ void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0
 void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
                          size_t plane, float *restrict x);
 
+/// The same for images [i0, i1) only (src still holds n images).
+void zk_from_image_minor_part(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, size_t i0, size_t i1,
+                              const float *restrict bias, size_t plane, float *restrict x);
+
 /// x[o·size + i] += bias[o] for `rows` rows of `size` values.
 void zk_add_row_bias(float *restrict x, size_t rows, size_t size, const float *restrict bias);
 
