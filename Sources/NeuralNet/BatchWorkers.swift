@@ -323,6 +323,9 @@ public final class BatchWorkers {
             }
             splitForward(enc, n, rows: rows, scatteringSamples: enc.index == 0 ? samples : nil)
         }
+        // With the first layer split and one draw per image, the likelihood scores the model's input rows (not copied).
+        let D = model.config.inputDim
+        let targets = enc?.index == 0 && samples == 1 ? UnsafePointer(model.input.pointer) : nil
         // Each worker on its rows: from the encoder's split layer (or the input) to
         // the decoder's split layer (or through the likelihood, and back when asked).
         parallel(n) { w in
@@ -331,7 +334,7 @@ public final class BatchWorkers {
             if let enc { enc.scatterOutput(part, to: w) } else { self.scatter(part, samples: samples, to: worker) }
             worker.beginForward(
                 rows: part.count, samples: samples, klWeight: klWeight, encoderFrom: enc.map { $0.index + 1 } ?? 0,
-                decoderUpTo: dec?.index)
+                decoderUpTo: dec?.index, targets: targets.map { $0 + part.lowerBound * D })
             if let dec { return dec.gatherInput(part, from: w) }
             self.finishForward(w, part, backward: backward)
             guard backward else { return }
@@ -341,14 +344,20 @@ public final class BatchWorkers {
         guard let dec else { return backwardEncoderSplit(n, rows: rows, backward: backward) }
         splitForward(dec, n, rows: rows)
         // Each worker on its rows: the rest of the decoder, the likelihood, and back to the split layer.
+        // A split last layer's rows of the logits and their gradient stay in the model's buffers.
+        let last = dec.index == model.decoder.layers.count - 1
         parallel(n) { w in
             let part = self.share(w, of: n, rows: rows)
             let worker = self.workers[w]
+            guard !last else {
+                let offset = part.lowerBound * D
+                return self.finishForward(w, part, backward: backward, logits: dec.output + offset, gradLogits: dec.gradOutput + offset)
+            }
             dec.scatterOutput(part, to: w)
             worker.continueDecoder(from: dec.index + 1)
             self.finishForward(w, part, backward: backward)
             guard backward else { return }
-            if dec.index + 1 < worker.decoder.layers.count { worker.backwardDecoder(rows: part.count, downTo: dec.index + 1) }
+            worker.backwardDecoder(rows: part.count, downTo: dec.index + 1)
             dec.gatherGradOutput(part, from: w)
         }
         guard backward else { return objectives.prefix(n).reduce(0, +) }
@@ -364,10 +373,14 @@ public final class BatchWorkers {
     }
 
     /// Worker `w`'s likelihood and objective on its rows `part`, its per-row
-    /// results into the model's (dL/dlogits into its own buffer when `backward`).
-    private func finishForward(_ w: Int, _ part: Range<Int>, backward: Bool) {
+    /// results into the model's (dL/dlogits into its own buffer when
+    /// `backward`; `logits` and `gradLogits` in place of its buffers).
+    private func finishForward(
+        _ w: Int, _ part: Range<Int>, backward: Bool, logits: UnsafePointer<Float>? = nil,
+        gradLogits: UnsafeMutablePointer<Float>? = nil
+    ) {
         let worker = workers[w]
-        worker.endForward(computeGradients: backward)
+        worker.endForward(computeGradients: backward, logits: logits, gradLogits: gradLogits)
         objectives[w] = worker.objective
         gatherResults(part, from: worker)
     }
@@ -404,7 +417,10 @@ public final class BatchWorkers {
     private func splitForward(_ layer: SplitLayer, _ n: Int, rows: Int, scatteringSamples: Int? = nil) {
         parallel(n) { w in
             let worker = self.workers[w]
-            if let samples = scatteringSamples { self.scatter(self.share(w, of: n, rows: rows), samples: samples, to: worker) }
+            if let samples = scatteringSamples {
+                // The input rows only for K > 1 draws (repeated as targets); one draw scores the model's rows.
+                self.scatter(self.share(w, of: n, rows: rows), samples: samples, to: worker, input: samples > 1)
+            }
             layer.stack(of: worker).timing(layer: layer.index) { layer.forward(thread: w, of: n, rows: rows) }
         }
     }
@@ -419,11 +435,11 @@ public final class BatchWorkers {
         }
     }
 
-    /// Copies rows `part` of the model's batch (inputs, labels, noise) into `worker`.
-    private func scatter(_ part: Range<Int>, samples: Int, to worker: VAE) {
+    /// Copies rows `part` of the model's batch (inputs unless not `input`, labels, noise) into `worker`.
+    private func scatter(_ part: Range<Int>, samples: Int, to worker: VAE, input: Bool = true) {
         let D = model.config.inputDim
         let L = model.config.latentDim
-        worker.input.pointer.update(from: model.input.pointer + part.lowerBound * D, count: part.count * D)
+        if input { worker.input.pointer.update(from: model.input.pointer + part.lowerBound * D, count: part.count * D) }
         if model.config.isConditional {
             worker.labels.baseAddress!.update(from: model.labels.baseAddress! + part.lowerBound, count: part.count)
         }

@@ -287,8 +287,15 @@ public final class VAE {
     /// latent draws and the decoder, all of it or (`decoderUpTo`) its layers
     /// below that one, whose output the caller then writes before
     /// `continueDecoder` (as `BatchWorkers` does for a decoder layer the
-    /// workers compute together). `endForward` finishes the pass.
-    public func beginForward(rows: Int, samples: Int = 1, klWeight: Float = 1, encoderFrom: Int = 0, decoderUpTo: Int? = nil) {
+    /// workers compute together). `endForward` finishes the pass. With one
+    /// draw per image, `targets` (rows of `inputDim` values) are what the
+    /// likelihood scores instead of `input`: `BatchWorkers` passes its
+    /// model's rows when the encoder ran from the model's `input` (its first
+    /// layer split), rather than copying them.
+    public func beginForward(
+        rows: Int, samples: Int = 1, klWeight: Float = 1, encoderFrom: Int = 0, decoderUpTo: Int? = nil,
+        targets targetRows: UnsafePointer<Float>? = nil
+    ) {
         precondition(rows >= 0 && rows <= maxRows && samples >= 1 && samples <= maxSamples)
         precondition(encoderFrom >= 0 && encoderFrom < encoder.layers.count)
         precondition(decoderUpTo.map { $0 >= 1 && $0 <= decoder.layers.count } ?? true)
@@ -305,7 +312,8 @@ public final class VAE {
         let klSum = objective.sample(b, rows: rows)
         let D = config.inputDim
         let latentRows = rows * samples
-        var targets = UnsafePointer(input.pointer)
+        precondition(targetRows == nil || samples == 1, "K > 1 draws repeat `input` itself")
+        var targets = targetRows ?? UnsafePointer(input.pointer)
         if samples == 1 {
             if conditioning != nil { latentLabels.baseAddress!.update(from: labels.baseAddress!, count: rows) }
         } else {
@@ -346,15 +354,23 @@ public final class VAE {
 
     /// The rest of the pass `beginForward` began: the likelihood of `logits`
     /// and the objective. - Returns: as `forward`.
+    ///
+    /// `logits` and `gradLogits`, when given, stand for this model's buffers
+    /// (rows of `inputDim` values): `BatchWorkers` passes its model's rows
+    /// when the workers computed the decoder's last layer together, so that
+    /// neither is copied.
     @discardableResult
-    public func endForward(computeGradients: Bool) -> (reconstruction: Double, kl: Double) {
+    public func endForward(
+        computeGradients: Bool, logits logitsOverride: UnsafePointer<Float>? = nil,
+        gradLogits gradOverride: UnsafeMutablePointer<Float>? = nil
+    ) -> (reconstruction: Double, kl: Double) {
         guard let p = pending else { preconditionFailure("endForward without beginForward") }
         pending = nil
         let D = config.inputDim
         let latentRows = p.rows * p.samples
-        let grad = computeGradients ? gradLogits.pointer : nil
+        let grad = computeGradients ? gradOverride ?? gradLogits.pointer : nil
         var recSum = likelihood.negativeLogLikelihood(
-            logits: logits.pointer, targets: p.targets, grad: grad, rows: latentRows, cols: D,
+            logits: logitsOverride ?? UnsafePointer(logits.pointer), targets: p.targets, grad: grad, rows: latentRows, cols: D,
             rowLoss: p.samples == 1 ? latent.reconstruction : latent.sampleReconstruction)
         recSum /= Double(p.samples)
         self.objective = lastObjective.loss(latent, rows: p.rows, reconstructionSum: recSum, klSum: p.klSum, gradLogits: grad, cols: D)
