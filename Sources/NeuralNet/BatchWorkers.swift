@@ -224,9 +224,6 @@ public final class BatchWorkers {
     /// Workers taking part in a batch of `rows` (none gets an empty share).
     private func active(_ rows: Int) -> Int { min(workers.count, rows) }
 
-    /// The rows worker `w` of `n` takes of a batch of `rows`.
-    private func share(_ w: Int, of n: Int, rows: Int) -> Range<Int> { rowShare(w, of: n, rows: rows) }
-
     /// Forward pass over the first `rows` rows of the model's batch (see
     /// `VAE.forward`), without gradients: per-row results into `model`.
     @discardableResult
@@ -315,7 +312,7 @@ public final class BatchWorkers {
             if enc.index > 0 {
                 // The encoder's layers below the split one on each worker's rows; their output into the model's buffer.
                 parallel(n) { w in
-                    let part = self.share(w, of: n, rows: rows)
+                    let part = rowShare(w, of: n, rows: rows)
                     self.scatter(part, samples: samples, to: self.workers[w])
                     self.workers[w].encodePrefix(rows: part.count, layers: enc.index)
                     enc.gatherInput(part, from: w)
@@ -329,7 +326,7 @@ public final class BatchWorkers {
         // Each worker on its rows: from the encoder's split layer (or the input) to
         // the decoder's split layer (or through the likelihood, and back when asked).
         parallel(n) { w in
-            let part = self.share(w, of: n, rows: rows)
+            let part = rowShare(w, of: n, rows: rows)
             let worker = self.workers[w]
             if let enc { enc.scatterOutput(part, to: w) } else { self.scatter(part, samples: samples, to: worker) }
             worker.beginForward(
@@ -347,7 +344,7 @@ public final class BatchWorkers {
         // A split last layer's rows of the logits and their gradient stay in the model's buffers.
         let last = dec.index == model.decoder.layers.count - 1
         parallel(n) { w in
-            let part = self.share(w, of: n, rows: rows)
+            let part = rowShare(w, of: n, rows: rows)
             let worker = self.workers[w]
             guard !last else {
                 let offset = part.lowerBound * D
@@ -364,7 +361,7 @@ public final class BatchWorkers {
         splitBackward(dec, n, rows: rows)
         // Each worker on its rows: dL/d(the split layer's input), then down to the encoder's split layer (or the input).
         parallel(n) { w in
-            let part = self.share(w, of: n, rows: rows)
+            let part = rowShare(w, of: n, rows: rows)
             dec.sumInputGradient(part, active: n, into: w)
             self.workers[w].backwardDecoder(rows: part.count, from: dec.index - 1)
             self.backwardBelowDecoder(w, part)
@@ -402,7 +399,7 @@ public final class BatchWorkers {
             splitBackward(enc, n, rows: rows)
             if enc.index > 0 {
                 parallel(n) { w in
-                    let part = self.share(w, of: n, rows: rows)
+                    let part = rowShare(w, of: n, rows: rows)
                     enc.sumInputGradient(part, active: n, into: w)
                     self.workers[w].backwardEncoder(rows: part.count, from: enc.index - 1)
                 }
@@ -419,7 +416,7 @@ public final class BatchWorkers {
             let worker = self.workers[w]
             if let samples = scatteringSamples {
                 // The input rows only for K > 1 draws (repeated as targets); one draw scores the model's rows.
-                self.scatter(self.share(w, of: n, rows: rows), samples: samples, to: worker, input: samples > 1)
+                self.scatter(rowShare(w, of: n, rows: rows), samples: samples, to: worker, input: samples > 1)
             }
             layer.stack(of: worker).timing(layer: layer.index) { layer.forward(thread: w, of: n, rows: rows) }
         }
@@ -474,7 +471,11 @@ private func rowShare(_ w: Int, of n: Int, rows: Int) -> Range<Int> { (rows * w 
 /// with the buffers its phases read and write: the model's for the whole
 /// batch and each worker's for its rows.
 private struct SplitLayer {
-    enum Side { case encoder, decoder }
+    enum Side {
+        case encoder, decoder
+        /// `m`'s stack on this side.
+        func stack(of m: VAE) -> Sequential { self == .encoder ? m.encoder : m.decoder }
+    }
     let side: Side
     /// The layer's index in its stack (the model's and every worker's).
     let index: Int
@@ -497,13 +498,13 @@ private struct SplitLayer {
     let partials: [Tensor]
     let partialPointers: [UnsafePointer<Float>]
 
-    func stack(of m: VAE) -> Sequential { side == .encoder ? m.encoder : m.decoder }
+    func stack(of m: VAE) -> Sequential { side.stack(of: m) }
 
     /// The split layer of `side` for `workers` (see `BatchWorkers.splitLayers`), or nil.
     /// - Throws: `TensorError` when the input-gradient shares cannot be allocated.
     init?(_ side: Side, of model: VAE, workers: [VAE]) throws {
         guard workers.count > 1 else { return nil }
-        let stack = side == .encoder ? model.encoder : model.decoder
+        let stack = side.stack(of: model)
         let layers = stack.layers
         // Linear layers only: in a stack with convolutions the split gained nothing (see `splitLayers`).
         guard layers.allSatisfy({ $0.parameterRange == nil || $0 is Dense }) else { return nil }
@@ -517,14 +518,14 @@ private struct SplitLayer {
             if d.inFeatures * d.outFeatures > best?.weights ?? 0 { best = (i, d.inFeatures * d.outFeatures) }
         }
         guard let i = best?.index, let dense = layers[i] as? Dense else { return nil }
-        let copies = workers.compactMap { (side == .encoder ? $0.encoder : $0.decoder).layers[i] as? Dense }
+        let stacks = workers.map(side.stack(of:))
+        let copies = stacks.compactMap { $0.layers[i] as? Dense }
         guard copies.count == workers.count else { return nil }
         // dL/d(output of layer i) in `m`: the decoder's last layer's is `gradLogits`.
         func gradientOfOutput(_ m: VAE) -> UnsafeMutablePointer<Float>? {
-            let s = side == .encoder ? m.encoder : m.decoder
+            let s = side.stack(of: m)
             return i == s.layers.count - 1 ? (side == .decoder ? m.gradLogits.pointer : nil) : s.gradient(ofLayerOutput: i)
         }
-        let stacks = workers.map { side == .encoder ? $0.encoder : $0.decoder }
         let workerGradOutputs = workers.compactMap(gradientOfOutput)
         guard let modelGradOutput = gradientOfOutput(model), workerGradOutputs.count == workers.count else { return nil }
         self.side = side
@@ -576,16 +577,16 @@ private struct SplitLayer {
     /// units: a 200-unit part changed the last bits of 3,039 of 51,200 values
     /// with the Haswell and Zen kernels, and an even 200 + 200 / 392 + 392
     /// split of the tutorial MLP ran its products about 4 % slower).
-    func ownUnits(_ t: Int, of n: Int) -> Range<Int> {
-        let each = model.outFeatures / 16 / n * 16
-        return (t * each)..<((t + 1) * each)
-    }
+    func ownUnits(_ t: Int, of n: Int) -> Range<Int> { (t * blockUnits(n))..<((t + 1) * blockUnits(n)) }
+
+    /// Each thread's count of own units: its equal part of the whole 16-unit blocks.
+    private func blockUnits(_ n: Int) -> Int { model.outFeatures / 16 / n * 16 }
 
     /// The units left over (400 = 192 + 192 + 16): every thread computes
     /// them for its rows of the batch, and their gradient is the workers'
     /// sum. The threads then do the same work: with the 16 units given to one
     /// thread whole (192 + 208), the other waited 4–9 % of each split layer's time.
-    func sharedUnits(of n: Int) -> Range<Int> { (n * (model.outFeatures / 16 / n * 16))..<model.outFeatures }
+    func sharedUnits(of n: Int) -> Range<Int> { (n * blockUnits(n))..<model.outFeatures }
 
     /// Thread `t` of `n`: its own units' outputs for all `rows` rows, and the
     /// shared units' for its rows of them.

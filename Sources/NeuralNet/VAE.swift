@@ -450,13 +450,9 @@ public final class VAE {
     /// does after a layer the workers compute together). Down to layer 0 it
     /// also writes dL/dz for `backwardLatent`.
     public func backwardDecoder(rows: Int, from top: Int? = nil, downTo bottom: Int = 0, layerDone: (Range<Int>) -> Void = { _ in }) {
-        var gradOutput = gradLogits.pointer
-        if let top {
-            guard let g = decoder.gradient(ofLayerOutput: top) else { preconditionFailure("decoder layer \(top) has no gradient buffer") }
-            gradOutput = g
-        }
         decoder.backward(
-            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradOutput, rows: rows * lastObjective.samples,
+            input: UnsafePointer((conditionedZ ?? z).pointer), gradOutput: gradOutput(of: decoder, above: top, else: gradLogits),
+            rows: rows * lastObjective.samples,
             gradInput: (gradConditionedZ ?? gradZ).pointer, from: top, downTo: bottom, layerDone: layerDone)
     }
 
@@ -477,14 +473,17 @@ public final class VAE {
     /// down to layer `bottom` (above 0 leaves dL/d(output of layer bottom − 1)
     /// in its gradient buffer: `BatchWorkers` does that layer for all workers).
     public func backwardEncoder(rows: Int, from top: Int? = nil, downTo bottom: Int = 0, layerDone: (Range<Int>) -> Void = { _ in }) {
-        var gradOutput = gradPosterior.pointer
-        if let top {
-            guard let g = encoder.gradient(ofLayerOutput: top) else { preconditionFailure("encoder layer \(top) has no gradient buffer") }
-            gradOutput = g
-        }
         encoder.backward(
-            input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradOutput, rows: rows,
-            gradInput: nil, from: top, downTo: bottom, layerDone: layerDone)
+            input: UnsafePointer((conditionedInput ?? input).pointer), gradOutput: gradOutput(of: encoder, above: top, else: gradPosterior),
+            rows: rows, gradInput: nil, from: top, downTo: bottom, layerDone: layerDone)
+    }
+
+    /// Where a backward pass through `stack` starts: dL/d(output of layer
+    /// `top`) in its gradient buffer, or `whole`, the gradient of its output, from the top.
+    private func gradOutput(of stack: Sequential, above top: Int?, else whole: Tensor) -> UnsafeMutablePointer<Float> {
+        guard let top else { return whole.pointer }
+        guard let g = stack.gradient(ofLayerOutput: top) else { preconditionFailure("layer \(top) has no gradient buffer") }
+        return g
     }
 
     /// The means of p(x | z) of the last decode (Bernoulli means, Gaussian means sigmoid(logits)), into `out` ([rows, inputDim]).
