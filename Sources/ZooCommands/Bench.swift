@@ -50,12 +50,16 @@ public struct Bench: ParsableCommand {
         let train = trainer.train
 
         let workers = trainer.workers.count
-        let gflops = try sgemmCalibration(threads: config.training.threads, workers: workers)
+        // The sgemm rate before each epoch and after the last: the VMs this
+        // project meets drift by 5-30 % within minutes, and one reading before
+        // the epochs once put the floor 40 % off the rate the epochs then ran at.
+        var calibrations = [try sgemmCalibration(threads: config.training.threads, workers: workers)]
         var firstBatch: Double?
         var times: [Double] = []
         var splits: [Trainer.EpochTimes] = []
         trainer.workers.timesLayers = layers
         for e in 0..<epochs {
+            if e > 0 { calibrations.append(try sgemmCalibration(threads: config.training.threads, workers: workers)) }
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
             })
@@ -65,6 +69,9 @@ public struct Bench: ParsableCommand {
                 if !json { writeStderr("epoch \(e + 1): \(fmt(record.seconds, 3)) s\n") }
             }
         }
+        calibrations.append(try sgemmCalibration(threads: config.training.threads, workers: workers))
+        let gflops = SgemmRates(calibrations)
+        let floor = config.model.epochFlops(images: train.count) / (gflops.best * 1e9)
         let median = Self.median(times)
         // Where an epoch's time went: the median of each part over the epochs.
         let preparation = Self.median(splits.map(\.batchPreparation))
@@ -88,7 +95,7 @@ public struct Bench: ParsableCommand {
                 "sgemm_gflops_one_product": gflops.oneProduct, "sgemm_gflops_per_worker_products": gflops.perWorker,
                 "workers": workers, "cpu": Machine.cpuModel, "instruction_set": BLAS.cpuInstructionSet,
                 "blas_core": BLAS.coreName,
-                "gemm_floor_seconds_per_epoch": config.model.epochFlops(images: train.count) / (gflops.best * 1e9),
+                "gemm_floor_seconds_per_epoch": floor, "sgemm_gflops_calibrations": calibrations.map(\.best),
                 "batch_preparation_seconds_per_epoch": preparation, "forward_backward_seconds_per_epoch": passes,
                 "optimizer_seconds_per_epoch": adam.map { $0 as Any } ?? NSNull(),
             ]
@@ -119,10 +126,12 @@ public struct Bench: ParsableCommand {
                 checkpoint       save \(fmt(saveSeconds * 1000, 1)) ms, load \(fmt(loadSeconds * 1000, 1)) ms \
                 (medians of 5; \(fmt(Double(checkpointBytes) / 1_048_576, 1)) MiB with optimizer state)
                 cpu              \(Machine.cpuModel), \(BLAS.cpuInstructionSet), OpenBLAS \(BLAS.coreName) kernels
-                machine          OpenBLAS sgemm on 128×784·784×400 now: \(fmt(gflops.oneProduct, 0)) GFLOP/s as one product on \
-                \(config.training.threads) thread(s), \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) single-threaded products \
-                at once; \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \
-                \(fmt(config.model.epochFlops(images: train.count) / (gflops.best * 1e9), 3)) s is the GEMM floor
+                machine          OpenBLAS sgemm on 128×784·784×400 before each epoch and after the last (medians of \
+                \(calibrations.count); the better rate \(fmt(gflops.lowest, 0))–\(fmt(gflops.highest, 0)) GFLOP/s): \
+                \(fmt(gflops.oneProduct, 0)) GFLOP/s as one product on \(config.training.threads) thread(s), \
+                \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) single-threaded products at once; \
+                \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \(fmt(floor, 3)) s is the GEMM \
+                floor and the median epoch \(fmt(median / floor, 2))× it
                 """)
             if layers { writeStdout(Self.layerTable(profile, workers: workers)) }
         }
@@ -217,6 +226,25 @@ func sgemmCalibration(threads: Int, workers: Int) throws -> (oneProduct: Double,
             DispatchQueue.concurrentPerform(iterations: buffers.count) { w in for _ in 0..<50 { products.run(w) } }
         } / 1e9
     return (one, split, max(one, split))
+}
+
+/// The calibrations of one `zoo bench` run summed up: the median of each
+/// rate over the calibrations, the better of those two medians (the floor's
+/// rate), and the range of each calibration's better rate.
+struct SgemmRates {
+    let oneProduct: Double
+    let perWorker: Double
+    let best: Double
+    let lowest: Double
+    let highest: Double
+
+    init(_ calibrations: [(oneProduct: Double, perWorker: Double, best: Double)]) {
+        oneProduct = Bench.median(calibrations.map(\.oneProduct))
+        perWorker = Bench.median(calibrations.map(\.perWorker))
+        best = max(oneProduct, perWorker)
+        lowest = calibrations.map(\.best).min() ?? best
+        highest = calibrations.map(\.best).max() ?? best
+    }
 }
 
 /// Each worker's own product buffers for the calibration.

@@ -196,6 +196,7 @@ import Training
         #expect(r.status == 0, "\(r.stderr)")
         let out = r.stdout + r.stderr
         #expect(out.contains("GFLOP per epoch") && out.contains("peak") && out.contains("time split"), "\(out)")
+        #expect(out.contains("before each epoch and after the last (medians of 3;") && out.contains("the median epoch"), "\(out)")
         #expect(!out.contains("thread seconds per epoch"), "no layer table unless asked: \(out)")
         // The machine it ran on (issue 16): CPU, instruction set, the OpenBLAS
         // kernels zoo chose for it (the widest the CPU runs), the workers.
@@ -223,6 +224,13 @@ import Training
         let one = try #require(obj["sgemm_gflops_one_product"] as? Double)
         let split = try #require(obj["sgemm_gflops_per_worker_products"] as? Double)
         #expect(one > 0 && split > 0 && obj["sgemm_gflops"] as? Double == max(one, split))
+        // One calibration before the epoch and one after: the rates are their medians,
+        // the floor is the epoch's FLOP at the better one.
+        let calibrations = try #require(obj["sgemm_gflops_calibrations"] as? [Double])
+        #expect(calibrations.count == 2 && calibrations.allSatisfy { $0 > 0 })
+        #expect(max(one, split) <= calibrations.max()! && max(one, split) >= calibrations.min()! * 0.5)
+        let floor = try #require(obj["gemm_floor_seconds_per_epoch"] as? Double)
+        #expect(floor > 0)
         #expect(out.contains("cpu              \(cpu), \(isa), OpenBLAS"), "\(out)")
         // --layers: every layer of the stacks, in order, with time in each one
         // that has parameters and a product rate for exactly those; all of it
