@@ -53,13 +53,14 @@ public struct Bench: ParsableCommand {
         // The sgemm rate before each epoch and after the last: the VMs this
         // project meets drift by 5-30 % within minutes, and one reading before
         // the epochs once put the floor 40 % off the rate the epochs then ran at.
-        var calibrations = [try sgemmCalibration(threads: config.training.threads, workers: workers)]
+        let first = try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: true)
+        var readings = [first.perWorker]
         var firstBatch: Double?
         var times: [Double] = []
         var splits: [Trainer.EpochTimes] = []
         trainer.workers.timesLayers = layers
         for e in 0..<epochs {
-            if e > 0 { calibrations.append(try sgemmCalibration(threads: config.training.threads, workers: workers)) }
+            if e > 0 { readings.append(try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: false).perWorker) }
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
             })
@@ -69,8 +70,8 @@ public struct Bench: ParsableCommand {
                 if !json { writeStderr("epoch \(e + 1): \(fmt(record.seconds, 3)) s\n") }
             }
         }
-        calibrations.append(try sgemmCalibration(threads: config.training.threads, workers: workers))
-        let gflops = SgemmRates(calibrations)
+        readings.append(try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: false).perWorker)
+        let gflops = SgemmRates(oneProduct: first.oneProduct ?? 0, perWorker: readings)
         let floor = config.model.epochFlops(images: train.count) / (gflops.best * 1e9)
         let median = Self.median(times)
         // Where an epoch's time went: the median of each part over the epochs.
@@ -95,7 +96,7 @@ public struct Bench: ParsableCommand {
                 "sgemm_gflops_one_product": gflops.oneProduct, "sgemm_gflops_per_worker_products": gflops.perWorker,
                 "workers": workers, "cpu": Machine.cpuModel, "instruction_set": BLAS.cpuInstructionSet,
                 "blas_core": BLAS.coreName,
-                "gemm_floor_seconds_per_epoch": floor, "sgemm_gflops_calibrations": calibrations.map(\.best),
+                "gemm_floor_seconds_per_epoch": floor, "sgemm_gflops_per_worker_readings": gflops.readings,
                 "batch_preparation_seconds_per_epoch": preparation, "forward_backward_seconds_per_epoch": passes,
                 "optimizer_seconds_per_epoch": adam.map { $0 as Any } ?? NSNull(),
             ]
@@ -126,10 +127,10 @@ public struct Bench: ParsableCommand {
                 checkpoint       save \(fmt(saveSeconds * 1000, 1)) ms, load \(fmt(loadSeconds * 1000, 1)) ms \
                 (medians of 5; \(fmt(Double(checkpointBytes) / 1_048_576, 1)) MiB with optimizer state)
                 cpu              \(Machine.cpuModel), \(BLAS.cpuInstructionSet), OpenBLAS \(BLAS.coreName) kernels
-                machine          OpenBLAS sgemm on 128×784·784×400 before each epoch and after the last (medians of \
-                \(calibrations.count); the better rate \(fmt(gflops.lowest, 0))–\(fmt(gflops.highest, 0)) GFLOP/s): \
-                \(fmt(gflops.oneProduct, 0)) GFLOP/s as one product on \(config.training.threads) thread(s), \
-                \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) single-threaded products at once; \
+                machine          OpenBLAS sgemm on 128×784·784×400: \(fmt(gflops.oneProduct, 0)) GFLOP/s as one product on \
+                \(config.training.threads) thread(s) (before the epochs), \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) \
+                single-threaded products at once (median of \(readings.count) readings before each epoch and after the last: \
+                \(fmt(readings.min() ?? 0, 0))–\(fmt(readings.max() ?? 0, 0))); \
                 \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \(fmt(floor, 3)) s is the GEMM \
                 floor and the median epoch \(fmt(median / floor, 2))× it
                 """)
@@ -190,12 +191,14 @@ extension Bench {
 }
 
 /// OpenBLAS throughput right now on the tutorial's largest product shape
-/// (128×784 · 784×400), GFLOP/s, best of 5 rounds of 50: as one product on
-/// `threads` OpenBLAS threads, and as `workers` single-threaded products at
-/// once on as many threads (how `BatchWorkers` runs them), summed. Puts the
-/// epoch time in context: the GEMM floor is the epoch's FLOP at the better rate.
-/// Leaves OpenBLAS with the thread count it had.
-func sgemmCalibration(threads: Int, workers: Int) throws -> (oneProduct: Double, perWorker: Double, best: Double) {
+/// (128×784 · 784×400), GFLOP/s, best of 5 rounds of 50: as `workers`
+/// single-threaded products at once on the threads `parallel` runs
+/// (`BatchWorkers`' threads), summed, and, when `oneProduct`, as one product
+/// on `threads` OpenBLAS threads (whose threads then spin for a while: `zoo
+/// bench` takes that one before the epochs only). Puts the epoch time in
+/// context: the GEMM floor is the epoch's FLOP at the better rate. Leaves
+/// OpenBLAS with the thread count it had.
+func sgemmCalibration(threads: Int, workers: Int, oneProduct: Bool) throws -> (oneProduct: Double?, perWorker: Double) {
     let before = BLAS.threads
     defer { BLAS.setThreads(before) }
     let (m, n, k) = (128, 400, 784)
@@ -217,33 +220,31 @@ func sgemmCalibration(threads: Int, workers: Int) throws -> (oneProduct: Double,
         return best
     }
     let products = SendableProducts(buffers: buffers.map { ($0.0.pointer, $0.1.pointer, $0.2.pointer) }, m: m, n: n, k: k)
-    BLAS.setThreads(threads)
-    let one = flop / rounds { for _ in 0..<50 { products.run(0) } } / 1e9
+    var one: Double?
+    if oneProduct {
+        BLAS.setThreads(threads)
+        one = flop / rounds { for _ in 0..<50 { products.run(0) } } / 1e9
+    }
     BLAS.setThreads(1)
-    let split =
-        Double(buffers.count) * flop
-        / rounds {
-            DispatchQueue.concurrentPerform(iterations: buffers.count) { w in for _ in 0..<50 { products.run(w) } }
-        } / 1e9
-    return (one, split, max(one, split))
+    let split = Double(buffers.count) * flop / rounds { parallel(buffers.count) { w in for _ in 0..<50 { products.run(w) } } } / 1e9
+    return (one, split)
 }
 
-/// The calibrations of one `zoo bench` run summed up: the median of each
-/// rate over the calibrations, the better of those two medians (the floor's
-/// rate), and the range of each calibration's better rate.
+/// The calibrations of one `zoo bench` run summed up: the one-product rate
+/// (taken once, before the epochs), the median of the per-worker rates
+/// (before each epoch and after the last), the better of the two (the
+/// floor's rate), and the range of the per-worker readings.
 struct SgemmRates {
     let oneProduct: Double
     let perWorker: Double
     let best: Double
-    let lowest: Double
-    let highest: Double
+    let readings: [Double]
 
-    init(_ calibrations: [(oneProduct: Double, perWorker: Double, best: Double)]) {
-        oneProduct = Bench.median(calibrations.map(\.oneProduct))
-        perWorker = Bench.median(calibrations.map(\.perWorker))
+    init(oneProduct: Double, perWorker readings: [Double]) {
+        self.oneProduct = oneProduct
+        self.readings = readings
+        perWorker = Bench.median(readings)
         best = max(oneProduct, perWorker)
-        lowest = calibrations.map(\.best).min() ?? best
-        highest = calibrations.map(\.best).max() ?? best
     }
 }
 
