@@ -60,7 +60,9 @@ public struct Bench: ParsableCommand {
         var splits: [Trainer.EpochTimes] = []
         trainer.workers.timesLayers = layers
         for e in 0..<epochs {
-            if e > 0 { readings.append(try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: false).perWorker) }
+            if e > 0 {
+                readings.append(try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: false).perWorker)
+            }
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
             })
