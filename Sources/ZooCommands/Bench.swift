@@ -53,16 +53,14 @@ public struct Bench: ParsableCommand {
         // The sgemm rate before each epoch and after the last: the VMs this
         // project meets drift by 5-30 % within minutes, and one reading before
         // the epochs once put the floor 40 % off the rate the epochs then ran at.
-        let first = try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: true)
-        var readings = [first.perWorker]
+        let oneProduct = try sgemmRate(.oneProduct(threads: config.training.threads))
+        var readings = [try sgemmRate(.perWorker(count: workers))]
         var firstBatch: Double?
         var times: [Double] = []
         var splits: [Trainer.EpochTimes] = []
         trainer.workers.timesLayers = layers
         for e in 0..<epochs {
-            if e > 0 {
-                readings.append(try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: false).perWorker)
-            }
+            if e > 0 { readings.append(try sgemmRate(.perWorker(count: workers))) }
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
             })
@@ -72,8 +70,8 @@ public struct Bench: ParsableCommand {
                 if !json { writeStderr("epoch \(e + 1): \(fmt(record.seconds, 3)) s\n") }
             }
         }
-        readings.append(try sgemmCalibration(threads: config.training.threads, workers: workers, oneProduct: false).perWorker)
-        let gflops = SgemmRates(oneProduct: first.oneProduct ?? 0, perWorker: readings)
+        readings.append(try sgemmRate(.perWorker(count: workers)))
+        let gflops = SgemmRates(oneProduct: oneProduct, perWorker: readings)
         let floor = config.model.epochFlops(images: train.count) / (gflops.best * 1e9)
         let median = Self.median(times)
         // Where an epoch's time went: the median of each part over the epochs.
@@ -192,21 +190,31 @@ extension Bench {
     }
 }
 
+/// How `sgemmRate` runs the calibration products.
+enum SgemmMode {
+    /// One product at a time on this many OpenBLAS threads (which then spin
+    /// for a while after it: `zoo bench` takes this one before the epochs only).
+    case oneProduct(threads: Int)
+    /// This many single-threaded products at once on the threads `parallel`
+    /// runs (how `BatchWorkers` runs them), their rates summed.
+    case perWorker(count: Int)
+}
+
 /// OpenBLAS throughput right now on the tutorial's largest product shape
-/// (128×784 · 784×400), GFLOP/s, best of 5 rounds of 50: as `workers`
-/// single-threaded products at once on the threads `parallel` runs
-/// (`BatchWorkers`' threads), summed, and, when `oneProduct`, as one product
-/// on `threads` OpenBLAS threads (whose threads then spin for a while: `zoo
-/// bench` takes that one before the epochs only). Puts the epoch time in
-/// context: the GEMM floor is the epoch's FLOP at the better rate. Leaves
-/// OpenBLAS with the thread count it had.
-func sgemmCalibration(threads: Int, workers: Int, oneProduct: Bool) throws -> (oneProduct: Double?, perWorker: Double) {
+/// (128×784 · 784×400), GFLOP/s, best of 5 rounds of 50 products (per
+/// thread). Puts the epoch time in context: the GEMM floor is the epoch's
+/// FLOP at the better of the two modes' rates. Leaves OpenBLAS with the
+/// thread count it had.
+func sgemmRate(_ mode: SgemmMode) throws -> Double {
     let before = BLAS.threads
     defer { BLAS.setThreads(before) }
     let (m, n, k) = (128, 400, 784)
-    let buffers = try (0..<max(1, workers)).map { _ in
-        (try Tensor(shape: [m, k]), try Tensor(shape: [n, k]), try Tensor(shape: [m, n]))
+    let count: Int
+    switch mode {
+    case .oneProduct: count = 1
+    case .perWorker(let workers): count = max(1, workers)
     }
+    let buffers = try (0..<count).map { _ in (try Tensor(shape: [m, k]), try Tensor(shape: [n, k]), try Tensor(shape: [m, n])) }
     for (a, b, _) in buffers {
         a.fill(0.5)
         b.fill(0.25)
@@ -222,14 +230,17 @@ func sgemmCalibration(threads: Int, workers: Int, oneProduct: Bool) throws -> (o
         return best
     }
     let products = SendableProducts(buffers: buffers.map { ($0.0.pointer, $0.1.pointer, $0.2.pointer) }, m: m, n: n, k: k)
-    var one: Double?
-    if oneProduct {
-        BLAS.setThreads(threads)
-        one = flop / rounds { for _ in 0..<50 { products.run(0) } } / 1e9
+    // The tensors must outlive the products that write through their pointers.
+    return withExtendedLifetime(buffers) {
+        switch mode {
+        case .oneProduct(let threads):
+            BLAS.setThreads(threads)
+            return flop / rounds { for _ in 0..<50 { products.run(0) } } / 1e9
+        case .perWorker:
+            BLAS.setThreads(1)
+            return Double(count) * flop / rounds { parallel(count) { w in for _ in 0..<50 { products.run(w) } } } / 1e9
+        }
     }
-    BLAS.setThreads(1)
-    let split = Double(buffers.count) * flop / rounds { parallel(buffers.count) { w in for _ in 0..<50 { products.run(w) } } } / 1e9
-    return (one, split)
 }
 
 /// The calibrations of one `zoo bench` run summed up: the one-product rate
