@@ -267,8 +267,7 @@ public final class BatchWorkers {
         try check(s)
         let passes = seconds(since: start)
         optimizer.beginStep()
-        // All workers take part but in a batch smaller than their count (then the prefix is copied).
-        let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
+        let parts = activePrefix(gradientParts, n)
         let shares = updateShares(n)
         parallel(n) { t in
             for range in shares[t].own { optimizer.update(parameters, range: range, gradient: parts[t]) }
@@ -287,7 +286,7 @@ public final class BatchWorkers {
     public func gatherGradient() {
         let n = lastActive
         guard n > 1 else { return }
-        let parts = n == gradientParts.count ? gradientParts : Array(gradientParts.prefix(n))
+        let parts = activePrefix(gradientParts, n)
         Kernels.sum(parts, range: 0..<model.parameters.count, into: model.parameters.gradients.pointer)
         // A split layer's own rows: each worker's alone, not a sum.
         for (t, share) in updateShares(n).enumerated() {
@@ -464,6 +463,12 @@ public final class BatchWorkers {
     }
 }
 
+/// The first `n` of the workers' `buffers` (one per worker): all of them
+/// but in a batch smaller than the worker count, when the prefix is copied.
+private func activePrefix(_ buffers: [UnsafePointer<Float>], _ n: Int) -> [UnsafePointer<Float>] {
+    n == buffers.count ? buffers : Array(buffers.prefix(n))
+}
+
 /// The rows worker `w` of `n` takes of a batch of `rows`.
 private func rowShare(_ w: Int, of n: Int, rows: Int) -> Range<Int> { (rows * w / n)..<(rows * (w + 1) / n) }
 
@@ -566,9 +571,7 @@ private struct SplitLayer {
     /// worker order, into worker `w`'s gradient buffer.
     func sumInputGradient(_ part: Range<Int>, active n: Int, into w: Int) {
         let width = model.inFeatures
-        // All workers take part but in a batch smaller than their count (then the prefix is copied).
-        let parts = n == partialPointers.count ? partialPointers : Array(partialPointers.prefix(n))
-        Kernels.sum(parts, offset: part.lowerBound * width, count: part.count * width, into: workerGradInputs[w])
+        Kernels.sum(activePrefix(partialPointers, n), offset: part.lowerBound * width, count: part.count * width, into: workerGradInputs[w])
     }
 
     /// The units thread `t` of `n` computes for the whole batch and updates

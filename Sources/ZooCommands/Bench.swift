@@ -54,13 +54,13 @@ public struct Bench: ParsableCommand {
         // project meets drift by 5-30 % within minutes, and one reading before
         // the epochs once put the floor 40 % off the rate the epochs then ran at.
         let oneProduct = try sgemmRate(.oneProduct(threads: config.training.threads))
-        var readings = [try sgemmRate(.perWorker(count: workers))]
+        var readings: [Double] = []
         var firstBatch: Double?
         var times: [Double] = []
         var splits: [Trainer.EpochTimes] = []
         trainer.workers.timesLayers = layers
         for e in 0..<epochs {
-            if e > 0 { readings.append(try sgemmRate(.perWorker(count: workers))) }
+            readings.append(try sgemmRate(.perWorker(count: workers)))
             let record = try trainer.runEpoch(progress: { _ in
                 if firstBatch == nil { firstBatch = secondsSinceProcessStart() }
             })
@@ -71,8 +71,9 @@ public struct Bench: ParsableCommand {
             }
         }
         readings.append(try sgemmRate(.perWorker(count: workers)))
-        let gflops = SgemmRates(oneProduct: oneProduct, perWorker: readings)
-        let floor = config.model.epochFlops(images: train.count) / (gflops.best * 1e9)
+        let gflops = SgemmRates(oneProduct: oneProduct, readings: readings)
+        let epochFlops = config.model.epochFlops(images: train.count)
+        let floor = epochFlops / (gflops.best * 1e9)
         let median = Self.median(times)
         // Where an epoch's time went: the median of each part over the epochs.
         let preparation = Self.median(splits.map(\.batchPreparation))
@@ -131,7 +132,7 @@ public struct Bench: ParsableCommand {
                 \(config.training.threads) thread(s) (before the epochs), \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) \
                 single-threaded products at once (median of \(readings.count) readings before each epoch and after the last: \
                 \(fmt(readings.min() ?? 0, 0))–\(fmt(readings.max() ?? 0, 0))); \
-                \(fmt(config.model.epochFlops(images: train.count) / 1e9, 0)) GFLOP per epoch, so \(fmt(floor, 3)) s is the GEMM \
+                \(fmt(epochFlops / 1e9, 0)) GFLOP per epoch, so \(fmt(floor, 3)) s is the GEMM \
                 floor and the median epoch \(fmt(median / floor, 2))× it
                 """)
             if layers { writeStdout(Self.layerTable(profile, workers: workers)) }
@@ -249,16 +250,9 @@ func sgemmRate(_ mode: SgemmMode) throws -> Double {
 /// floor's rate), and the range of the per-worker readings.
 struct SgemmRates {
     let oneProduct: Double
-    let perWorker: Double
-    let best: Double
     let readings: [Double]
-
-    init(oneProduct: Double, perWorker readings: [Double]) {
-        self.oneProduct = oneProduct
-        self.readings = readings
-        perWorker = Bench.median(readings)
-        best = max(oneProduct, perWorker)
-    }
+    var perWorker: Double { Bench.median(readings) }
+    var best: Double { max(oneProduct, perWorker) }
 }
 
 /// Each worker's own product buffers for the calibration.
