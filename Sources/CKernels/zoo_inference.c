@@ -5,13 +5,13 @@
 // Written with clang's vector extensions (16 float lanes) so that the per-lane
 // product trick below is under our control; `target_clones` compiles them for
 // AVX-512, AVX2 and baseline x86-64 (where a 16-lane vector is split into
-// narrower registers).
+// narrower registers; zk_clones.h, which also builds them without AVX-512).
 #include "zoo_kernels.h"
+#include "zk_clones.h"
 #include <math.h>
 
 #pragma clang fp contract(fast)
 
-#define ZK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 typedef float v16f __attribute__((ext_vector_type(16)));
 typedef int32_t v16i __attribute__((ext_vector_type(16)));

@@ -1,11 +1,11 @@
 #include "zoo_kernels.h"
+#include "zk_clones.h"
 #include <math.h>
 #include <string.h>
 
 // Let the compiler fuse multiply-adds; the clones differ by ISA anyway.
 #pragma clang fp contract(fast)
 
-#define ZK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 // exp(x) for x in [-87, 88]: Cody-Waite range reduction x = n ln2 + r and the
 // Cephes minimax polynomial on |r| <= ln2/2 (relative error ~1.2e-7).
@@ -273,6 +273,16 @@ int zk_cpu_has_avx512(void) {
 int zk_cpu_has_avx2_fma(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+// The same tests the loader's choice of a ZK_CLONES clone makes.
+const char *zk_kernel_instruction_set(void) {
+    __builtin_cpu_init();
+#ifndef ZK_AVX2_ONLY
+    if (__builtin_cpu_supports("x86-64-v4")) return "AVX-512";
+#endif
+    if (__builtin_cpu_supports("x86-64-v3")) return "AVX2";
+    return "x86-64";
 }
 
 ZK_CLONES

@@ -32,6 +32,12 @@ public enum BLAS {
         cpuSupportsAVX512Kernels ? "AVX-512" : cpuSupportsAVX2Kernels ? "AVX2+FMA" : "SSE"
     }
 
+    /// The instruction set zoo's own element-wise kernels (its C kernels, not
+    /// OpenBLAS's) run with here: "AVX-512", "AVX2" or "x86-64". Never
+    /// "AVX-512" in a build with `-Xcc -DZK_AVX2_ONLY`, which emulates a CPU
+    /// without it (see `Sources/CKernels/zk_clones.h`).
+    public static var kernelInstructionSet: String { String(cString: zk_kernel_instruction_set()) }
+
     /// The OpenBLAS build description (version, kernel, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }
 

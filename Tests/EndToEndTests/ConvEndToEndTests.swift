@@ -212,6 +212,10 @@ import Training
         case "AVX2+FMA": #expect(["haswell", "zen"].contains(core), "\(core)")
         default: #expect(isa == "SSE")
         }
+        // zoo's own C kernels: the widest of their clones this CPU runs (the tests' build has them all).
+        let kernels = try #require(obj["zoo_kernels_instruction_set"] as? String)
+        #expect(kernels == ["AVX-512": "AVX-512", "AVX2+FMA": "AVX2"][isa, default: "x86-64"], "\(kernels) on \(isa)")
+        #expect(out.contains("kernels, zoo's own kernels \(kernels)"), "\(out)")
         #expect(obj["workers"] as? Int == ProcessInfo.processInfo.activeProcessorCount)
         // Where the epoch went: parts that are positive and add up to no more than the epoch.
         let epoch = try #require(obj["median_seconds_per_epoch"] as? Double)

@@ -171,6 +171,10 @@ void zk_gaussian_loglik(const float *restrict logits, const float *restrict bias
 /// 1 if the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, BW, DQ, VL).
 int zk_cpu_has_avx512(void);
 int zk_cpu_has_avx2_fma(void);
+/// The instruction set zoo's own element-wise kernels run with on this CPU:
+/// "AVX-512", "AVX2" or "x86-64" (the widest of their clones the CPU runs;
+/// never AVX-512 in a build with -DZK_AVX2_ONLY, see zk_clones.h).
+const char *zk_kernel_instruction_set(void);
 
 // out[i] = a[i] + b[i] (out may be a).
 void zk_add(float *out, const float *a, const float *b, size_t n);
