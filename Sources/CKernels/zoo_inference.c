@@ -5,13 +5,12 @@
 // Written with clang's vector extensions (16 float lanes) so that the per-lane
 // product trick below is under our control; `target_clones` compiles them for
 // AVX-512, AVX2 and baseline x86-64 (where a 16-lane vector is split into
-// narrower registers; zk_clones.h, which also builds them without AVX-512).
+// narrower registers); see zk_clones.h.
 #include "zoo_kernels.h"
 #include "zk_clones.h"
 #include <math.h>
 
 #pragma clang fp contract(fast)
-
 
 typedef float v16f __attribute__((ext_vector_type(16)));
 typedef int32_t v16i __attribute__((ext_vector_type(16)));

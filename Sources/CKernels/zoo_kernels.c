@@ -6,7 +6,6 @@
 // Let the compiler fuse multiply-adds; the clones differ by ISA anyway.
 #pragma clang fp contract(fast)
 
-
 // exp(x) for x in [-87, 88]: Cody-Waite range reduction x = n ln2 + r and the
 // Cephes minimax polynomial on |r| <= ln2/2 (relative error ~1.2e-7).
 static inline float zk_expf(float x) {
