@@ -92,11 +92,8 @@ def main():
         parser.error(f"--epochs {args.epochs}: give 1 to 50")
     if not args.torch_python:
         parser.error("no PyTorch: pass --torch-python PATH or set ZOO_TORCH_PYTHON (a Python that imports torch)")
-    if args.zoo is None:
-        args.zoo = os.path.join(ROOT, ".build-avx2/release/zoo" if args.avx2 else ".build/release/zoo")
-        build = "swift build -c release" + (" -Xcc -DZK_AVX2_ONLY --build-path .build-avx2" if args.avx2 else "")
-    else:
-        build = "swift build -c release"
+    args.zoo = args.zoo or os.path.join(ROOT, ".build-avx2/release/zoo" if args.avx2 else ".build/release/zoo")
+    build = "swift build -c release" + (" -Xcc -DZK_AVX2_ONLY --build-path .build-avx2" if args.avx2 else "")
     if not os.access(args.zoo, os.X_OK):
         parser.error(f"{args.zoo} is not there: run `{build}` first, or pass --zoo")
     if args.eval and (args.recipe != "vae" or args.epochs is not None):
@@ -117,19 +114,14 @@ def main():
     zoo_command = [args.zoo, "bench", "--recipe", args.recipe, "--epochs", str(epochs), "--json"]
     torch_command = [args.torch_python, script, "--epochs", str(epochs)]
 
-    print(f"# {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} CPUs; {'AVX2 emulated' if args.avx2 else 'native'}")
-    print(f"# zoo:     {' '.join(zoo_command)}" + ("  (ZOO_BLAS_CORETYPE=Haswell, GLIBC_TUNABLES)" if args.avx2 else ""))
-    print(f"# PyTorch: {' '.join(torch_command)}" + ("  (MKL/oneDNN/ATen held to AVX2, GLIBC_TUNABLES)" if args.avx2 else ""))
+    print_header(args, "", " ".join(zoo_command), " ".join(torch_command))
     print("round  zoo s/epoch  PyTorch s/epoch  lead   sgemm GFLOP/s  floor s  zoo/floor  "
           "zoo's split (s): batches / passes / Adam")
     leads, zoos, torches = [], [], []
     for r in range(1, args.rounds + 1):
         bench = json.loads(run(zoo_command, zoo_env))
-        torch_out = run(torch_command, torch_env)
-        found = re.search(r"median ([0-9.]+) s per epoch", torch_out)
-        if not found:
-            sys.exit(f"speed_vs_pytorch: no 'median … s per epoch' line from {script}:\n{torch_out}")
-        zoo_s, torch_s = bench["median_seconds_per_epoch"], float(found.group(1))
+        torch_s = seconds_in(run(torch_command, torch_env), r"median ([0-9.]+) s per epoch", script)
+        zoo_s = bench["median_seconds_per_epoch"]
         floor = bench["gemm_floor_seconds_per_epoch"]
         optimizer = bench.get("optimizer_seconds_per_epoch")
         split = (f"{bench['batch_preparation_seconds_per_epoch']:.3f} / {bench['forward_backward_seconds_per_epoch']:.3f} / "
@@ -149,6 +141,13 @@ def main():
           f"lead {min(leads):.2f}-{max(leads):.2f}x over the rounds")
 
 
+def print_header(args, task, zoo_line, torch_line):
+    """The date, the CPU, the mode and both commands, as comment lines above a run's table."""
+    print(f"# {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} CPUs; {task}{'AVX2 emulated' if args.avx2 else 'native'}")
+    print(f"# zoo:     {zoo_line}" + ("  (ZOO_BLAS_CORETYPE=Haswell, GLIBC_TUNABLES)" if args.avx2 else ""))
+    print(f"# PyTorch: {torch_line}" + ("  (MKL/oneDNN/ATen held to AVX2, GLIBC_TUNABLES)" if args.avx2 else ""))
+
+
 def seconds_in(output, pattern, what):
     """The seconds `pattern` (one group) finds in `output`; stops the script if it finds none."""
     found = re.search(pattern, output)
@@ -159,7 +158,6 @@ def seconds_in(output, pattern, what):
 
 def compare_evaluation(args, zoo_env, torch_env):
     """Issue 16 item 3: evaluation and embedding against PyTorch, back to back, per round."""
-    mode = "AVX2 emulated" if args.avx2 else "native"
     with tempfile.TemporaryDirectory(prefix="zoo-eval-speed-") as tmp:
         mlp, conv, csv = (os.path.join(tmp, name) for name in ("mlp.h5", "conv.h5", "z.csv"))
         run([args.zoo, "train", "--epochs", "1", "--save", mlp], zoo_env)
@@ -178,9 +176,7 @@ def compare_evaluation(args, zoo_env, torch_env):
              [py, "Scripts/pytorch_conv_vae.py", "--checkpoint", conv, "--nll", "1000", "--images", "100"],
              r"nats .*?, ([0-9.]+) s \("),
         ]
-        print(f"# {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} CPUs; evaluation, {mode}")
-        print(f"# zoo: {args.zoo}" + ("  (ZOO_BLAS_CORETYPE=Haswell, GLIBC_TUNABLES)" if args.avx2 else ""))
-        print(f"# PyTorch: {py}" + ("  (MKL/oneDNN/ATen held to AVX2, GLIBC_TUNABLES)" if args.avx2 else ""))
+        print_header(args, "evaluation, ", args.zoo, py)
         print("round  task                                      zoo s  PyTorch s  lead")
         leads = {name: [] for name, *_ in tasks}
         for r in range(1, args.rounds + 1):
