@@ -36,17 +36,24 @@ let package = Package(
             providers: [.apt(["libhdf5-dev"])]
         ),
         .systemLibrary(
+            name: "CLibXSMM",
+            pkgConfig: "libxsmm",
+            providers: [.apt(["libxsmm-dev"])]
+        ),
+        .systemLibrary(
             name: "CLibPNG",
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
         // PNG decoding through libpng's setjmp-based API, wrapped in C for Swift.
         .target(name: "CPNGDecode", dependencies: ["CLibPNG"]),
+        // libxsmm's just-in-time products, wrapped in C for Swift (NumericCore's BLAS picks which products go there).
+        .target(name: "CJITGEMM", dependencies: ["CLibXSMM"]),
         // MARK: SIMD element-wise kernels (C with runtime ISA dispatch; see its header)
         .target(name: "CKernels"),
 
         // MARK: Swift modules
-        .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "NumericCore", dependencies: ["COpenBLAS", "CKernels", "CJITGEMM"]),
         .target(name: "NeuralNet", dependencies: ["NumericCore"]),
         .target(name: "Datasets", dependencies: ["CZlibShim", "HDF5", "NumericCore", "CPNGDecode", "Support", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "Support"),
@@ -74,7 +81,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "HDF5", "Support", "Training", "Datasets", "NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CHDF5", "COpenBLAS", "CZlibShim"]),
-        .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
+        .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "CJITGEMM"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "NumericCore", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"]),

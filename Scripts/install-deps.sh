@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages zoo builds, runs and tests with (idempotent).
 #   libopenblas-dev  matrix products (pkg-config openblas)
+#   libxsmm-dev      just-in-time kernels for some of them (pkg-config libxsmm)
 #   libhdf5-dev      checkpoints (pkg-config hdf5)
 #   zlib1g-dev       gzip datasets and PNG (pkg-config zlib)
 #   libpng-dev       PNG decoding for image-folder datasets (pkg-config libpng)
@@ -15,7 +16,7 @@
 #                   below 2 so that Debian's h5py still imports)
 #   tensorboard     `zoo train --log`'s event files are read back by its reader
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-h5py python3-numpy python3-venv chromium)
+packages=(pkg-config libopenblas-dev libxsmm-dev libhdf5-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-h5py python3-numpy python3-venv chromium)
 pypi=(safetensors==0.8.0 onnx==1.17.0 onnxruntime==1.20.1 tensorboard==2.21.0 "numpy<2")
 venv="${ZOO_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv}"
 missing=()

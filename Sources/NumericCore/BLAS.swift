@@ -1,7 +1,8 @@
 import CKernels
 import COpenBLAS
 
-/// Matrix products on OpenBLAS's `cblas_sgemm`. All matrices are row-major.
+/// Matrix products on OpenBLAS's `cblas_sgemm`, and some on libxsmm's
+/// just-in-time kernels (`JITProducts` says which). All matrices are row-major.
 public enum BLAS {
     /// Number of threads OpenBLAS uses for the next products. Results are
     /// bit-identical run to run for a fixed thread count.
@@ -43,6 +44,7 @@ public enum BLAS {
 
     /// C = alpha · op(A) · op(B) + beta · C, where op(A) is m×k, op(B) is k×n, C is m×n.
     /// `lda`, `ldb`, `ldc` are row strides of the stored (untransposed) matrices.
+    /// Products `JITProducts.takes` run on libxsmm, the others on OpenBLAS.
     @inline(__always)
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
@@ -54,6 +56,11 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        if JITProducts.takes(transB: transB, n: n, k: k, alpha: alpha, beta: beta),
+            JITProducts.run(transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        {
+            return
+        }
         cblas_sgemm(
             CblasRowMajor,
             transA ? CblasTrans : CblasNoTrans,

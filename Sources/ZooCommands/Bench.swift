@@ -97,6 +97,7 @@ public struct Bench: ParsableCommand {
                 "sgemm_gflops_one_product": gflops.oneProduct, "sgemm_gflops_per_worker_products": gflops.perWorker,
                 "workers": workers, "cpu": Machine.cpuModel, "instruction_set": BLAS.cpuInstructionSet,
                 "blas_core": BLAS.coreName, "zoo_kernels_instruction_set": BLAS.kernelInstructionSet,
+                "jit_products": JITProducts.summary,
                 "gemm_floor_seconds_per_epoch": floor, "sgemm_gflops_per_worker_readings": gflops.readings,
                 "batch_preparation_seconds_per_epoch": preparation, "forward_backward_seconds_per_epoch": passes,
                 "optimizer_seconds_per_epoch": adam.map { $0 as Any } ?? NSNull(),
@@ -128,7 +129,7 @@ public struct Bench: ParsableCommand {
                 checkpoint       save \(fmt(saveSeconds * 1000, 1)) ms, load \(fmt(loadSeconds * 1000, 1)) ms \
                 (medians of 5; \(fmt(Double(checkpointBytes) / 1_048_576, 1)) MiB with optimizer state)
                 cpu              \(Machine.cpuModel), \(BLAS.cpuInstructionSet), OpenBLAS \(BLAS.coreName) kernels, \
-                zoo's own kernels \(BLAS.kernelInstructionSet)
+                zoo's own kernels \(BLAS.kernelInstructionSet), \(JITProducts.summary)
                 machine          OpenBLAS sgemm on 128×784·784×400: \(fmt(gflops.oneProduct, 0)) GFLOP/s as one product on \
                 \(config.training.threads) thread(s) (before the epochs), \(fmt(gflops.perWorker, 0)) GFLOP/s as \(workers) \
                 single-threaded products at once (median of \(readings.count) readings before each epoch and after the last: \
@@ -262,6 +263,7 @@ private struct SendableProducts: @unchecked Sendable {
     let m: Int, n: Int, k: Int
     func run(_ w: Int) {
         let (a, b, c) = buffers[w]
+        // x·Wᵀ (B transposed) always runs on OpenBLAS (see `JITProducts`): the floor is OpenBLAS's rate.
         BLAS.gemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
     }
 }

@@ -1,0 +1,92 @@
+import CJITGEMM
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Which of `BLAS.gemm`'s products run on libxsmm's just-in-time kernels
+/// instead of OpenBLAS: on a CPU where libxsmm generates AVX-512 code, those
+/// of the forms A·B and Aᵀ·B (B not transposed), with α = 1 and β 0 or 1,
+/// whose B (k × n) takes at most half of a core's L2 cache and whose rows are
+/// at most 1024 wide. libxsmm generates a kernel per shape that reads its
+/// operands where they lie, without OpenBLAS's packing copies; a kernel sweeps
+/// all of B for each block of rows of A, so B has to stay in cache.
+///
+/// Measured on a 2-core Xeon (`Scripts/jit_products.c`, one thread, medians
+/// of 201 calls, and `zoo bench --layers` A/B pairs): with AVX-512 the
+/// tutorial MLP's weight gradients (Aᵀ·B over 128 rows) and the convolutional
+/// recipe's 64-channel products ran 10–30 % faster than on OpenBLAS's SkylakeX
+/// kernels (conv-vae's convolutions 9 % less time in training, the MLP's
+/// backward passes 6–8 %); products whose B is a 3136 × 256 weight ran at half
+/// OpenBLAS's rate (the first bound keeps them on OpenBLAS), a weight gradient
+/// 3136 wide (k = 64, B 800 KB) now faster, now 20 % slower (the second
+/// bound). With libxsmm held to AVX2 (`LIBXSMM_TARGET=hsw`, OpenBLAS's Haswell
+/// kernels) the MLP gained 1–4 % but conv-vae's epochs were 4–7 % slower in
+/// two of three pairs, so without AVX-512 every product stays on OpenBLAS.
+/// Products with Bᵀ (the linear layers' transposed forward, the weight
+/// gradients of convolutions) stay on OpenBLAS: libxsmm 1.17 has no kernels
+/// for that form.
+///
+/// Every value of a JIT product is one chain of fused multiply-adds over k in
+/// order, so it does not depend on how the rows or columns are split between
+/// products. Results differ from OpenBLAS's in their last bits; on one machine
+/// the choice, and so a run, is the same every time. `ZOO_LIBXSMM=off` in the
+/// environment sends every product to OpenBLAS, `ZOO_LIBXSMM=on` uses libxsmm
+/// without AVX-512 too (to measure it on such a CPU).
+public enum JITProducts {
+    /// Whether products may run on libxsmm here: with AVX-512 unless
+    /// `ZOO_LIBXSMM=off`, without it only with `ZOO_LIBXSMM=on`.
+    public static let isEnabled: Bool = {
+        switch getenv("ZOO_LIBXSMM").map({ String(cString: $0) }) {
+        case "off": false
+        case "on": true
+        default: zj_target_is_avx512() != 0
+        }
+    }()
+
+    /// The largest B a JIT product takes, in bytes: half the L2 cache of a
+    /// core (256 KiB when the system does not say).
+    public static let maxOperandBytes: Int = {
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        return (l2 > 0 ? l2 : 512 * 1024) / 2
+    }()
+
+    /// Whether `BLAS.gemm` runs this product on libxsmm (see the type's comment).
+    @inline(__always)
+    public static func takes(transB: Bool, n: Int, k: Int, alpha: Float, beta: Float) -> Bool {
+        takes(transB: transB, n: n, k: k, alpha: alpha, beta: beta, enabled: isEnabled, maxOperandBytes: maxOperandBytes)
+    }
+
+    /// The widest B (and C) a JIT product takes, in values.
+    static let maxColumns = 1024
+
+    /// The same rule for a given bound and switch (tests).
+    @inline(__always)
+    static func takes(transB: Bool, n: Int, k: Int, alpha: Float, beta: Float, enabled: Bool, maxOperandBytes: Int) -> Bool {
+        enabled && !transB && alpha == 1 && (beta == 0 || beta == 1) && k > 0 && n <= maxColumns && k * n * 4 <= maxOperandBytes
+    }
+
+    /// libxsmm's version and the instruction set it generates code for here
+    /// ("hsw" for AVX2, "skx", "clx", "cpx", "spr" for AVX-512 families).
+    public static var version: String { String(cString: zj_version()) }
+    public static var targetArchitecture: String { String(cString: zj_target_arch()) }
+
+    /// One line for `zoo bench`: what runs the JIT products, or that none do.
+    public static var summary: String {
+        isEnabled
+            ? "libxsmm \(version) (\(targetArchitecture)) for products whose B fits in \(maxOperandBytes / 1024) KiB and \(maxColumns) columns"
+            : "libxsmm \(version) (\(targetArchitecture)) not used (\(zj_target_is_avx512() != 0 ? "ZOO_LIBXSMM=off" : "no AVX-512; ZOO_LIBXSMM=on to use it"))"
+    }
+
+    /// Runs row-major C = op(A)·B + β·C on libxsmm (see `BLAS.gemm`); false
+    /// when libxsmm has no kernel for it (C untouched).
+    @inline(__always)
+    static func run(
+        transA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) -> Bool {
+        zj_sgemm(transA ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0
+    }
+}
