@@ -23,7 +23,8 @@ Scripts/pytorch_iwae.py and pytorch_conv_vae.py --nll (their own timers), and
 Scripts/pytorch_embed.py (from reading the data to the written CSV).
 
 --avx2 emulates a CPU without AVX-512 on one that has it: zoo runs OpenBLAS's
-Haswell kernels (ZOO_BLAS_CORETYPE=Haswell) from a build whose own element-wise
+Haswell kernels (ZOO_BLAS_CORETYPE=Haswell) and libxsmm's AVX2 code
+(LIBXSMM_TARGET=hsw) from a build whose own element-wise
 kernels have no AVX-512 versions (`swift build -c release -Xcc -DZK_AVX2_ONLY
 --build-path .build-avx2`, its binary the default --zoo then), and PyTorch gets
 MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2;
@@ -108,6 +109,7 @@ def main():
         for env in (zoo_env, torch_env):
             env["GLIBC_TUNABLES"] = GLIBC_WITHOUT_AVX512
         zoo_env["ZOO_BLAS_CORETYPE"] = "Haswell"
+        zoo_env["LIBXSMM_TARGET"] = "hsw"
         torch_env.update(MKL_ENABLE_INSTRUCTIONS="AVX2", ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2")
     if args.eval:
         return compare_evaluation(args, zoo_env, torch_env)
@@ -134,7 +136,7 @@ def main():
         if r == 1:
             print(f"#      {bench['cpu']}, {bench['instruction_set']}, OpenBLAS {bench['blas_core']} kernels, "
                   f"zoo's own kernels {bench.get('zoo_kernels_instruction_set', 'AVX-512 where the CPU has it')}, "
-                  f"{bench['threads']} threads, {bench['workers']} workers; checkpoint save "
+                  f"{bench.get('jit_products', 'no libxsmm')}, {bench['threads']} threads, {bench['workers']} workers; checkpoint save "
                   f"{bench['checkpoint_save_seconds'] * 1e3:.1f} ms, load {bench['checkpoint_load_seconds'] * 1e3:.1f} ms",
                   flush=True)
     print(f"medians: zoo {statistics.median(zoos):.3f} s, PyTorch {statistics.median(torches):.3f} s; "
@@ -144,7 +146,7 @@ def main():
 def print_header(args, task, zoo_line, torch_line):
     """The date, the CPU, the mode and both commands, as comment lines above a run's table."""
     print(f"# {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} CPUs; {task}{'AVX2 emulated' if args.avx2 else 'native'}")
-    print(f"# zoo:     {zoo_line}" + ("  (ZOO_BLAS_CORETYPE=Haswell, GLIBC_TUNABLES)" if args.avx2 else ""))
+    print(f"# zoo:     {zoo_line}" + ("  (ZOO_BLAS_CORETYPE=Haswell, LIBXSMM_TARGET=hsw, GLIBC_TUNABLES)" if args.avx2 else ""))
     print(f"# PyTorch: {torch_line}" + ("  (MKL/oneDNN/ATen held to AVX2, GLIBC_TUNABLES)" if args.avx2 else ""))
 
 
