@@ -166,7 +166,7 @@ public struct Eval: ParsableCommand {
                 samplesPerImage: 1, seed: seed, streamIndex: streamIndex, seconds: elboSeconds),
             latent: .init(elboResult.latent),
             nll: nllReport, seconds: monotonicSeconds() - start,
-            blas: .init(core: BLAS.coreName, threads: threadCount))
+            blas: .init(core: BLAS.coreName, threads: threadCount, jit: JITProducts.isEnabled ? JITProducts.targetArchitecture : nil))
         let encoded = try out.jsonString()
         if let report { try writeAtomically(Array((encoded + "\n").utf8), to: report) }
         writeStdout(json ? encoded : out.table())

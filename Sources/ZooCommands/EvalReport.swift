@@ -151,6 +151,8 @@ struct EvalReport: Encodable {
     struct BLASInfo: Encodable {
         let core: String
         let threads: Int
+        /// libxsmm's instruction set when it runs some products (`JITProducts`), else nil.
+        let jit: String?
     }
 
     let zooVersion: String
@@ -226,7 +228,7 @@ struct EvalReport: Encodable {
             }
             s +=
                 "\n  importance sampling: K = \(nll.iwSamples), seed \(nll.seed), \(String(format: "%.1f", nll.seconds)) s"
-                + " (\(blas.threads) threads, OpenBLAS \(blas.core))\n"
+                + " (\(blas.threads) threads, OpenBLAS \(blas.core)\(blas.jit.map { ", libxsmm \($0)" } ?? ""))\n"
         }
         s += "  ELBO: one z per image, seed \(elbo.seed); total \(String(format: "%.1f", seconds)) s"
         return s
