@@ -2,8 +2,6 @@
 
 #include <libxsmm.h>
 
-void zj_init(void) { libxsmm_init(); }
-
 int zj_sgemm(int transA, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
              int ldc) {
     // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's m is N,

@@ -4,14 +4,11 @@
 // these functions only run them.
 #pragma once
 
-/// Prepares libxsmm (its CPU detection and kernel registry). Idempotent and
-/// thread-safe; the first product calls it too.
-void zj_init(void);
-
-/// C = op(A)·B + beta·C for row-major C (M×N), op(A) = A (M×K, row stride lda)
+/// C = op(A)·B + beta·C for row-major C (M×N) (libxsmm sets itself up on the
+/// first call; thread-safe), op(A) = A (M×K, row stride lda)
 /// or, with transA, Aᵀ (A stored K×M), B (K×N, row stride ldb), beta 0 or 1.
-/// Each value of C is one chain of fused multiply-adds over k in order, the
-/// same whatever M and N are. Returns 1 when it ran the product, 0 when
+/// A value of C does not depend on M, nor on N but in the last N mod 16
+/// columns with AVX-512 (see JITProducts.swift). Returns 1 when it ran the product, 0 when
 /// libxsmm has no kernel for it (the caller then runs it on BLAS); C is
 /// untouched then.
 int zj_sgemm(int transA, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
