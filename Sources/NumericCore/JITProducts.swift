@@ -40,13 +40,16 @@ import CJITGEMM
 /// environment sends every product to OpenBLAS, `ZOO_LIBXSMM=on` uses libxsmm
 /// without AVX-512 too (to measure it on such a CPU).
 public enum JITProducts {
+    /// Whether libxsmm generates AVX-512 code on this CPU.
+    static let generatesAVX512 = zj_target_is_avx512() != 0
+
     /// Whether products may run on libxsmm here: with AVX-512 unless
     /// `ZOO_LIBXSMM=off`, without it only with `ZOO_LIBXSMM=on`.
     public static let isEnabled: Bool = {
         switch getenv("ZOO_LIBXSMM").map({ String(cString: $0) }) {
         case "off": false
         case "on": true
-        default: zj_target_is_avx512() != 0
+        default: generatesAVX512
         }
     }()
 
@@ -81,7 +84,7 @@ public enum JITProducts {
     public static var summary: String {
         isEnabled
             ? "libxsmm \(version) (\(targetArchitecture)) for products whose B fits in \(maxOperandBytes / 1024) KiB and \(maxColumns) columns"
-            : "libxsmm \(version) (\(targetArchitecture)) not used (\(zj_target_is_avx512() != 0 ? "ZOO_LIBXSMM=off" : "no AVX-512; ZOO_LIBXSMM=on to use it"))"
+            : "libxsmm \(version) (\(targetArchitecture)) not used (\(generatesAVX512 ? "ZOO_LIBXSMM=off" : "no AVX-512; ZOO_LIBXSMM=on to use it"))"
     }
 
     /// Runs row-major C = op(A)·B + β·C on libxsmm (see `BLAS.gemm`); false
