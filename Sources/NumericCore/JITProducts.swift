@@ -38,20 +38,53 @@ import CJITGEMM
 /// columns 384–391). Results differ from OpenBLAS's in their last bits; on one machine
 /// the choice, and so a run, is the same every time. `ZOO_LIBXSMM=off` in the
 /// environment sends every product to OpenBLAS, `ZOO_LIBXSMM=on` uses libxsmm
-/// without AVX-512 too (to measure it on such a CPU).
+/// without AVX-512 too (to measure it on such a CPU); any other value is
+/// ignored with a note (`environmentProblem`).
 public enum JITProducts {
     /// Whether libxsmm generates AVX-512 code on this CPU.
     static let generatesAVX512 = zj_target_is_avx512() != 0
 
+    /// What a value of `ZOO_LIBXSMM` asks for: `on` or `off` (any case), or
+    /// nothing: unset, empty, or any other value, which zoo ignores with a
+    /// note (`environmentProblem`) rather than guess.
+    enum Setting: Equatable {
+        case rule, on, off
+        case unknown(String)
+
+        init(_ value: String?) {
+            guard let value, !value.isEmpty else {
+                self = .rule
+                return
+            }
+            switch value.lowercased() {
+            case "on": self = .on
+            case "off": self = .off
+            default: self = .unknown(value)
+            }
+        }
+    }
+
+    static let setting = Setting(getenv("ZOO_LIBXSMM").map { String(cString: $0) })
+
     /// Whether products may run on libxsmm here: with AVX-512 unless
     /// `ZOO_LIBXSMM=off`, without it only with `ZOO_LIBXSMM=on`.
     public static let isEnabled: Bool = {
-        switch getenv("ZOO_LIBXSMM").map({ String(cString: $0) }) {
-        case "off": false
-        case "on": true
-        default: generatesAVX512
+        switch setting {
+        case .off: false
+        case .on: true
+        case .rule, .unknown: generatesAVX512
         }
     }()
+
+    /// Why the environment's `ZOO_LIBXSMM` is ignored (a value other than
+    /// on or off), for a note on stderr; nil when it is not.
+    public static var environmentProblem: String? { problem(setting, enabled: isEnabled) }
+
+    static func problem(_ setting: Setting, enabled: Bool) -> String? {
+        guard case .unknown(let value) = setting else { return nil }
+        let effect = enabled ? "here (this CPU has AVX-512)" : "nowhere here (this CPU lacks AVX-512)"
+        return "ZOO_LIBXSMM=\(value) is neither on nor off: ignored, so libxsmm runs products \(effect)"
+    }
 
     /// The largest B a JIT product takes, in bytes: half the L2 cache of a
     /// core (256 KiB when the system does not say).

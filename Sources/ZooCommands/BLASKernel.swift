@@ -50,6 +50,12 @@ extension Zoo {
         if let previous { setenv("OPENBLAS_CORETYPE", previous, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
     }
 
+    /// Notes on stderr the settings in the environment that zoo ignores (a
+    /// `ZOO_LIBXSMM` other than on or off), once per process, before a command runs.
+    public static func noteIgnoredEnvironment() {
+        if let problem = JITProducts.environmentProblem { writeStderr("note: \(problem)\n") }
+    }
+
     /// OpenBLAS's core types whose kernels use AVX-512: on a CPU without it
     /// they die with an illegal instruction.
     static let avx512CoreTypes: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]

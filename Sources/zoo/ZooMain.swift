@@ -4,6 +4,7 @@ import ZooCommands
 enum ZooMain {
     static func main() {
         Zoo.selectBLASKernel()
+        Zoo.noteIgnoredEnvironment()
         Zoo.main()
     }
 }

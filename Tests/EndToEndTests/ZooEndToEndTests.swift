@@ -34,6 +34,17 @@ func gridSide(_ n: Int, labelled characters: Int = 0, captioned: Bool = false) -
         #expect(lines[0].hasSuffix("(default)"))
     }
 
+    /// A `ZOO_LIBXSMM` that is neither on nor off (in any case) is named in a
+    /// note on stderr, once, and the command runs as without it.
+    @Test func anUnknownLibxsmmSwitchIsNoted() throws {
+        let plain = try Zoo.run(["list"], environment: ["ZOO_LIBXSMM": ""])
+        let typo = try Zoo.run(["list"], environment: ["ZOO_LIBXSMM": "of"])
+        #expect(typo.status == 0 && typo.stdout == plain.stdout)
+        #expect(typo.stderr.components(separatedBy: "note: ZOO_LIBXSMM=of is neither on nor off: ignored").count == 2, "\(typo.stderr)")
+        let off = try Zoo.run(["list"], environment: ["ZOO_LIBXSMM": "OFF"])
+        #expect(off.status == 0 && !off.stderr.contains("ZOO_LIBXSMM"))
+    }
+
     @Test(arguments: ["vae", "vae-gaussian", "vae-2d", "beta-vae", "cvae", "iwae", "vae-deep", "conv-vae"])
     func recipeTrainsEvaluatesAndEmbeds(recipe: String) throws {
         let dir = Fixtures.temporaryDirectory("recipe")

@@ -121,6 +121,23 @@ import Testing
         #expect(JITProducts.maxOperandBytes > 0)
     }
 
+    /// `ZOO_LIBXSMM`: on and off in any case; unset or empty is the rule;
+    /// anything else is the rule too, with a note that names the value.
+    @Test func theSwitchTakesOnOrOffAndNamesAnythingElse() throws {
+        #expect(JITProducts.Setting(nil) == .rule)
+        #expect(JITProducts.Setting("") == .rule)
+        #expect(JITProducts.Setting("on") == .on)
+        #expect(JITProducts.Setting("OFF") == .off)
+        #expect(JITProducts.Setting("Off") == .off)
+        #expect(JITProducts.Setting("yes") == .unknown("yes"))
+        #expect(JITProducts.problem(.off, enabled: false) == nil)
+        #expect(JITProducts.problem(.rule, enabled: true) == nil)
+        let note = try #require(JITProducts.problem(.unknown("0ff"), enabled: true))
+        #expect(note.hasPrefix("ZOO_LIBXSMM=0ff is neither on nor off: ignored"))
+        #expect(note.contains("(this CPU has AVX-512)"))
+        #expect(JITProducts.problem(.unknown("1"), enabled: false)?.contains("nowhere here") == true)
+    }
+
     /// Without `ZOO_LIBXSMM`, libxsmm runs products exactly where it generates AVX-512 code.
     @Test func libxsmmIsOnWithAVX512Only() throws {
         try #require(getenv("ZOO_LIBXSMM") == nil, "ZOO_LIBXSMM is set for this run")
