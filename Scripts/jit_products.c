@@ -2,9 +2,12 @@
 // one thread, the median of 201 calls each (and the largest difference
 // between their results). zoo runs a product on libxsmm when its form is A·B
 // or Aᵀ·B and its B fits in half a core's L2 and 1024 columns (Sources/NumericCore/JITProducts.swift);
-// the last column says whether it does with this CPU's L2. The two "candidate" rows are
-// the split layers' forward products in a form zoo does not run (W·xᵀ with xᵀ stored):
-// libxsmm ran them 20-30 % faster than OpenBLAS's W·xᵀ (2026-11-28, SkylakeX).
+// the last column says whether it does with this CPU's L2. The "candidate" rows are forms
+// zoo does not run: the split layers' forward as W·(xᵀ) with xᵀ stored (libxsmm 20-70 %
+// faster than OpenBLAS's W·xᵀ alone, but in training no faster: README, "Built, measured
+// and dropped"), and a 64-channel convolution's three products with channels-last
+// activations (all three on libxsmm, 165-172 GFLOP/s, where zoo's image-minor layout leaves
+// the weight gradient on OpenBLAS at about 125; measured 2026-11-28, not built).
 //
 //   clang -O2 -o /tmp/jit_products Scripts/jit_products.c -I/usr/include/x86_64-linux-gnu/openblas-pthread \
 //       -L/usr/lib -lxsmm -lopenblas -lm -ldl -lpthread
@@ -55,6 +58,11 @@ int main(void) {
         {"conv W·col", 0, 0, 64, 392, 512},
         {"conv WT·dy", 1, 0, 512, 392, 64},
         {"conv dW col·dyT", 0, 1, 512, 64, 392},
+        // The same three products with the activations channels-last (col stored transposed,
+        // position·images × taps·channels; W transposed once per step, 128 KB): all A·B or Aᵀ·B.
+        {"conv colT·Wt", 0, 0, 392, 64, 512, 1},
+        {"conv col·dyT as TN", 1, 0, 512, 64, 392, 1},
+        {"conv dyT·W", 0, 0, 392, 512, 64, 1},
         // conv-vae: its 3136 <-> 256 linear layers, 64 rows.
         {"lin3136 dW dyT·x", 1, 0, 3136, 256, 64},
         {"lin256 dW dyT·x", 1, 0, 256, 3136, 64},
