@@ -16,19 +16,20 @@
 // with the products alone (the copies skipped) for comparison. The copies here are plain loops; zoo's own
 // im2col/col2im kernels are tuned, so read the product lines first.
 //
-//   clang -O2 -march=native -o /tmp/conv_layouts Scripts/conv_layouts.c \
-//       -I/usr/include/x86_64-linux-gnu/openblas-pthread -L/usr/lib -lxsmm -lopenblas -lm -ldl -lpthread
+//   clang -O2 -march=native -o /tmp/conv_layouts Scripts/conv_layouts.c Sources/CJITGEMM/jit_gemm.c \
+//       -ISources/CJITGEMM/include -I/usr/include/x86_64-linux-gnu/openblas-pthread -L/usr/lib -lxsmm -lopenblas \
+//       -lm -ldl -lpthread
 //   OPENBLAS_CORETYPE=SkylakeX taskset -c 1 /tmp/conv_layouts        # one core
 //
 // 2026-11-28 (Xeon, AVX-512, libxsmm cpx, one core, a noisy hour; layouts agree to 2.7e-7): the whole step
 // 4.9-6.9 ms channels-last against 6.0-8.8 image-minor (17-24 % less in every round), the products alone
 // 4.3-5.8 against 4.7-6.8 ms (9-15 % less).
 #include <cblas.h>
-#include <libxsmm.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../Sources/CJITGEMM/include/jit_gemm.h"
 #include "bench_common.h"
 
 extern void openblas_set_num_threads(int);
@@ -43,18 +44,13 @@ static int by_value(const void *x, const void *y) {
     return a < b ? -1 : a > b;
 }
 
-// Row-major C = op(A)·B + beta·C on libxsmm (column-major Cᵀ = Bᵀ·op(A)ᵀ, as Sources/CJITGEMM/jit_gemm.c).
+// zoo's own libxsmm wrapper (Sources/CJITGEMM), compiled in by the command above; exits when it makes no kernel.
 static void jit(int transA, int M, int Nc, int Kk, const float *a, int lda, const float *b, int ldb, float beta, float *c,
                 int ldc) {
-    const libxsmm_blasint m = Nc, n = M, k = Kk, la = ldb, lb = lda, lc = ldc;
-    const float alpha = 1;
-    const int flags = transA ? LIBXSMM_GEMM_FLAG_TRANS_B : 0;
-    const libxsmm_smmfunction f = libxsmm_smmdispatch(m, n, k, &la, &lb, &lc, &alpha, &beta, &flags, NULL);
-    if (!f) {
+    if (!zj_sgemm(transA, M, Nc, Kk, a, lda, b, ldb, beta, c, ldc)) {
         fprintf(stderr, "libxsmm has no kernel for %d x %d x %d\n", M, Nc, Kk);
         exit(1);
     }
-    f(b, a, c);
 }
 
 typedef struct {
@@ -71,49 +67,75 @@ static Buffers buffers(void) {
     return b;
 }
 
+// The column matrix of a chunk, image-minor: rows channel·T + tap, columns position·N + image.
+static void im2col_minor(const float *x, float *col) {
+    for (int ch = 0; ch < CI; ch++)
+        for (int t = 0; t < T; t++) {
+            float *row = col + (size_t)(ch * T + t) * P * N;
+            for (int p = 0; p < P; p++) {
+                const int s = src[p][t];
+                if (s < 0) memset(row + p * N, 0, N * sizeof(float));
+                else memcpy(row + p * N, x + (size_t)(ch * HW + s) * N, N * sizeof(float));
+            }
+        }
+}
+
+// Its adjoint: adds each column entry into the input value it read.
+static void col2im_minor(const float *col, float *dx) {
+    for (int ch = 0; ch < CI; ch++)
+        for (int t = 0; t < T; t++) {
+            const float *row = col + (size_t)(ch * T + t) * P * N;
+            for (int p = 0; p < P; p++) {
+                const int s = src[p][t];
+                if (s < 0) continue;
+                float *d = dx + (size_t)(ch * HW + s) * N;
+                for (int b = 0; b < N; b++) d[b] += row[p * N + b];
+            }
+        }
+}
+
+// The transposed column matrix of a chunk, channels-last: rows position·N + image, columns tap·CI + channel.
+static void im2col_last(const float *x, float *col) {
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < N; b++) {
+            float *row = col + (size_t)(p * N + b) * K;
+            for (int t = 0; t < T; t++) {
+                const int s = src[p][t];
+                if (s < 0) memset(row + t * CI, 0, CI * sizeof(float));
+                else memcpy(row + t * CI, x + (size_t)(s * N + b) * CI, CI * sizeof(float));
+            }
+        }
+}
+
+// Its adjoint.
+static void col2im_last(const float *col, float *dx) {
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < N; b++) {
+            const float *row = col + (size_t)(p * N + b) * K;
+            for (int t = 0; t < T; t++) {
+                const int s = src[p][t];
+                if (s < 0) continue;
+                float *d = dx + (size_t)(s * N + b) * CI;
+                for (int ch = 0; ch < CI; ch++) d[ch] += row[t * CI + ch];
+            }
+        }
+}
+
 static void image_minor(Buffers *B, int copies) {
     const int cols = P * N;
     for (int c = 0; c < CHUNKS; c++) {
         const float *x = B->x + (size_t)c * CI * HW * N;
-        if (copies)
-            for (int ch = 0; ch < CI; ch++)
-                for (int t = 0; t < T; t++) {
-                    float *row = B->col + (size_t)(ch * T + t) * cols;
-                    for (int p = 0; p < P; p++) {
-                        const int s = src[p][t];
-                        if (s < 0) memset(row + p * N, 0, N * sizeof(float));
-                        else memcpy(row + p * N, x + (size_t)(ch * HW + s) * N, N * sizeof(float));
-                    }
-                }
+        if (copies) im2col_minor(x, B->col);
         jit(0, CO, cols, K, B->W, K, B->col, cols, 0, B->y + (size_t)c * CO * cols, cols);
     }
     memset(B->dx, 0, sizeof(float) * IMAGES * CI * HW);
     for (int c = 0; c < CHUNKS; c++) {
         const float *x = B->x + (size_t)c * CI * HW * N, *dy = B->dy + (size_t)c * CO * cols;
         float *dx = B->dx + (size_t)c * CI * HW * N;
-        if (copies)
-            for (int ch = 0; ch < CI; ch++)
-                for (int t = 0; t < T; t++) {
-                    float *row = B->col + (size_t)(ch * T + t) * cols;
-                    for (int p = 0; p < P; p++) {
-                        const int s = src[p][t];
-                        if (s < 0) memset(row + p * N, 0, N * sizeof(float));
-                        else memcpy(row + p * N, x + (size_t)(ch * HW + s) * N, N * sizeof(float));
-                    }
-                }
+        if (copies) im2col_minor(x, B->col);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, CO, cols, 1, B->col, cols, dy, cols, c ? 1 : 0, B->tg, CO);
         jit(1, K, cols, CO, B->W, K, dy, cols, 0, B->dcol, cols);
-        if (copies)
-            for (int ch = 0; ch < CI; ch++)
-                for (int t = 0; t < T; t++) {
-                    const float *row = B->dcol + (size_t)(ch * T + t) * cols;
-                    for (int p = 0; p < P; p++) {
-                        const int s = src[p][t];
-                        if (s < 0) continue;
-                        float *d = dx + (size_t)(ch * HW + s) * N;
-                        for (int b = 0; b < N; b++) d[b] += row[p * N + b];
-                    }
-                }
+        if (copies) col2im_minor(B->dcol, dx);
     }
     for (int o = 0; o < CO; o++)
         for (int k = 0; k < K; k++) B->gW[o * K + k] = B->tg[k * CO + o];
@@ -130,45 +152,17 @@ static void channels_last(Buffers *B, int copies) {
             }
     for (int c = 0; c < CHUNKS; c++) {
         const float *x = B->x + (size_t)c * CI * HW * N;
-        if (copies)
-            for (int p = 0; p < P; p++)
-                for (int b = 0; b < N; b++) {
-                    float *row = B->col + (size_t)(p * N + b) * K;
-                    for (int t = 0; t < T; t++) {
-                        const int s = src[p][t];
-                        if (s < 0) memset(row + t * CI, 0, CI * sizeof(float));
-                        else memcpy(row + t * CI, x + (size_t)(s * N + b) * CI, CI * sizeof(float));
-                    }
-                }
+        if (copies) im2col_last(x, B->col);
         jit(0, rows, CO, K, B->col, K, B->Wt, CO, 0, B->y + (size_t)c * CO * rows, CO);
     }
     memset(B->dx, 0, sizeof(float) * IMAGES * CI * HW);
     for (int c = 0; c < CHUNKS; c++) {
         const float *x = B->x + (size_t)c * CI * HW * N, *dy = B->dy + (size_t)c * CO * rows;
         float *dx = B->dx + (size_t)c * CI * HW * N;
-        if (copies)
-            for (int p = 0; p < P; p++)
-                for (int b = 0; b < N; b++) {
-                    float *row = B->col + (size_t)(p * N + b) * K;
-                    for (int t = 0; t < T; t++) {
-                        const int s = src[p][t];
-                        if (s < 0) memset(row + t * CI, 0, CI * sizeof(float));
-                        else memcpy(row + t * CI, x + (size_t)(s * N + b) * CI, CI * sizeof(float));
-                    }
-                }
+        if (copies) im2col_last(x, B->col);
         jit(1, K, CO, rows, B->col, K, dy, CO, c ? 1 : 0, B->tg, CO);
         jit(0, rows, K, CO, dy, CO, B->Wp, K, 0, B->dcol, K);
-        if (copies)
-            for (int p = 0; p < P; p++)
-                for (int b = 0; b < N; b++) {
-                    const float *row = B->dcol + (size_t)(p * N + b) * K;
-                    for (int t = 0; t < T; t++) {
-                        const int s = src[p][t];
-                        if (s < 0) continue;
-                        float *d = dx + (size_t)(s * N + b) * CI;
-                        for (int ch = 0; ch < CI; ch++) d[ch] += row[t * CI + ch];
-                    }
-                }
+        if (copies) col2im_last(B->dcol, dx);
     }
     for (int o = 0; o < CO; o++)
         for (int ch = 0; ch < CI; ch++)
@@ -185,7 +179,6 @@ static size_t last_at(int image, int channel, int pixel, int channels, int pixel
 
 int main(void) {
     openblas_set_num_threads(1);
-    libxsmm_init();
     for (int p = 0; p < P; p++)
         for (int t = 0; t < T; t++) {
             const int iy = p / HO * 2 - 1 + t / 4, ix = p % HO * 2 - 1 + t % 4;
