@@ -3,6 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+typedef float zk_v8 __attribute__((ext_vector_type(8)));
+/// 8 floats at any float-aligned address.
+typedef float zk_v8u __attribute__((ext_vector_type(8), aligned(4)));
+
 // Let the compiler fuse multiply-adds; the clones differ by ISA anyway.
 #pragma clang fp contract(fast)
 
@@ -43,7 +47,17 @@ static inline float zk_log1p_unit(float e) {
 
 ZK_CLONES
 void zk_fill_rows(float *y, const float *b, size_t rows, size_t cols) {
-    for (size_t r = 0; r < rows; r++) memcpy(y + r * cols, b, cols * sizeof(float));
+    if (cols >= 64) {
+        for (size_t r = 0; r < rows; r++) memcpy(y + r * cols, b, cols * sizeof(float));
+        return;
+    }
+    // Short rows (a convolution's channels): vector stores, not a call per row.
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8) *(zk_v8u *)(row + c) = *(const zk_v8u *)(b + c);
+        for (; c < cols; c++) row[c] = b[c];
+    }
 }
 
 ZK_CLONES
@@ -310,20 +324,11 @@ void zk_tanh_backward(float *restrict dy, const float *restrict y, size_t n) {
     for (size_t i = 0; i < n; i++) dy[i] *= 1.0f - y[i] * y[i];
 }
 
-// ---- Convolutions: im2col and its adjoint on image-minor planes ----
+// ---- Transposes (the convolutions' layout changes, split layers' outputs) ----
 
-// Image-minor layout: value m of image b at m·n + b, so that one kernel
-// position of a convolution covers n images in a contiguous run.
-
-typedef float zk_v8 __attribute__((ext_vector_type(8)));
-/// 8 floats at any float-aligned address.
-typedef float zk_v8u __attribute__((ext_vector_type(8), aligned(4)));
-
-// dst[c·dst_ld + r] = src[r·src_ld + c] (+ add[r] if add is not NULL) for an 8 × 8 block, in registers.
-static inline __attribute__((always_inline)) void zk_transpose8(const float *src, size_t src_ld, float *dst, size_t dst_ld,
-                                                                const float *add) {
-    zk_v8 r[8], t[8], u[8];
-    for (int i = 0; i < 8; i++) __builtin_memcpy(&r[i], src + i * src_ld, sizeof(zk_v8));
+// r[i][j] <- r[j][i]: an 8 × 8 block transposed in registers.
+static inline __attribute__((always_inline)) void zk_transpose8_registers(zk_v8 r[8]) {
+    zk_v8 t[8], u[8];
     for (int i = 0; i < 8; i += 2) {
         t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
         t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
@@ -335,16 +340,23 @@ static inline __attribute__((always_inline)) void zk_transpose8(const float *src
         u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
     }
     for (int i = 0; i < 4; i++) {
-        zk_v8 lo = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        zk_v8 hi = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-        if (add) {
-            zk_v8 a;
-            __builtin_memcpy(&a, add, sizeof(zk_v8));
-            lo += a;
-            hi += a;
-        }
-        __builtin_memcpy(dst + i * dst_ld, &lo, sizeof(zk_v8));
-        __builtin_memcpy(dst + (i + 4) * dst_ld, &hi, sizeof(zk_v8));
+        r[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+// dst[c·dst_ld + r] = src[r·src_ld + c] (+ add[r] if add is not NULL) for an 8 × 8 block, in registers.
+static inline __attribute__((always_inline)) void zk_transpose8(const float *src, size_t src_ld, float *dst, size_t dst_ld,
+                                                                const float *add) {
+    zk_v8 r[8];
+    for (int i = 0; i < 8; i++) __builtin_memcpy(&r[i], src + i * src_ld, sizeof(zk_v8));
+    zk_transpose8_registers(r);
+    zk_v8 a = 0.0f;
+    if (add) __builtin_memcpy(&a, add, sizeof(zk_v8));
+    for (int i = 0; i < 8; i++) {
+        zk_v8 v = r[i];
+        if (add) v += a;
+        __builtin_memcpy(dst + i * dst_ld, &v, sizeof(zk_v8));
     }
 }
 
@@ -382,11 +394,6 @@ static inline __attribute__((always_inline)) void zk_transpose(const float *rest
 }
 
 ZK_CLONES
-void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0, size_t m1, float *restrict out) {
-    zk_transpose(x, size, 0, n, m0, m1, out, n, 0, 1);
-}
-
-ZK_CLONES
 void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
                          size_t plane, float *restrict x) {
     zk_transpose(src, n, m0, m1, 0, n, x, size, bias, plane);
@@ -396,15 +403,6 @@ ZK_CLONES
 void zk_from_image_minor_part(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, size_t i0, size_t i1,
                               const float *restrict bias, size_t plane, float *restrict x) {
     zk_transpose(src, n, m0, m1, i0, i1, x, size, bias, plane);
-}
-
-ZK_CLONES
-void zk_add_row_bias(float *restrict x, size_t rows, size_t size, const float *restrict bias) {
-    for (size_t o = 0; o < rows; o++) {
-        const float b = bias[o];
-        float *row = x + o * size;
-        for (size_t i = 0; i < size; i++) row[i] += b;
-    }
 }
 
 ZK_CLONES
@@ -420,88 +418,175 @@ void zk_add_row_sums(const float *restrict x, size_t rows, size_t size, float *r
     }
 }
 
+// ---- Channels-last chunks (the convolutions' layout) ----
+//
+// A chunk of n images of C channels over `plane` pixels holds value (q, c) of
+// image b at (q·n + b)·C + c: for each pixel, the n images' channel vectors
+// side by side. With one channel it is the image-minor layout q·n + b, where
+// one pixel of 8 images fills a vector.
+
 ZK_CLONES
-void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t taps, size_t positions,
-                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld) {
-    if (n == 8) {
-        // Training's and evaluation's chunks: one vector per entry, with no
-        // branch (padding entries copy a run of zeros).
-        const zk_v8u zero = (zk_v8u)0.0f;
-        for (size_t c = c0; c < c1; c++) {
-            const float *src = x + c * plane * 8;
-            for (size_t t = 0; t < taps; t++) {
-                float *restrict row = col + (c * taps + t) * ld;
-                const int32_t *idx = source + t * positions;
-                for (size_t o = 0; o < positions; o++) {
-                    const int32_t s = idx[o];
-                    const float *in = s >= 0 ? src + (size_t)s * 8 : (const float *)&zero;
-                    *(zk_v8u *)(row + o * 8) = *(const zk_v8u *)in;
-                }
+void zk_to_channels_last(const float *restrict x, size_t n, size_t channels, size_t plane, size_t q0, size_t q1,
+                         float *restrict out) {
+    if (channels == 1) {
+        zk_transpose(x, plane, 0, n, q0, q1, out, n, 0, 1);
+        return;
+    }
+    for (size_t b = 0; b < n; b++)
+        zk_transpose(x + b * channels * plane, plane, 0, channels, q0, q1, out + b * channels, n * channels, 0, 1);
+}
+
+ZK_CLONES
+void zk_from_channels_last(const float *restrict src, size_t n, size_t channels, size_t plane, size_t q0, size_t q1,
+                           float *restrict x) {
+    if (channels == 1) {
+        zk_transpose(src, n, q0, q1, 0, n, x, plane, 0, 1);
+        return;
+    }
+    for (size_t b = 0; b < n; b++)
+        zk_transpose(src + b * channels, n * channels, q0, q1, 0, channels, x + b * channels * plane, plane, 0, 1);
+}
+
+// Copies (or zeroes, src NULL) `count` floats: vectors of 8, then the tail.
+static inline __attribute__((always_inline)) void zk_copy_run(float *restrict dst, const float *restrict src, size_t count) {
+    size_t i = 0;
+    if (src) {
+        for (; i + 8 <= count; i += 8) *(zk_v8u *)(dst + i) = *(const zk_v8u *)(src + i);
+        for (; i < count; i++) dst[i] = src[i];
+    } else {
+        for (; i + 8 <= count; i += 8) *(zk_v8u *)(dst + i) = (zk_v8u)0.0f;
+        for (; i < count; i++) dst[i] = 0.0f;
+    }
+}
+
+// dst[i] += src[i] for `count` floats.
+static inline __attribute__((always_inline)) void zk_add_run(float *restrict dst, const float *restrict src, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) *(zk_v8u *)(dst + i) += *(const zk_v8u *)(src + i);
+    for (; i < count; i++) dst[i] += src[i];
+}
+
+ZK_CLONES
+void zk_im2col_last(const float *restrict x, size_t n, size_t channels, size_t taps, size_t positions,
+                    const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld) {
+    if (c0 >= c1) return;
+    if (channels == 1 && n == 8 && taps % 8 == 0) {
+        // One channel, 8 images: the entries of 8 taps of one position are an
+        // 8 × 8 block (taps × images in x, images × taps in col), transposed
+        // in registers; padding reads a vector of zeros.
+        static const zk_v8u zero = (zk_v8u)0.0f;
+        for (size_t o = 0; o < positions; o++) {
+            const int32_t *idx = source + o * taps;
+            for (size_t t = 0; t < taps; t += 8) {
+                zk_v8 r[8];
+                for (int j = 0; j < 8; j++)
+                    __builtin_memcpy(&r[j], idx[t + j] >= 0 ? x + (size_t)idx[t + j] * 8 : (const float *)&zero, sizeof(zk_v8));
+                zk_transpose8_registers(r);
+                for (int b = 0; b < 8; b++) __builtin_memcpy(col + (o * 8 + b) * ld + t, &r[b], sizeof(zk_v8));
             }
         }
         return;
     }
-    for (size_t c = c0; c < c1; c++) {
-        const float *src = x + c * plane * n;
-        for (size_t t = 0; t < taps; t++) {
-            float *row = col + (c * taps + t) * ld;
-            const int32_t *idx = source + t * positions;
-            for (size_t o = 0; o < positions; o++) {
-                float *restrict out = row + o * n;
-                const int32_t s = idx[o];
-                // Runs of n (8 or 16 as a rule) in vectors: a loop clang turns
-                // into a memcpy call costs more than the copy.
-                size_t b = 0;
-                if (s >= 0) {
-                    const float *restrict in = src + (size_t)s * n;
-                    for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) = *(const zk_v8u *)(in + b);
-                    for (; b < n; b++) out[b] = in[b];
-                } else {
-                    for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) = (zk_v8u)0.0f;
-                    for (; b < n; b++) out[b] = 0.0f;
-                }
+    if (channels == 1) {
+        for (size_t o = 0; o < positions; o++) {
+            const int32_t *idx = source + o * taps;
+            for (size_t b = 0; b < n; b++) {
+                float *restrict row = col + (o * n + b) * ld;
+                for (size_t t = 0; t < taps; t++) row[t] = idx[t] >= 0 ? x[(size_t)idx[t] * n + b] : 0.0f;
             }
+        }
+        return;
+    }
+    const size_t width = c1 - c0;
+    for (size_t o = 0; o < positions; o++) {
+        const int32_t *idx = source + o * taps;
+        for (size_t b = 0; b < n; b++) {
+            float *restrict row = col + (o * n + b) * ld + c0;
+            for (size_t t = 0; t < taps; t++)
+                zk_copy_run(row + t * channels, idx[t] >= 0 ? x + ((size_t)idx[t] * n + b) * channels + c0 : NULL, width);
         }
     }
 }
 
 ZK_CLONES
-void zk_col2im_minor(const float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
-                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x) {
-    if (n == 8) {
-        // As zk_im2col_minor: one vector per entry, no branch (padding
-        // entries add into a scratch run).
-        zk_v8u sink;
-        for (size_t c = c0; c < c1; c++) {
-            float *dst = x + c * plane * 8;
-            for (size_t q = 0; q < plane * 8; q += 8) *(zk_v8u *)(dst + q) = (zk_v8u)0.0f;
-            for (size_t t = 0; t < taps; t++) {
-                const float *restrict row = col + (c * taps + t) * ld;
-                const int32_t *idx = source + t * positions;
-                for (size_t o = 0; o < positions; o++) {
-                    const int32_t s = idx[o];
-                    float *out = s >= 0 ? dst + (size_t)s * 8 : (float *)&sink;
-                    *(zk_v8u *)out += *(const zk_v8u *)(row + o * 8);
+void zk_col2im_last(const float *restrict col, size_t ld, size_t n, size_t channels, size_t plane, size_t taps,
+                    size_t positions, const int32_t *restrict source, size_t c0, size_t c1, const float *restrict bias,
+                    float *restrict x) {
+    if (c0 >= c1) return;
+    if (channels == 1) {
+        const float start = bias ? bias[0] : 0.0f;
+        for (size_t q = 0; q < plane * n; q++) x[q] = start;
+        if (n == 8 && taps % 8 == 0) {
+            // The adjoint of zk_im2col_last's block: 8 images × 8 taps
+            // transposed, then each tap's 8 images added into its source
+            // pixel (padding into a scratch vector).
+            zk_v8 sink;
+            for (size_t o = 0; o < positions; o++) {
+                const int32_t *idx = source + o * taps;
+                for (size_t t = 0; t < taps; t += 8) {
+                    zk_v8 r[8];
+                    for (int b = 0; b < 8; b++) __builtin_memcpy(&r[b], col + (o * 8 + b) * ld + t, sizeof(zk_v8));
+                    zk_transpose8_registers(r);
+                    for (int j = 0; j < 8; j++) {
+                        float *out = idx[t + j] >= 0 ? x + (size_t)idx[t + j] * 8 : (float *)&sink;
+                        *(zk_v8u *)out += r[j];
+                    }
                 }
+            }
+            return;
+        }
+        for (size_t o = 0; o < positions; o++) {
+            const int32_t *idx = source + o * taps;
+            for (size_t b = 0; b < n; b++) {
+                const float *restrict row = col + (o * n + b) * ld;
+                for (size_t t = 0; t < taps; t++)
+                    if (idx[t] >= 0) x[(size_t)idx[t] * n + b] += row[t];
             }
         }
         return;
     }
-    for (size_t c = c0; c < c1; c++) {
-        float *dst = x + c * plane * n;
-        for (size_t q = 0; q < plane * n; q++) dst[q] = 0.0f;
-        for (size_t t = 0; t < taps; t++) {
-            const float *row = col + (c * taps + t) * ld;
-            const int32_t *idx = source + t * positions;
-            for (size_t o = 0; o < positions; o++) {
-                const int32_t s = idx[o];
-                if (s < 0) continue;
-                float *restrict out = dst + (size_t)s * n;
-                const float *restrict in = row + o * n;
-                size_t b = 0;
-                for (; b + 8 <= n; b += 8) *(zk_v8u *)(out + b) += *(const zk_v8u *)(in + b);
-                for (; b < n; b++) out[b] += in[b];
-            }
+    const size_t width = c1 - c0;
+    for (size_t q = 0; q < plane * n; q++) zk_copy_run(x + q * channels + c0, bias ? bias + c0 : NULL, width);
+    for (size_t o = 0; o < positions; o++) {
+        const int32_t *idx = source + o * taps;
+        for (size_t b = 0; b < n; b++) {
+            const float *restrict row = col + (o * n + b) * ld + c0;
+            for (size_t t = 0; t < taps; t++)
+                if (idx[t] >= 0) zk_add_run(x + ((size_t)idx[t] * n + b) * channels + c0, row + t * channels, width);
         }
     }
+}
+
+ZK_CLONES
+void zk_add_col_sums(const float *restrict x, size_t rows, size_t cols, float *restrict out) {
+    if (cols == 1) {
+        zk_add_row_sums(x, 1, rows, out);
+        return;
+    }
+    // Up to 64 columns at a time summed in registers over all rows (adding
+    // into `out` row by row would chain every addition through memory).
+    size_t c = 0;
+    while (c + 8 <= cols) {
+        const size_t vectors = (cols - c) / 8 < 8 ? (cols - c) / 8 : 8;
+        zk_v8 acc[8] = {0};
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < vectors; j++) acc[j] += *(const zk_v8u *)(x + r * cols + c + 8 * j);
+        for (size_t j = 0; j < vectors; j++) *(zk_v8u *)(out + c + 8 * j) += acc[j];
+        c += 8 * vectors;
+    }
+    for (; c < cols; c++) {
+        float acc = 0.0f;
+        for (size_t r = 0; r < rows; r++) acc += x[r * cols + c];
+        out[c] += acc;
+    }
+}
+
+void zk_taps_first(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out) {
+    for (size_t o = 0; o < outer; o++)
+        zk_transpose(w + o * channels * taps, taps, 0, channels, 0, taps, out + o * channels * taps, channels, 0, 1);
+}
+
+void zk_taps_last(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out) {
+    for (size_t o = 0; o < outer; o++)
+        zk_transpose(w + o * channels * taps, channels, 0, taps, 0, channels, out + o * channels * taps, taps, 0, 1);
 }

@@ -16,8 +16,8 @@ public struct ConvolutionGeometry: Equatable, Sendable {
     public var columnRows: Int { channels * kernel * kernel }
     public var columnCount: Int { outputHeight * outputWidth }
 
-    /// For each kernel position t = i·k + j and output position o, the offset
-    /// in the input plane it reads, or −1 in the padding: [k·k, Ho·Wo].
+    /// For each output position o and kernel position t = i·k + j, the offset
+    /// in the input plane it reads, or −1 in the padding: [Ho·Wo, k·k].
     let source: [Int32]
 
     public init(channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
@@ -31,7 +31,8 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         self.padding = padding
         let (ho, wo) = ((height + 2 * padding - kernel) / stride + 1, (width + 2 * padding - kernel) / stride + 1)
         let n = ho * wo
-        var source = [Int32](repeating: -1, count: kernel * kernel * n)
+        let taps = kernel * kernel
+        var source = [Int32](repeating: -1, count: taps * n)
         for i in 0..<kernel {
             for j in 0..<kernel {
                 let t = i * kernel + j
@@ -41,7 +42,7 @@ public struct ConvolutionGeometry: Equatable, Sendable {
                     for ox in 0..<wo {
                         let x = ox * stride - padding + j
                         guard x >= 0 && x < width else { continue }
-                        source[t * n + oy * wo + ox] = Int32(y * width + x)
+                        source[(oy * wo + ox) * taps + t] = Int32(y * width + x)
                     }
                 }
             }
@@ -49,41 +50,40 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         self.source = source
     }
 
-    /// col[(c·k + i)·k + j, o·n + b] = x[b, c, oy·s − p + i, ox·s − p + j] (0 outside
-    /// the image), o = oy·Wo + ox, for n `images` held image-minor in `x` (channel
-    /// c's pixel q of image b at (c·H·W + q)·n + b), channels `range` (all by
-    /// default); the column matrix's rows are `ld` values apart (n·Ho·Wo by default).
+    /// The transposed column matrix of n `images` held channels-last in `x`
+    /// (value (q, c) of image b at (q·n + b)·C + c): col[o·n + b, (i·k + j)·C + c]
+    /// = x[b, c, oy·s − p + i, ox·s − p + j] (0 outside the image), o = oy·Wo + ox,
+    /// for the channels in `part` (all by default); rows `ld` values apart
+    /// (`columnRows` by default).
     public func im2col(
-        imageMinor x: UnsafePointer<Float>, images n: Int, channels range: Range<Int>? = nil, into col: UnsafeMutablePointer<Float>,
+        channelsLast x: UnsafePointer<Float>, images n: Int, channels part: Range<Int>? = nil, into col: UnsafeMutablePointer<Float>,
         ld: Int? = nil
     ) {
-        let range = range ?? 0..<channels
         source.withUnsafeBufferPointer {
-            Kernels.im2colImageMinor(
-                x, images: n, plane: height * width, taps: kernel * kernel, positions: columnCount, source: $0.baseAddress!,
-                channels: range, into: col, ld: ld ?? n * columnCount)
+            Kernels.im2colChannelsLast(
+                x, images: n, channels: channels, taps: kernel * kernel, positions: columnCount, source: $0.baseAddress!,
+                part: part ?? 0..<channels, into: col, ld: ld ?? columnRows)
         }
     }
 
-    /// The adjoint of `im2col`: x (image-minor, channels `range`) = for each
-    /// value the sum of the column entries that read it, added in
-    /// kernel-position order from 0 (x is overwritten).
+    /// The adjoint of `im2col`: x (channels-last, channels `part`) = bias[c]
+    /// (0 without a bias) + for each value the column entries that read it,
+    /// added in (output position, kernel position) order (x is overwritten).
     public func col2im(
-        _ col: UnsafePointer<Float>, images n: Int, channels range: Range<Int>? = nil, intoImageMinor x: UnsafeMutablePointer<Float>,
-        ld: Int? = nil
+        _ col: UnsafePointer<Float>, images n: Int, channels part: Range<Int>? = nil, bias: UnsafePointer<Float>? = nil,
+        intoChannelsLast x: UnsafeMutablePointer<Float>, ld: Int? = nil
     ) {
-        let range = range ?? 0..<channels
         source.withUnsafeBufferPointer {
-            Kernels.col2imImageMinor(
-                col, ld: ld ?? n * columnCount, images: n, plane: height * width, taps: kernel * kernel, positions: columnCount,
-                source: $0.baseAddress!, channels: range, into: x)
+            Kernels.col2imChannelsLast(
+                col, ld: ld ?? columnRows, images: n, channels: channels, plane: height * width, taps: kernel * kernel,
+                positions: columnCount, source: $0.baseAddress!, part: part ?? 0..<channels, bias: bias, into: x)
         }
     }
 }
 
 /// Images per convolution product: within `productFloats` of buffers
-/// (`floatsPerImage` each), in multiples of 8 (the image-minor runs then
-/// fill whole vectors), at least 8, at most `batch`.
+/// (`floatsPerImage` each), in multiples of 8 (one pixel of a one-channel
+/// chunk then fills a vector), at least 8, at most `batch`.
 func imagesPerProduct(batch: Int, floatsPerImage: Int) -> Int {
     let fit = productFloats / max(1, floatsPerImage)
     return max(1, min(batch, max(8, fit - fit % 8)))
@@ -107,26 +107,27 @@ func convolutionFloatsPerImage(columnRows: Int, positions: Int, planes: Int, ima
     (columnRows + planes) * positions + image
 }
 
-/// A chunk's n rows of `size` values, image-minor: `rows` themselves when they
-/// already are (`linked`, see `ImageMinorRows`), else their copy in `scratch`.
-func imageMinor(_ rows: UnsafePointer<Float>, images n: Int, size: Int, linked: Bool, scratch: Tensor) -> UnsafePointer<Float> {
+/// A chunk's n NCHW rows of `channels` × `plane` values, channels-last:
+/// `rows` themselves when they already are (`linked`, see `ChannelsLastRows`),
+/// else their copy in `scratch`.
+func channelsLast(
+    _ rows: UnsafePointer<Float>, images n: Int, channels: Int, plane: Int, linked: Bool, scratch: Tensor
+) -> UnsafePointer<Float> {
     if linked { return rows }
-    toImageMinor(rows, images: n, size: size, into: scratch.pointer)
+    toChannelsLast(rows, images: n, channels: channels, plane: plane, into: scratch.pointer)
     return UnsafePointer(scratch.pointer)
 }
 
-/// n images of `size` values each (NCHW rows) to image-minor layout
-/// (value m of image b at m·n + b), on both cores when BLAS has two threads.
-func toImageMinor(_ x: UnsafePointer<Float>, images n: Int, size: Int, into out: UnsafeMutablePointer<Float>) {
-    forHalves(size) { Kernels.toImageMinor(x, images: n, size: size, range: $0, into: out) }
+/// n images of `channels` × `plane` values each (NCHW rows) to a channels-last
+/// chunk (value (q, c) of image b at (q·n + b)·channels + c), on both cores
+/// when BLAS has two threads.
+func toChannelsLast(_ x: UnsafePointer<Float>, images n: Int, channels: Int, plane: Int, into out: UnsafeMutablePointer<Float>) {
+    forHalves(plane) { Kernels.toChannelsLast(x, images: n, channels: channels, plane: plane, pixels: $0, into: out) }
 }
 
-/// The inverse of `toImageMinor`, plus bias[m / plane] when a bias is given.
-func fromImageMinor(
-    _ src: UnsafePointer<Float>, images n: Int, size: Int, bias: UnsafePointer<Float>? = nil, plane: Int = 1,
-    into x: UnsafeMutablePointer<Float>
-) {
-    forHalves(size) { Kernels.fromImageMinor(src, images: n, size: size, range: $0, bias: bias, plane: plane, into: x) }
+/// The inverse of `toChannelsLast`.
+func fromChannelsLast(_ src: UnsafePointer<Float>, images n: Int, channels: Int, plane: Int, into x: UnsafeMutablePointer<Float>) {
+    forHalves(plane) { Kernels.fromChannelsLast(src, images: n, channels: channels, plane: plane, pixels: $0, into: x) }
 }
 
 /// Runs `body` on 0..<count, split in two halves on two threads when
@@ -141,26 +142,29 @@ func forHalves(_ count: Int, _ body: (Range<Int>) -> Void) {
 }
 
 /// A convolution that can take its input rows, or give its output rows, in
-/// its chunks' image-minor layout instead of NCHW: chunk c (images cC ..<
-/// cC + n) at offset cC·size, value m of its image b at m·n + b. `Sequential`
-/// turns this on between two convolutions with the same chunk and only
-/// element-wise layers (ReLU, tanh, LeakyReLU) between them, which skips four
-/// layout changes of the rows between them per chunk (two forward, two
+/// its chunks' channels-last layout instead of NCHW: chunk c (images cC ..<
+/// cC + n) at offset cC·size, value (q, ch) of its image b at (q·n + b)·C + ch.
+/// `Sequential` turns this on between two convolutions with the same chunk and
+/// only element-wise layers (ReLU, tanh, LeakyReLU) between them, which skips
+/// four layout changes of the rows between them per chunk (two forward, two
 /// backward); every value is computed as in NCHW, so results are the same bits.
-protocol ImageMinorRows: AnyObject {
+protocol ChannelsLastRows: AnyObject {
     /// Images per product (`imagesPerProduct`): both sides of a link must agree.
     var chunk: Int { get }
-    var inputImageMinor: Bool { get set }
-    var outputImageMinor: Bool { get set }
+    var inputChannelsLast: Bool { get set }
+    var outputChannelsLast: Bool { get set }
 }
 
 /// `nn.Conv2d(in, out, kernel, stride, padding)` on rows of [in, H, W]
 /// values: weight [out, in, k, k], bias [out]. The images go through the
-/// products in chunks (`imagesPerProduct`), image-minor: X = the chunk's
-/// inputs, col = im2col(X) (K × N·n), y = W · col + b; backward recomputes the
-/// columns unless they are still there, then dWᵀ = Σ col · dyᵀ, db = Σ dy,
-/// dx = col2im(Wᵀ · dy). The buffers are allocated once.
-public final class Conv2d: Layer, ImageMinorRows {
+/// products in chunks (`imagesPerProduct`), channels-last (see
+/// `toChannelsLast`): X = the chunk's inputs, colᵀ = im2col(X) (n·N × K, K
+/// indexed tap·in + channel), yᵀ = colᵀ · Wt + b with Wt [K, out] the weight
+/// reordered; backward recomputes the columns unless they are still there,
+/// then Wt's gradient = Σ (colᵀ)ᵀ · dyᵀ, db = Σ dy, dcolᵀ = dyᵀ · Wp
+/// (Wp = Wtᵀ [out, K]), dx = col2im(dcolᵀ). Every product is A·B or Aᵀ·B, the
+/// forms libxsmm runs (`JITProducts`). The buffers are allocated once.
+public final class Conv2d: Layer, ChannelsLastRows {
     public let geometry: ConvolutionGeometry
     public let outChannels: Int
     public let weight: View
@@ -169,21 +173,24 @@ public final class Conv2d: Layer, ImageMinorRows {
     public let biasGradient: View
     /// Images per product.
     let chunk: Int
-    /// [K, chunk·N]: the column matrices (also their gradients in backward).
+    /// [chunk·N, K]: the transposed column matrices (also their gradients in backward).
     let columns: Tensor
-    /// [out, chunk·N]: the product's output, or dy, image-minor.
+    /// [chunk·N, out]: the product's output, or dy, channels-last.
     let planes: Tensor
-    /// [in·H·W·chunk]: the chunk's inputs (or their gradients) image-minor.
+    /// [in·H·W·chunk]: the chunk's inputs (or their gradients) channels-last.
     let inputs: Tensor
-    /// [K, out]: the weight gradient transposed (Σ col · dyᵀ over the chunks,
-    /// a faster product shape than dy · colᵀ for OpenBLAS).
+    /// [out, K]: the weight with each filter's taps first (index tap·in + channel), Wp.
+    let tapsFirstWeight: Tensor
+    /// [K, out]: its transpose, Wt.
+    let transposedWeight: Tensor
+    /// [K, out]: Wt's gradient, Σ (colᵀ)ᵀ · dyᵀ over the chunks.
     let transposedGradient: Tensor
     /// The input whose columns `columns` holds after a forward pass that took
     /// all its rows in one product (backward then needs no second im2col).
     private var columnsHold: (input: UnsafePointer<Float>, rows: Int)?
-    /// The rows in (x, dx) and out (y, dy) are in chunked image-minor layout (see `ImageMinorRows`).
-    var inputImageMinor = false
-    var outputImageMinor = false
+    /// The rows in (x, dx) and out (y, dy) are in chunked channels-last layout (see `ChannelsLastRows`).
+    var inputChannelsLast = false
+    var outputChannelsLast = false
 
     /// - Parameters:
     ///   - name: the layer's parameters in `p` (`name.weight` [out, in, k, k], `name.bias` [out]).
@@ -200,38 +207,42 @@ public final class Conv2d: Layer, ImageMinorRows {
         let inputSize = geometry.channels * geometry.height * geometry.width
         chunk = imagesPerProduct(
             batch: batch, floatsPerImage: convolutionFloatsPerImage(columnRows: K, positions: N, planes: outChannels, image: inputSize))
-        columns = try Tensor(shape: [K, chunk * N])
-        planes = try Tensor(shape: [outChannels, chunk * N])
+        columns = try Tensor(shape: [chunk * N, K])
+        planes = try Tensor(shape: [chunk * N, outChannels])
         inputs = try Tensor(shape: [inputSize * chunk])
+        tapsFirstWeight = try Tensor(shape: [outChannels, K])
+        transposedWeight = try Tensor(shape: [K, outChannels])
         transposedGradient = try Tensor(shape: [K, outChannels])
     }
 
     public var inputSize: Int { geometry.channels * geometry.height * geometry.width }
     public var outputSize: Int { outChannels * geometry.columnCount }
+    private var taps: Int { geometry.kernel * geometry.kernel }
 
-    /// The column matrices of `n` images from `x`, side by side in `columns`.
+    /// The transposed column matrices of `n` images from `x`, one below the other in `columns`.
     private func gatherColumns(_ x: UnsafePointer<Float>, images n: Int) {
-        let minor = imageMinor(x, images: n, size: inputSize, linked: inputImageMinor, scratch: inputs)
-        forHalves(geometry.channels) { geometry.im2col(imageMinor: minor, images: n, channels: $0, into: columns.pointer) }
+        let plane = geometry.height * geometry.width
+        let input = channelsLast(x, images: n, channels: geometry.channels, plane: plane, linked: inputChannelsLast, scratch: inputs)
+        forHalves(geometry.channels) { geometry.im2col(channelsLast: input, images: n, channels: $0, into: columns.pointer) }
     }
     public var inPlace: Bool { false }
     public var parameterRange: Range<Int>? { adjacentRange(weight, bias) }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
+        Kernels.tapsFirst(weight.pointer, outer: outChannels, channels: geometry.channels, taps: taps, into: tapsFirstWeight.pointer)
+        Kernels.transpose(tapsFirstWeight.pointer, rows: outChannels, columns: K, into: transposedWeight.pointer)
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
             gatherColumns(x + first * inputSize, images: n)
             let out = y + first * outputSize
+            let target = outputChannelsLast ? out : planes.pointer
+            Kernels.fillRows(target, bias: bias.pointer, rows: n * N, cols: outChannels)
             BLAS.gemm(
-                m: outChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N,
-                c: outputImageMinor ? out : planes.pointer, ldc: n * N)
-            if outputImageMinor {
-                Kernels.addRowBias(out, rows: outChannels, size: n * N, bias: bias.pointer)
-            } else {
-                fromImageMinor(planes.pointer, images: n, size: outputSize, bias: bias.pointer, plane: N, into: out)
-            }
+                m: n * N, n: outChannels, k: K, a: columns.pointer, lda: K, b: transposedWeight.pointer, ldb: outChannels, beta: 1,
+                c: target, ldc: outChannels)
+            if !outputChannelsLast { fromChannelsLast(planes.pointer, images: n, channels: outChannels, plane: N, into: out) }
             first += n
         }
         columnsHold = rows <= chunk ? (x, rows) : nil
@@ -242,29 +253,39 @@ public final class Conv2d: Layer, ImageMinorRows {
         rows: Int, gradInput dx: UnsafeMutablePointer<Float>?
     ) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
+        let plane = geometry.height * geometry.width
+        if dx != nil {
+            Kernels.tapsFirst(weight.pointer, outer: outChannels, channels: geometry.channels, taps: taps, into: tapsFirstWeight.pointer)
+        }
         biasGradient.pointer.update(repeating: 0, count: outChannels)
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            // dy of the chunk, image-minor: [out, N·n].
-            let gradient = imageMinor(dy + first * outputSize, images: n, size: outputSize, linked: outputImageMinor, scratch: planes)
-            Kernels.addRowSums(gradient, rows: outChannels, size: n * N, to: biasGradient.pointer)
+            // dy of the chunk, channels-last: [N·n, out].
+            let gradient = channelsLast(
+                dy + first * outputSize, images: n, channels: outChannels, plane: N, linked: outputChannelsLast, scratch: planes)
+            Kernels.addColumnSums(gradient, rows: n * N, cols: outChannels, to: biasGradient.pointer)
             if !(columnsHold.map { $0.input == x && $0.rows == rows } ?? false) { gatherColumns(x + first * inputSize, images: n) }
             BLAS.gemm(
-                transB: true, m: K, n: outChannels, k: n * N, a: columns.pointer, lda: n * N, b: gradient, ldb: n * N,
+                transA: true, m: K, n: outChannels, k: n * N, a: columns.pointer, lda: K, b: gradient, ldb: outChannels,
                 beta: first == 0 ? 0 : 1, c: transposedGradient.pointer, ldc: outChannels)
             if let dx {
                 BLAS.gemm(
-                    transA: true, m: K, n: n * N, k: outChannels, a: weight.pointer, lda: K, b: gradient, ldb: n * N,
-                    c: columns.pointer, ldc: n * N)
+                    m: n * N, n: K, k: outChannels, a: gradient, lda: outChannels, b: tapsFirstWeight.pointer, ldb: K,
+                    c: columns.pointer, ldc: K)
                 columnsHold = nil
-                let target = inputImageMinor ? dx + first * inputSize : inputs.pointer
-                forHalves(geometry.channels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: target) }
-                if !inputImageMinor { fromImageMinor(inputs.pointer, images: n, size: inputSize, into: dx + first * inputSize) }
+                let target = inputChannelsLast ? dx + first * inputSize : inputs.pointer
+                forHalves(geometry.channels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoChannelsLast: target) }
+                if !inputChannelsLast {
+                    fromChannelsLast(inputs.pointer, images: n, channels: geometry.channels, plane: plane, into: dx + first * inputSize)
+                }
             }
             first += n
         }
-        Kernels.transpose(transposedGradient.pointer, rows: K, columns: outChannels, into: weightGradient.pointer)
+        // Wt's gradient back to the weight's order (through tapsFirstWeight, free now).
+        Kernels.transpose(transposedGradient.pointer, rows: K, columns: outChannels, into: tapsFirstWeight.pointer)
+        Kernels.tapsLast(
+            tapsFirstWeight.pointer, outer: outChannels, channels: geometry.channels, taps: taps, into: weightGradient.pointer)
     }
 
     /// PyTorch's default initialization: W and b uniform on ±1/√(in·k·k).
@@ -277,10 +298,11 @@ public final class Conv2d: Layer, ImageMinorRows {
 /// on rows of [in, Hi, Wi] values: weight [in, out, k, k] (PyTorch's layout),
 /// bias [out]; output [out, Ho, Wo] with Ho = (Hi − 1)·s − 2p + k + output_padding.
 /// It is the adjoint of the convolution over its output: for a chunk of
-/// images at once (image-minor), X = the inputs as one [in, Ni·n] matrix,
-/// col = Wᵀ · X, y = col2im(col) + b; backward dcol = im2col(dy),
-/// dWᵀ = Σ dcol · Xᵀ, db = Σ dy, dX = W · dcol.
-public final class ConvTranspose2d: Layer, ImageMinorRows {
+/// images at once (channels-last), Xᵀ = the inputs as one [Ni·n, in] matrix,
+/// colᵀ = Xᵀ · Wq (Wq [in, K] the weight with taps first, K indexed
+/// tap·out + channel), y = col2im(colᵀ) + b; backward dcolᵀ = im2col(dy),
+/// Wq's gradient = Σ (Xᵀ)ᵀ · dcolᵀ, db = Σ dy, dXᵀ = dcolᵀ · Wqᵀ.
+public final class ConvTranspose2d: Layer, ChannelsLastRows {
     public let inChannels: Int
     public let inputHeight: Int
     public let inputWidth: Int
@@ -291,17 +313,21 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
     public let weightGradient: View
     public let biasGradient: View
     let chunk: Int
-    /// [K, chunk·Ni], K = out·k·k.
+    /// [chunk·Ni, K], K = out·k·k.
     let columns: Tensor
-    /// [in, chunk·Ni]: the inputs (or their gradients), image-minor.
+    /// [chunk·Ni, in]: the inputs (or their gradients), channels-last.
     let planes: Tensor
-    /// [out·Ho·Wo·chunk]: the outputs (or their gradients), image-minor.
+    /// [out·Ho·Wo·chunk]: the outputs (or their gradients), channels-last.
     let outputs: Tensor
-    /// [K, in]: the weight gradient transposed (Σ dcol · Xᵀ over the chunks).
-    let transposedGradient: Tensor
-    /// The rows in (x, dx) and out (y, dy) are in chunked image-minor layout (see `ImageMinorRows`).
-    var inputImageMinor = false
-    var outputImageMinor = false
+    /// [in, K]: the weight with taps first (index tap·out + channel), Wq.
+    let tapsFirstWeight: Tensor
+    /// [K, in]: its transpose.
+    let transposedWeight: Tensor
+    /// [in, K]: Wq's gradient, Σ (Xᵀ)ᵀ · dcolᵀ over the chunks.
+    let tapsFirstGradient: Tensor
+    /// The rows in (x, dx) and out (y, dy) are in chunked channels-last layout (see `ChannelsLastRows`).
+    var inputChannelsLast = false
+    var outputChannelsLast = false
 
     public init(
         _ name: String, in p: ParameterSet, inChannels: Int, inputHeight: Int, inputWidth: Int, kernel: Int, stride: Int, padding: Int,
@@ -323,10 +349,12 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
         chunk = imagesPerProduct(
             batch: batch, floatsPerImage: convolutionFloatsPerImage(columnRows: K, positions: N, planes: inChannels, image: out * Ho * Wo))
-        columns = try Tensor(shape: [K, chunk * N])
-        planes = try Tensor(shape: [inChannels, chunk * N])
+        columns = try Tensor(shape: [chunk * N, K])
+        planes = try Tensor(shape: [chunk * N, inChannels])
         outputs = try Tensor(shape: [out * Ho * Wo * chunk])
-        transposedGradient = try Tensor(shape: [K, inChannels])
+        tapsFirstWeight = try Tensor(shape: [inChannels, K])
+        transposedWeight = try Tensor(shape: [K, inChannels])
+        tapsFirstGradient = try Tensor(shape: [inChannels, K])
     }
 
     public var outChannels: Int { geometry.channels }
@@ -334,26 +362,26 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
     public var outputSize: Int { geometry.channels * geometry.height * geometry.width }
     public var inPlace: Bool { false }
     public var parameterRange: Range<Int>? { adjacentRange(weight, bias) }
+    private var taps: Int { geometry.kernel * geometry.kernel }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
         let plane = geometry.height * geometry.width
+        Kernels.tapsFirst(weight.pointer, outer: inChannels, channels: outChannels, taps: taps, into: tapsFirstWeight.pointer)
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            // The chunk's inputs, image-minor: [in, N·n].
-            let input = imageMinor(x + first * inputSize, images: n, size: inputSize, linked: inputImageMinor, scratch: planes)
+            // The chunk's inputs, channels-last: [N·n, in].
+            let input = channelsLast(
+                x + first * inputSize, images: n, channels: inChannels, plane: N, linked: inputChannelsLast, scratch: planes)
             BLAS.gemm(
-                transA: true, m: K, n: n * N, k: inChannels, a: weight.pointer, lda: K, b: input, ldb: n * N,
-                c: columns.pointer, ldc: n * N)
+                m: n * N, n: K, k: inChannels, a: input, lda: inChannels, b: tapsFirstWeight.pointer, ldb: K, c: columns.pointer, ldc: K)
             let out = y + first * outputSize
-            let target = outputImageMinor ? out : outputs.pointer
-            forHalves(outChannels) { geometry.col2im(columns.pointer, images: n, channels: $0, intoImageMinor: target) }
-            if outputImageMinor {
-                Kernels.addRowBias(out, rows: outChannels, size: plane * n, bias: bias.pointer)
-            } else {
-                fromImageMinor(outputs.pointer, images: n, size: outputSize, bias: bias.pointer, plane: plane, into: out)
+            let target = outputChannelsLast ? out : outputs.pointer
+            forHalves(outChannels) {
+                geometry.col2im(columns.pointer, images: n, channels: $0, bias: bias.pointer, intoChannelsLast: target)
             }
+            if !outputChannelsLast { fromChannelsLast(outputs.pointer, images: n, channels: outChannels, plane: plane, into: out) }
             first += n
         }
     }
@@ -364,26 +392,36 @@ public final class ConvTranspose2d: Layer, ImageMinorRows {
     ) {
         let (K, N) = (geometry.columnRows, geometry.columnCount)
         let plane = geometry.height * geometry.width
+        if dx != nil {
+            Kernels.tapsFirst(weight.pointer, outer: inChannels, channels: outChannels, taps: taps, into: tapsFirstWeight.pointer)
+            Kernels.transpose(tapsFirstWeight.pointer, rows: inChannels, columns: K, into: transposedWeight.pointer)
+        }
         biasGradient.pointer.update(repeating: 0, count: outChannels)
         var first = 0
         while first < rows {
             let n = min(chunk, rows - first)
-            // dy and the inputs of the chunk, image-minor.
-            let gradient = imageMinor(dy + first * outputSize, images: n, size: outputSize, linked: outputImageMinor, scratch: outputs)
-            forHalves(outChannels) { geometry.im2col(imageMinor: gradient, images: n, channels: $0, into: columns.pointer) }
-            let input = imageMinor(x + first * inputSize, images: n, size: inputSize, linked: inputImageMinor, scratch: planes)
-            Kernels.addRowSums(gradient, rows: outChannels, size: plane * n, to: biasGradient.pointer)
+            // dy and the inputs of the chunk, channels-last.
+            let gradient = channelsLast(
+                dy + first * outputSize, images: n, channels: outChannels, plane: plane, linked: outputChannelsLast, scratch: outputs)
+            forHalves(outChannels) { geometry.im2col(channelsLast: gradient, images: n, channels: $0, into: columns.pointer) }
+            let input = channelsLast(
+                x + first * inputSize, images: n, channels: inChannels, plane: N, linked: inputChannelsLast, scratch: planes)
+            Kernels.addColumnSums(gradient, rows: plane * n, cols: outChannels, to: biasGradient.pointer)
             BLAS.gemm(
-                transB: true, m: K, n: inChannels, k: n * N, a: columns.pointer, lda: n * N, b: input, ldb: n * N,
-                beta: first == 0 ? 0 : 1, c: transposedGradient.pointer, ldc: inChannels)
+                transA: true, m: inChannels, n: K, k: n * N, a: input, lda: inChannels, b: columns.pointer, ldb: K,
+                beta: first == 0 ? 0 : 1, c: tapsFirstGradient.pointer, ldc: K)
             if let dx {
-                let target = inputImageMinor ? dx + first * inputSize : planes.pointer
-                BLAS.gemm(m: inChannels, n: n * N, k: K, a: weight.pointer, lda: K, b: columns.pointer, ldb: n * N, c: target, ldc: n * N)
-                if !inputImageMinor { fromImageMinor(planes.pointer, images: n, size: inputSize, into: dx + first * inputSize) }
+                let target = inputChannelsLast ? dx + first * inputSize : planes.pointer
+                BLAS.gemm(
+                    m: n * N, n: inChannels, k: K, a: columns.pointer, lda: K, b: transposedWeight.pointer, ldb: inChannels,
+                    c: target, ldc: inChannels)
+                if !inputChannelsLast {
+                    fromChannelsLast(planes.pointer, images: n, channels: inChannels, plane: N, into: dx + first * inputSize)
+                }
             }
             first += n
         }
-        Kernels.transpose(transposedGradient.pointer, rows: K, columns: inChannels, into: weightGradient.pointer)
+        Kernels.tapsLast(tapsFirstGradient.pointer, outer: inChannels, channels: outChannels, taps: taps, into: weightGradient.pointer)
     }
 
     /// PyTorch's default initialization for ConvTranspose2d: uniform on ±1/√(out·k·k)

@@ -139,19 +139,19 @@ public final class Sequential {
         self.maxRows = maxRows
         self.slot = slot
         layerNanoseconds = Array(repeating: LayerNanoseconds(), count: layers.count)
-        Self.linkImageMinorRows(layers)
+        Self.linkChannelsLastRows(layers)
     }
 
     /// Lets two convolutions with the same chunk, with only element-wise
-    /// layers between them, pass their rows image-minor (see `ImageMinorRows`).
-    private static func linkImageMinorRows(_ layers: [any Layer]) {
+    /// layers between them, pass their rows channels-last (see `ChannelsLastRows`).
+    private static func linkChannelsLastRows(_ layers: [any Layer]) {
         for (i, layer) in layers.enumerated() {
-            guard let from = layer as? any ImageMinorRows else { continue }
+            guard let from = layer as? any ChannelsLastRows else { continue }
             var j = i + 1
             while j < layers.count, layers[j] is ActivationLayer || layers[j] is LeakyReLULayer { j += 1 }
-            guard j < layers.count, let to = layers[j] as? any ImageMinorRows, to.chunk == from.chunk else { continue }
-            from.outputImageMinor = true
-            to.inputImageMinor = true
+            guard j < layers.count, let to = layers[j] as? any ChannelsLastRows, to.chunk == from.chunk else { continue }
+            from.outputChannelsLast = true
+            to.inputChannelsLast = true
         }
     }
 

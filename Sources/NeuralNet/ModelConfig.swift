@@ -399,8 +399,8 @@ public struct ModelConfig: Equatable, Sendable {
         let perDraw = 4 * inputDim + 4 * decoderWidths + linearWidths(plan.decoder) + 8 * latentDim + 2 * labelClasses
         let perImage = 2 * encoderInputSize + 4 * encoderWidths + linearWidths(plan.encoder) + 8 * latentDim
         // Convolutions' buffers: the im2col matrices, the planes and the
-        // image-minor copies of the images one product takes (`imagesPerProduct`),
-        // and the transposed weight gradient.
+        // channels-last copies of the images one product takes (`imagesPerProduct`),
+        // and the two reordered weights and the weight gradient.
         func columns(_ layers: [PlannedLayer], rows: Int) -> Int {
             layers.reduce(0) { sum, layer in
                 let (k, n, other, image): (Int, Int, Int, Int)
@@ -414,7 +414,7 @@ public struct ModelConfig: Equatable, Sendable {
                 default: return sum
                 }
                 let perImage = convolutionFloatsPerImage(columnRows: k, positions: n, planes: other, image: image)
-                return sum + imagesPerProduct(batch: rows, floatsPerImage: perImage) * perImage + k * other
+                return sum + imagesPerProduct(batch: rows, floatsPerImage: perImage) * perImage + 3 * k * other
             }
         }
         let columns = columns(plan.encoder, rows: rows) + columns(plan.decoder, rows: rows * samples)

@@ -86,25 +86,10 @@ public enum Kernels {
         zk_gather_u8_bernoulli(src, rows, count, cols, uniform24, dst)
     }
 
-    /// Image-minor layout (see `zk_to_image_minor`): out[m·n + b] = x[b·size + m]
-    /// for n images of `size` values, m in `range`.
-    @inline(__always)
-    public static func toImageMinor(
-        _ x: UnsafePointer<Float>, images n: Int, size: Int, range: Range<Int>, into out: UnsafeMutablePointer<Float>
-    ) {
-        zk_to_image_minor(x, n, size, range.lowerBound, range.upperBound, out)
-    }
-
-    /// The inverse of `toImageMinor`: x[b·size + m] = src[m·n + b] (+ bias[m / plane]) for m in `range`.
-    @inline(__always)
-    public static func fromImageMinor(
-        _ src: UnsafePointer<Float>, images n: Int, size: Int, range: Range<Int>, bias: UnsafePointer<Float>?, plane: Int,
-        into x: UnsafeMutablePointer<Float>
-    ) {
-        zk_from_image_minor(src, n, size, range.lowerBound, range.upperBound, bias, plane, x)
-    }
-
-    /// `fromImageMinor` for images `images` of the `n` in `src` only.
+    /// From the image-minor layout (value m of image b at m·n + b, n images
+    /// of `size` values) to rows: x[b·size + m] = src[m·n + b] (+ bias[m /
+    /// plane]) for m in `range` and images `images` only (see
+    /// `zk_from_image_minor_part`).
     @inline(__always)
     public static func fromImageMinor(
         _ src: UnsafePointer<Float>, images n: Int, part images: Range<Int>, size: Int, range: Range<Int>,
@@ -114,23 +99,63 @@ public enum Kernels {
             src, n, size, range.lowerBound, range.upperBound, images.lowerBound, images.upperBound, bias, plane, x)
     }
 
-    /// The im2col matrix of a convolution on image-minor planes, from its index
-    /// table, for the channels in `channels` (see `zk_im2col_minor`).
+    /// n NCHW rows of `channels` × `plane` values to a channels-last chunk
+    /// (value (q, c) of image b at (q·n + b)·channels + c), pixels q in `pixels`.
     @inline(__always)
-    public static func im2colImageMinor(
-        _ x: UnsafePointer<Float>, images n: Int, plane: Int, taps: Int, positions: Int, source: UnsafePointer<Int32>,
-        channels: Range<Int>, into col: UnsafeMutablePointer<Float>, ld: Int
+    public static func toChannelsLast(
+        _ x: UnsafePointer<Float>, images n: Int, channels: Int, plane: Int, pixels: Range<Int>, into out: UnsafeMutablePointer<Float>
     ) {
-        zk_im2col_minor(x, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, col, ld)
+        zk_to_channels_last(x, n, channels, plane, pixels.lowerBound, pixels.upperBound, out)
     }
 
-    /// The adjoint of `im2colImageMinor` (see `zk_col2im_minor`): the channels in `channels` of x are overwritten.
+    /// The inverse of `toChannelsLast`, pixels q in `pixels`.
     @inline(__always)
-    public static func col2imImageMinor(
-        _ col: UnsafePointer<Float>, ld: Int, images n: Int, plane: Int, taps: Int, positions: Int, source: UnsafePointer<Int32>,
-        channels: Range<Int>, into x: UnsafeMutablePointer<Float>
+    public static func fromChannelsLast(
+        _ src: UnsafePointer<Float>, images n: Int, channels: Int, plane: Int, pixels: Range<Int>, into x: UnsafeMutablePointer<Float>
     ) {
-        zk_col2im_minor(col, ld, n, plane, taps, positions, source, channels.lowerBound, channels.upperBound, x)
+        zk_from_channels_last(src, n, channels, plane, pixels.lowerBound, pixels.upperBound, x)
+    }
+
+    /// The transposed im2col matrix of a convolution on a channels-last chunk,
+    /// from its index table, for the channels in `part` (see `zk_im2col_last`).
+    @inline(__always)
+    public static func im2colChannelsLast(
+        _ x: UnsafePointer<Float>, images n: Int, channels: Int, taps: Int, positions: Int, source: UnsafePointer<Int32>,
+        part: Range<Int>, into col: UnsafeMutablePointer<Float>, ld: Int
+    ) {
+        zk_im2col_last(x, n, channels, taps, positions, source, part.lowerBound, part.upperBound, col, ld)
+    }
+
+    /// The adjoint of `im2colChannelsLast` plus `bias` per channel (see
+    /// `zk_col2im_last`): the channels in `part` of x are overwritten.
+    @inline(__always)
+    public static func col2imChannelsLast(
+        _ col: UnsafePointer<Float>, ld: Int, images n: Int, channels: Int, plane: Int, taps: Int, positions: Int,
+        source: UnsafePointer<Int32>, part: Range<Int>, bias: UnsafePointer<Float>?, into x: UnsafeMutablePointer<Float>
+    ) {
+        zk_col2im_last(col, ld, n, channels, plane, taps, positions, source, part.lowerBound, part.upperBound, bias, x)
+    }
+
+    /// out[c] += Σ_r x[r, c] (`rows` rows of `cols` values), in a fixed order (see `zk_add_col_sums`).
+    @inline(__always)
+    public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, to out: UnsafeMutablePointer<Float>) {
+        zk_add_col_sums(x, rows, cols, out)
+    }
+
+    /// A convolution weight [outer][channels][taps] reordered to [outer][taps][channels].
+    @inline(__always)
+    public static func tapsFirst(
+        _ w: UnsafePointer<Float>, outer: Int, channels: Int, taps: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        zk_taps_first(w, outer, channels, taps, out)
+    }
+
+    /// The inverse of `tapsFirst`: [outer][taps][channels] to [outer][channels][taps].
+    @inline(__always)
+    public static func tapsLast(
+        _ w: UnsafePointer<Float>, outer: Int, channels: Int, taps: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        zk_taps_last(w, outer, channels, taps, out)
     }
 
     /// out[c, r] = x[r, c] for a row-major `rows` × `columns` matrix (out holds columns × rows;
@@ -138,18 +163,6 @@ public enum Kernels {
     @inline(__always)
     public static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
         zk_from_image_minor(x, columns, rows, 0, rows, nil, 1, out)
-    }
-
-    /// x[o·size + i] += bias[o] for `rows` rows of `size` values.
-    @inline(__always)
-    public static func addRowBias(_ x: UnsafeMutablePointer<Float>, rows: Int, size: Int, bias: UnsafePointer<Float>) {
-        zk_add_row_bias(x, rows, size, bias)
-    }
-
-    /// out[o] += Σ of row o of `x` (`rows` rows of `size` values), in a fixed order (see `zk_add_row_sums`).
-    @inline(__always)
-    public static func addRowSums(_ x: UnsafePointer<Float>, rows: Int, size: Int, to out: UnsafeMutablePointer<Float>) {
-        zk_add_row_sums(x, rows, size, out)
     }
 
     /// Rows `rows[0..<count]` of a float matrix with `cols` columns, into `dst`.

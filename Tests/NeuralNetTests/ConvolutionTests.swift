@@ -55,46 +55,48 @@ import Testing
         try check(layer, params: params, rows: 2)
     }
 
-    /// The table-driven im2col and its adjoint on image-minor planes equal
-    /// the definition written out (bit for bit: the adjoint adds in
-    /// kernel-position order from 0), for odd sizes, strides 1 to 3, padding
-    /// 0 to 2, 3 and 8 images (runs shorter than and as long as a vector), a
-    /// leading dimension wider than the images, and the channels in two parts
-    /// as two threads take them.
+    /// The table-driven im2col and its adjoint on channels-last chunks equal
+    /// the definition written out (bit for bit: the adjoint starts from the
+    /// bias, or 0, and adds in (output position, kernel position) order), for
+    /// odd sizes, strides 1 to 3, padding 0 to 2, one channel and more, 3 and
+    /// 8 images (8 with one channel and 16 taps: the register-transpose path),
+    /// a leading dimension wider than a row, and the channels in two parts as
+    /// two threads take them.
     @Test(arguments: [
         (2, 5, 7, 3, 1, 1), (3, 6, 5, 4, 2, 1), (1, 9, 8, 3, 3, 2), (2, 4, 4, 4, 2, 0), (1, 7, 7, 1, 2, 0), (2, 5, 6, 5, 1, 2),
-        (3, 14, 14, 4, 2, 1), (1, 28, 27, 4, 2, 1),
+        (3, 14, 14, 4, 2, 1), (1, 28, 27, 4, 2, 1), (12, 9, 9, 4, 2, 1), (1, 6, 6, 4, 1, 0),
     ])
     func columnsMatchTheirDefinition(c: Int, h: Int, w: Int, k: Int, s: Int, p: Int) throws {
         let g = ConvolutionGeometry(channels: c, height: h, width: w, kernel: k, stride: s, padding: p)
         let (ho, wo, n) = (g.outputHeight, g.outputWidth, g.columnCount)
         for images in [3, 8] {
-            let ld = images * n + 5
+            let ld = c * k * k + 5
             var r = RandomStream(seed: UInt64(h * 100 + w), stream: 2)
-            // x[b, ch, y, x] of the definition is held at ((ch·h + y)·w + x)·images + b.
+            // x[b, ch, y, x] of the definition is held at ((y·w + x)·images + b)·c + ch.
             let x = (0..<(images * c * h * w)).map { _ in r.nextFloat() * 2 - 1 }
             let split = [0..<(c / 2), (c / 2)..<c]
-            var col = [Float](repeating: .nan, count: c * k * k * ld)
+            var col = [Float](repeating: .nan, count: n * images * ld)
             x.withUnsafeBufferPointer { xb in
                 col.withUnsafeMutableBufferPointer { cb in
                     for part in split {
-                        g.im2col(imageMinor: xb.baseAddress!, images: images, channels: part, into: cb.baseAddress!, ld: ld)
+                        g.im2col(channelsLast: xb.baseAddress!, images: images, channels: part, into: cb.baseAddress!, ld: ld)
                     }
                 }
             }
-            /// Every column entry (its index in `col`) with the input value it reads (nil in the padding).
+            /// Every column entry (its index in `col`) with the input value it
+            /// reads (nil in the padding), in (position, image, tap, channel) order.
             func forEachEntry(_ body: (Int, Int?) -> Void) {
-                for ch in 0..<c {
-                    for i in 0..<k {
-                        for j in 0..<k {
-                            for b in 0..<images {
-                                for oy in 0..<ho {
-                                    for ox in 0..<wo {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        for b in 0..<images {
+                            for i in 0..<k {
+                                for j in 0..<k {
+                                    for ch in 0..<c {
                                         let (y, xx) = (oy * s - p + i, ox * s - p + j)
                                         let inside = y >= 0 && y < h && xx >= 0 && xx < w
                                         body(
-                                            ((ch * k + i) * k + j) * ld + (oy * wo + ox) * images + b,
-                                            inside ? ((ch * h + y) * w + xx) * images + b : nil)
+                                            ((oy * wo + ox) * images + b) * ld + (i * k + j) * c + ch,
+                                            inside ? ((y * w + xx) * images + b) * c + ch : nil)
                                     }
                                 }
                             }
@@ -103,21 +105,35 @@ import Testing
                 }
             }
             forEachEntry { entry, read in #expect(col[entry] == (read.map { x[$0] } ?? 0)) }
-            // The adjoint: each value the sum, in (i, j) order, of the entries that read it.
+            // The adjoint: each value the bias (with 8 images) plus, in (position, tap)
+            // order, the entries that read it.
             let entries = (0..<col.count).map { _ in r.nextFloat() * 2 - 1 }
-            var expected = [Float](repeating: 0, count: images * c * h * w)
+            let bias = images == 8 ? (0..<c).map { _ in r.nextFloat() } : nil
+            var expected = (0..<(images * c * h * w)).map { bias?[$0 % c] ?? 0 }
             forEachEntry { entry, read in if let read { expected[read] += entries[entry] } }
             var back = [Float](repeating: .nan, count: expected.count)
             entries.withUnsafeBufferPointer { e in
                 back.withUnsafeMutableBufferPointer { bb in
-                    for part in split { g.col2im(e.baseAddress!, images: images, channels: part, intoImageMinor: bb.baseAddress!, ld: ld) }
+                    if let bias {
+                        bias.withUnsafeBufferPointer { biasBuffer in
+                            for part in split {
+                                g.col2im(
+                                    e.baseAddress!, images: images, channels: part, bias: biasBuffer.baseAddress!,
+                                    intoChannelsLast: bb.baseAddress!, ld: ld)
+                            }
+                        }
+                    } else {
+                        for part in split {
+                            g.col2im(e.baseAddress!, images: images, channels: part, intoChannelsLast: bb.baseAddress!, ld: ld)
+                        }
+                    }
                 }
             }
             #expect(back == expected)
         }
     }
 
-    /// Convolutions linked by a `Sequential` (image-minor rows between them,
+    /// Convolutions linked by a `Sequential` (channels-last rows between them,
     /// through ReLU and LeakyReLU) give the same bits as the same layers run
     /// one by one on NCHW rows: outputs, parameter gradients and the input
     /// gradient, over 19 rows (chunks of 8, 8 and 3).
@@ -150,11 +166,11 @@ import Testing
         }
         let linked = try Sequential(try stack(linkedParameters), maxRows: rows)
         let plain = try stack(plainParameters)
-        let convolutions = linked.layers.compactMap { $0 as? any ImageMinorRows }
+        let convolutions = linked.layers.compactMap { $0 as? any ChannelsLastRows }
         #expect(convolutions.map(\.chunk) == [8, 8, 8])
-        #expect(convolutions.map(\.outputImageMinor) == [true, true, false])
-        #expect(convolutions.map(\.inputImageMinor) == [false, true, true])
-        #expect(plain.compactMap { ($0 as? any ImageMinorRows)?.inputImageMinor }.allSatisfy { !$0 })
+        #expect(convolutions.map(\.outputChannelsLast) == [true, true, false])
+        #expect(convolutions.map(\.inputChannelsLast) == [false, true, true])
+        #expect(plain.compactMap { ($0 as? any ChannelsLastRows)?.inputChannelsLast }.allSatisfy { !$0 })
 
         let x = try Tensor((0..<(rows * 4 * 14 * 14)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, 4 * 14 * 14])
         let outputSize = 4 * 28 * 28
@@ -188,37 +204,57 @@ import Testing
         #expect(dxLinked.array == dxPlain.array)
     }
 
-    /// The layout changes around the products: NCHW rows to image-minor and
-    /// back are exact transposes (the way back optionally + bias per plane),
-    /// for sizes that fill whole 8 × 8 blocks and sizes with ragged edges, in
-    /// one part or in two.
-    @Test(arguments: [(8, 64, 16), (3, 50, 10), (16, 37, 37), (9, 200, 49), (1, 5, 5)])
-    func imageMinorLayoutIsATranspose(n: Int, size: Int, plane: Int) {
-        var r = RandomStream(seed: UInt64(n * 1000 + size), stream: 4)
+    /// The layout changes around the products: NCHW rows to a channels-last
+    /// chunk and back are exact permutations, for channel counts and planes
+    /// that fill whole 8 × 8 blocks and ragged ones, one channel (the
+    /// image-minor layout), in one part or in two (as two threads take them).
+    @Test(arguments: [(8, 8, 16), (3, 5, 10), (16, 37, 37), (9, 32, 49), (1, 1, 5), (8, 1, 196), (2, 3, 7)])
+    func channelsLastLayoutIsAPermutation(n: Int, channels: Int, plane: Int) {
+        var r = RandomStream(seed: UInt64(n * 1000 + channels * 10 + plane), stream: 4)
+        let size = channels * plane
         let x = (0..<(n * size)).map { _ in r.nextFloat() * 2 - 1 }
-        let bias = (0..<((size + plane - 1) / plane)).map { _ in r.nextFloat() }
-        var minor = [Float](repeating: .nan, count: n * size)
-        x.withUnsafeBufferPointer { xb in
-            minor.withUnsafeMutableBufferPointer { toImageMinor(xb.baseAddress!, images: n, size: size, into: $0.baseAddress!) }
-        }
-        #expect(minor == (0..<(n * size)).map { x[($0 % n) * size + $0 / n] })
-        var back = [Float](repeating: .nan, count: n * size)
-        minor.withUnsafeBufferPointer { mb in
-            back.withUnsafeMutableBufferPointer { fromImageMinor(mb.baseAddress!, images: n, size: size, into: $0.baseAddress!) }
-        }
-        #expect(back == x)
-        minor.withUnsafeBufferPointer { mb in
-            bias.withUnsafeBufferPointer { bb in
-                back.withUnsafeMutableBufferPointer { out in
-                    for part in [0..<(size / 3), (size / 3)..<size] {
-                        Kernels.fromImageMinor(
-                            mb.baseAddress!, images: n, size: size, range: part, bias: bb.baseAddress!, plane: plane, into: out.baseAddress!
-                        )
+        for parts in [[0..<plane], [0..<(plane / 3), (plane / 3)..<plane]] {
+            var last = [Float](repeating: .nan, count: n * size)
+            x.withUnsafeBufferPointer { xb in
+                last.withUnsafeMutableBufferPointer { out in
+                    for part in parts {
+                        Kernels.toChannelsLast(
+                            xb.baseAddress!, images: n, channels: channels, plane: plane, pixels: part, into: out.baseAddress!)
                     }
                 }
             }
+            // Value (q, c) of image b at (q·n + b)·channels + c.
+            #expect(
+                last
+                    == (0..<(n * size)).map { i in
+                        let (q, b, c) = (i / (n * channels), (i / channels) % n, i % channels)
+                        return x[(b * channels + c) * plane + q]
+                    })
+            var back = [Float](repeating: .nan, count: n * size)
+            last.withUnsafeBufferPointer { lb in
+                back.withUnsafeMutableBufferPointer { out in
+                    for part in parts {
+                        Kernels.fromChannelsLast(
+                            lb.baseAddress!, images: n, channels: channels, plane: plane, pixels: part, into: out.baseAddress!)
+                    }
+                }
+            }
+            #expect(back == x)
         }
-        #expect(back == x.indices.map { x[$0] + bias[($0 % size) / plane] })
+        // The Swift helpers (both cores when BLAS has two threads) agree.
+        var viaHelper = [Float](repeating: .nan, count: n * size)
+        x.withUnsafeBufferPointer { xb in
+            viaHelper.withUnsafeMutableBufferPointer {
+                toChannelsLast(xb.baseAddress!, images: n, channels: channels, plane: plane, into: $0.baseAddress!)
+            }
+        }
+        var back = [Float](repeating: .nan, count: n * size)
+        viaHelper.withUnsafeBufferPointer { vb in
+            back.withUnsafeMutableBufferPointer {
+                fromChannelsLast(vb.baseAddress!, images: n, channels: channels, plane: plane, into: $0.baseAddress!)
+            }
+        }
+        #expect(back == x)
     }
 
     /// ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weights (no bias): the

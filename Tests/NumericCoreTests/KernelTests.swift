@@ -8,24 +8,51 @@ func bceReference(_ l: Double, _ x: Double) -> Double { max(l, 0) - l * x + log1
 func sigmoidReference(_ l: Double) -> Double { l >= 0 ? 1 / (1 + exp(-l)) : exp(l) / (1 + exp(l)) }
 
 @Suite struct KernelTests {
-    /// Row sums added to what `out` holds: within float rounding of a double
-    /// sum (n·ε of the sum of magnitudes), for rows shorter than, as long as
-    /// and longer than the eight lanes, with a tail.
-    @Test(arguments: [1, 7, 8, 13, 392, 1571])
-    func rowSumsAreAddedWithinRounding(size: Int) {
-        var r = RandomStream(seed: UInt64(size), stream: 7)
-        let rows = 5
-        let x = (0..<(rows * size)).map { _ in r.nextFloat() * 2 - 1 }
-        var out: [Float] = (0..<rows).map { Float($0) }
+    /// Column sums added to what `out` holds (a convolution's bias gradient,
+    /// chunk after chunk): within float rounding of a double sum (n·ε of the
+    /// sum of magnitudes), for one column (summed as a row, in eight lanes),
+    /// fewer columns than a vector, whole vectors, more than the 64 summed in
+    /// registers at once, and a tail.
+    @Test(arguments: [(1, 1571), (7, 392), (8, 392), (13, 100), (64, 392), (72, 49), (3, 1)])
+    func columnSumsAreAddedWithinRounding(cols: Int, rows: Int) {
+        var r = RandomStream(seed: UInt64(cols * 10_000 + rows), stream: 7)
+        let x = (0..<(rows * cols)).map { _ in r.nextFloat() * 2 - 1 }
+        var out: [Float] = (0..<cols).map { Float($0) }
         x.withUnsafeBufferPointer { xb in
-            out.withUnsafeMutableBufferPointer { Kernels.addRowSums(xb.baseAddress!, rows: rows, size: size, to: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer { Kernels.addColumnSums(xb.baseAddress!, rows: rows, cols: cols, to: $0.baseAddress!) }
         }
-        for o in 0..<rows {
-            let row = x[(o * size)..<((o + 1) * size)]
-            let exact = Double(o) + row.reduce(0.0) { $0 + Double($1) }
-            let magnitude = Double(o) + row.reduce(0.0) { $0 + Double(abs($1)) }
-            #expect(abs(Double(out[o]) - exact) <= Double(size + 1) * Double(Float.ulpOfOne) * magnitude)
+        for c in 0..<cols {
+            let column = (0..<rows).map { x[$0 * cols + c] }
+            let exact = Double(c) + column.reduce(0.0) { $0 + Double($1) }
+            let magnitude = Double(c) + column.reduce(0.0) { $0 + Double(abs($1)) }
+            #expect(abs(Double(out[c]) - exact) <= Double(rows + 1) * Double(Float.ulpOfOne) * magnitude)
         }
+    }
+
+    /// The weight reorderings of the channels-last convolutions: taps first
+    /// and back are exact inverses, and taps first is the stated permutation.
+    @Test func tapsFirstAndLastAreInverses() {
+        let (outer, channels, taps) = (3, 5, 9)
+        let w = (0..<(outer * channels * taps)).map { Float($0) }
+        var first = [Float](repeating: .nan, count: w.count)
+        var back = [Float](repeating: .nan, count: w.count)
+        w.withUnsafeBufferPointer { wb in
+            first.withUnsafeMutableBufferPointer {
+                Kernels.tapsFirst(wb.baseAddress!, outer: outer, channels: channels, taps: taps, into: $0.baseAddress!)
+            }
+        }
+        #expect(
+            first
+                == (0..<w.count).map { i in
+                    let (o, t, c) = (i / (channels * taps), (i / channels) % taps, i % channels)
+                    return w[(o * channels + c) * taps + t]
+                })
+        first.withUnsafeBufferPointer { fb in
+            back.withUnsafeMutableBufferPointer {
+                Kernels.tapsLast(fb.baseAddress!, outer: outer, channels: channels, taps: taps, into: $0.baseAddress!)
+            }
+        }
+        #expect(back == w)
     }
 
     /// The transpose is exact, for whole 8 × 8 blocks and ragged edges.

@@ -89,12 +89,10 @@ void zk_gather_f32(const float *restrict src, const int64_t *restrict rows, size
 void zk_gather_f32_bernoulli(const float *restrict src, const int64_t *restrict rows, size_t nrows,
                              size_t cols, const uint32_t *restrict u, float *restrict dst);
 
-/// Image-minor layout (value m of image b at m·n + b; n images of `size`
-/// values): out[m·n + b] = x[b·size + m] for m in [m0, m1).
-void zk_to_image_minor(const float *restrict x, size_t n, size_t size, size_t m0, size_t m1, float *restrict out);
-
-/// The inverse: x[b·size + m] = src[m·n + b] (+ bias[m / plane] when bias is
-/// not NULL) for m in [m0, m1).
+/// From the image-minor layout (value m of image b at m·n + b; n images of
+/// `size` values) to rows: x[b·size + m] = src[m·n + b] (+ bias[m / plane] when
+/// bias is not NULL) for m in [m0, m1). (A transpose with a bias: 8 × 8 blocks
+/// in registers.)
 void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, const float *restrict bias,
                          size_t plane, float *restrict x);
 
@@ -102,28 +100,47 @@ void zk_from_image_minor(const float *restrict src, size_t n, size_t size, size_
 void zk_from_image_minor_part(const float *restrict src, size_t n, size_t size, size_t m0, size_t m1, size_t i0, size_t i1,
                               const float *restrict bias, size_t plane, float *restrict x);
 
-/// x[o·size + i] += bias[o] for `rows` rows of `size` values.
-void zk_add_row_bias(float *restrict x, size_t rows, size_t size, const float *restrict bias);
-
 /// out[o] += the sum of row o of x (`rows` rows of `size` values): eight
 /// running lanes, added pairwise at the end, then the tail; the same order on
 /// every CPU.
 void zk_add_row_sums(const float *restrict x, size_t rows, size_t size, float *restrict out);
 
-/// The im2col matrix of a convolution from its index table (source[t·positions
-/// + o]: the pixel kernel position t reads for output position o, −1 in the
-/// padding), on image-minor planes: x holds channel c's plane as
-/// x[(c·plane + q)·n + b]; col[(c·taps + t)·ld + o·n + b] = x[(c·plane +
-/// source[t·positions + o])·n + b], 0 where the source is −1, for channels
-/// [c0, c1): one contiguous run of n images per entry.
-void zk_im2col_minor(const float *restrict x, size_t n, size_t plane, size_t taps, size_t positions,
-                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld);
+// Channels-last chunks, the convolutions' layout: value (q, c) of image b of
+// a chunk of n images with C channels over `plane` pixels at (q·n + b)·C + c
+// (one channel: the image-minor layout q·n + b). The convolutions' index
+// tables here are source[o·taps + t]: the pixel kernel position t reads for
+// output position o, −1 in the padding.
 
-/// The adjoint of zk_im2col_minor: x[(c·plane + q)·n + b] = the sum, in tap
-/// order from 0, of the entries whose source is q (x's channels [c0, c1) are
-/// overwritten).
-void zk_col2im_minor(const float *restrict col, size_t ld, size_t n, size_t plane, size_t taps, size_t positions,
-                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict x);
+/// out (channels-last) from x (n NCHW rows of C·plane values), pixels [q0, q1).
+void zk_to_channels_last(const float *restrict x, size_t n, size_t channels, size_t plane, size_t q0, size_t q1,
+                         float *restrict out);
+/// The inverse: x (NCHW rows) from src (channels-last), pixels [q0, q1).
+void zk_from_channels_last(const float *restrict src, size_t n, size_t channels, size_t plane, size_t q0, size_t q1,
+                           float *restrict x);
+
+/// The transposed im2col matrix of a convolution on a channels-last chunk:
+/// col[(o·n + b)·ld + t·C + c] = x[(source[o·taps + t]·n + b)·C + c], 0 where
+/// the source is −1, for channels [c0, c1) (each entry copies a run of
+/// channels; one channel and 8 images go through 8 × 8 register transposes).
+void zk_im2col_last(const float *restrict x, size_t n, size_t channels, size_t taps, size_t positions,
+                    const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld);
+
+/// The adjoint of zk_im2col_last: x[(q·n + b)·C + c] = bias[c] (0 when bias is
+/// NULL) + the entries whose source is q, added in (position, tap) order
+/// (x's channels [c0, c1) are overwritten).
+void zk_col2im_last(const float *restrict col, size_t ld, size_t n, size_t channels, size_t plane, size_t taps,
+                    size_t positions, const int32_t *restrict source, size_t c0, size_t c1, const float *restrict bias,
+                    float *restrict x);
+
+/// out[c] += Σ_r x[r, c] (`rows` rows of `cols` values): each column summed
+/// from 0 in row order, in registers, then added (one column: as one row of
+/// zk_add_row_sums, in eight lanes); the same order on every CPU.
+void zk_add_col_sums(const float *restrict x, size_t rows, size_t cols, float *restrict out);
+
+/// A convolution weight [outer][channels][taps] reordered to [outer][taps][channels] (zk_taps_first)
+/// and back (zk_taps_last: [outer][taps][channels] to [outer][channels][taps]).
+void zk_taps_first(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out);
+void zk_taps_last(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out);
 
 /// 1 if every x[i] is finite, else 0.
 int zk_all_finite(const float *x, size_t n);
