@@ -466,25 +466,72 @@ static inline __attribute__((always_inline)) void zk_add_run(float *restrict dst
     for (; i < count; i++) dst[i] += src[i];
 }
 
+// One channel, n = 4 or 8 images (a constant after inlining): 8 consecutive
+// rows of the transposed column matrix (8/n positions × n images) and 8 taps
+// are an 8 × 8 block, gathered as runs of n images (one per tap and
+// position; padding reads zeros) and transposed in registers. Positions
+// left over when 8/n does not divide them go one value at a time.
+static inline __attribute__((always_inline)) void zk_im2col_one_channel(const float *restrict x, size_t n, size_t taps,
+                                                                        size_t positions, const int32_t *restrict source,
+                                                                        float *restrict col, size_t ld) {
+    static const float zero[8] = {0};
+    const size_t group = 8 / n, whole = positions - positions % group;
+    for (size_t o = 0; o < whole; o += group)
+        for (size_t t = 0; t < taps; t += 8) {
+            zk_v8 r[8];
+            for (int j = 0; j < 8; j++)
+                for (size_t g = 0; g < group; g++) {
+                    const int32_t s = source[(o + g) * taps + t + j];
+                    __builtin_memcpy((float *)&r[j] + g * n, s >= 0 ? x + (size_t)s * n : zero, n * sizeof(float));
+                }
+            zk_transpose8_registers(r);
+            for (int i = 0; i < 8; i++) __builtin_memcpy(col + (o * n + i) * ld + t, &r[i], sizeof(zk_v8));
+        }
+    for (size_t o = whole; o < positions; o++)
+        for (size_t b = 0; b < n; b++)
+            for (size_t t = 0; t < taps; t++) {
+                const int32_t s = source[o * taps + t];
+                col[(o * n + b) * ld + t] = s >= 0 ? x[(size_t)s * n + b] : 0.0f;
+            }
+}
+
+// Its adjoint: each 8 × 8 block transposed back, then each tap's run of n
+// images added into its source pixel (padding into a scratch run), in
+// (position, tap) order.
+static inline __attribute__((always_inline)) void zk_col2im_one_channel(const float *restrict col, size_t ld, size_t n,
+                                                                        size_t taps, size_t positions,
+                                                                        const int32_t *restrict source, float *restrict x) {
+    float sink[8];
+    const size_t group = 8 / n, whole = positions - positions % group;
+    zk_v8 r[taps];  // the group's blocks, tap t in r[t]
+    for (size_t o = 0; o < whole; o += group) {
+        for (size_t t = 0; t < taps; t += 8) {
+            for (int i = 0; i < 8; i++) __builtin_memcpy(&r[t + i], col + (o * n + i) * ld + t, sizeof(zk_v8));
+            zk_transpose8_registers(r + t);
+        }
+        for (size_t g = 0; g < group; g++)
+            for (size_t t = 0; t < taps; t++) {
+                const int32_t s = source[(o + g) * taps + t];
+                float *out = s >= 0 ? x + (size_t)s * n : sink;
+                const float *in = (const float *)&r[t] + g * n;
+                for (size_t b = 0; b < n; b++) out[b] += in[b];
+            }
+    }
+    for (size_t o = whole; o < positions; o++)
+        for (size_t b = 0; b < n; b++)
+            for (size_t t = 0; t < taps; t++) {
+                const int32_t s = source[o * taps + t];
+                if (s >= 0) x[(size_t)s * n + b] += col[(o * n + b) * ld + t];
+            }
+}
+
 ZK_CLONES
 void zk_im2col_last(const float *restrict x, size_t n, size_t channels, size_t taps, size_t positions,
                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld) {
     if (c0 >= c1) return;
-    if (channels == 1 && n == 8 && taps % 8 == 0) {
-        // One channel, 8 images: the entries of 8 taps of one position are an
-        // 8 × 8 block (taps × images in x, images × taps in col), transposed
-        // in registers; padding reads a vector of zeros.
-        static const zk_v8u zero = (zk_v8u)0.0f;
-        for (size_t o = 0; o < positions; o++) {
-            const int32_t *idx = source + o * taps;
-            for (size_t t = 0; t < taps; t += 8) {
-                zk_v8 r[8];
-                for (int j = 0; j < 8; j++)
-                    __builtin_memcpy(&r[j], idx[t + j] >= 0 ? x + (size_t)idx[t + j] * 8 : (const float *)&zero, sizeof(zk_v8));
-                zk_transpose8_registers(r);
-                for (int b = 0; b < 8; b++) __builtin_memcpy(col + (o * 8 + b) * ld + t, &r[b], sizeof(zk_v8));
-            }
-        }
+    if (channels == 1 && (n == 4 || n == 8) && taps % 8 == 0) {
+        if (n == 8) zk_im2col_one_channel(x, 8, taps, positions, source, col, ld);
+        else zk_im2col_one_channel(x, 4, taps, positions, source, col, ld);
         return;
     }
     if (channels == 1) {
@@ -516,23 +563,9 @@ void zk_col2im_last(const float *restrict col, size_t ld, size_t n, size_t chann
     if (channels == 1) {
         const float start = bias ? bias[0] : 0.0f;
         for (size_t q = 0; q < plane * n; q++) x[q] = start;
-        if (n == 8 && taps % 8 == 0) {
-            // The adjoint of zk_im2col_last's block: 8 images × 8 taps
-            // transposed, then each tap's 8 images added into its source
-            // pixel (padding into a scratch vector).
-            zk_v8 sink;
-            for (size_t o = 0; o < positions; o++) {
-                const int32_t *idx = source + o * taps;
-                for (size_t t = 0; t < taps; t += 8) {
-                    zk_v8 r[8];
-                    for (int b = 0; b < 8; b++) __builtin_memcpy(&r[b], col + (o * 8 + b) * ld + t, sizeof(zk_v8));
-                    zk_transpose8_registers(r);
-                    for (int j = 0; j < 8; j++) {
-                        float *out = idx[t + j] >= 0 ? x + (size_t)idx[t + j] * 8 : (float *)&sink;
-                        *(zk_v8u *)out += r[j];
-                    }
-                }
-            }
+        if ((n == 4 || n == 8) && taps % 8 == 0 && taps <= 256) {  // (its blocks live on the stack)
+            if (n == 8) zk_col2im_one_channel(col, ld, 8, taps, positions, source, x);
+            else zk_col2im_one_channel(col, ld, 4, taps, positions, source, x);
             return;
         }
         for (size_t o = 0; o < positions; o++) {

@@ -83,7 +83,9 @@ public struct ConvolutionGeometry: Equatable, Sendable {
 
 /// Images per convolution product: within `productFloats` of buffers
 /// (`floatsPerImage` each), in multiples of 8 (one pixel of a one-channel
-/// chunk then fills a vector), at least 8, at most `batch`.
+/// chunk then fills a vector), at least 8, at most `batch`. (Chunks of 4 ran
+/// conv-vae's 32↔64-channel layers 2–3 % faster and its one-channel layers
+/// 8–15 % slower: no gain over an epoch, 8 A/B pairs on a 2-core Xeon.)
 func imagesPerProduct(batch: Int, floatsPerImage: Int) -> Int {
     let fit = productFloats / max(1, floatsPerImage)
     return max(1, min(batch, max(8, fit - fit % 8)))
@@ -93,15 +95,15 @@ func imagesPerProduct(batch: Int, floatsPerImage: Int) -> Int {
 /// (512 KiB, a Zen 3 core's L2), so that the copies into the column matrix,
 /// the product that reads it and the copies after it stay in cache; chunks
 /// are at least 8 images, so conv-vae's 32↔64-channel layers take 8 at a
-/// time. On a Xeon with 2 MiB of L2 (one thread per worker, SkylakeX
-/// kernels) those products run at 130–145 GFLOP/s over 8 images against
-/// 112–129 over 64, and the thin 1↔32-channel ones at about twice the rate;
-/// conv-vae trains 2–4 % faster than with 1 MiB and 8–10 % faster than with 2 or 4 MiB.
+/// time. Measured on the image-minor layout before the channels-last one
+/// (a Xeon with 2 MiB of L2, one thread per worker, SkylakeX kernels): those
+/// products ran at 130–145 GFLOP/s over 8 images against 112–129 over 64, and
+/// conv-vae trained 2–4 % faster than with 1 MiB and 8–10 % faster than with 2 or 4 MiB.
 let productFloats = 1 << 17
 
 /// The floats a convolution's buffers take per image of a chunk: its column
 /// matrix (`columnRows` × `positions`), the `planes` on the other side of its
-/// products (× `positions`) and an image-minor copy of an `image` of values.
+/// products (× `positions`) and a channels-last copy of an `image` of values.
 /// The layers size their chunks by it, `ModelConfig.trainingBytes` its memory.
 func convolutionFloatsPerImage(columnRows: Int, positions: Int, planes: Int, image: Int) -> Int {
     (columnRows + planes) * positions + image
@@ -144,13 +146,15 @@ func forHalves(_ count: Int, _ body: (Range<Int>) -> Void) {
 /// A convolution that can take its input rows, or give its output rows, in
 /// its chunks' channels-last layout instead of NCHW: chunk c (images cC ..<
 /// cC + n) at offset cC·size, value (q, ch) of its image b at (q·n + b)·C + ch.
-/// `Sequential` turns this on between two convolutions with the same chunk and
-/// only element-wise layers (ReLU, tanh, LeakyReLU) between them, which skips
-/// four layout changes of the rows between them per chunk (two forward, two
-/// backward); every value is computed as in NCHW, so results are the same bits.
+/// `Sequential` turns this on between two convolutions with only element-wise
+/// layers (ReLU, tanh, LeakyReLU) between them, and gives both the smaller of
+/// their chunks; that skips four layout changes of the rows between them per
+/// chunk (two forward, two backward), and every value is computed as in NCHW
+/// with the same chunks, so results are the same bits.
 protocol ChannelsLastRows: AnyObject {
-    /// Images per product (`imagesPerProduct`): both sides of a link must agree.
-    var chunk: Int { get }
+    /// Images per product (`imagesPerProduct`, at most the buffers' size):
+    /// both sides of a link must agree, so `Sequential` lowers the larger.
+    var chunk: Int { get set }
     var inputChannelsLast: Bool { get set }
     var outputChannelsLast: Bool { get set }
 }
@@ -171,8 +175,8 @@ public final class Conv2d: Layer, ChannelsLastRows {
     public let bias: View
     public let weightGradient: View
     public let biasGradient: View
-    /// Images per product.
-    let chunk: Int
+    /// Images per product (`Sequential` may lower it to match a linked neighbour's).
+    var chunk: Int
     /// [chunk·N, K]: the transposed column matrices (also their gradients in backward).
     let columns: Tensor
     /// [chunk·N, out]: the product's output, or dy, channels-last.
@@ -312,7 +316,8 @@ public final class ConvTranspose2d: Layer, ChannelsLastRows {
     public let bias: View
     public let weightGradient: View
     public let biasGradient: View
-    let chunk: Int
+    /// Images per product (`Sequential` may lower it to match a linked neighbour's).
+    var chunk: Int
     /// [chunk·Ni, K], K = out·k·k.
     let columns: Tensor
     /// [chunk·Ni, in]: the inputs (or their gradients), channels-last.

@@ -142,16 +142,28 @@ public final class Sequential {
         Self.linkChannelsLastRows(layers)
     }
 
-    /// Lets two convolutions with the same chunk, with only element-wise
-    /// layers between them, pass their rows channels-last (see `ChannelsLastRows`).
+    /// Lets two convolutions with only element-wise layers between them pass
+    /// their rows channels-last (see `ChannelsLastRows`), each taking the
+    /// smaller of their chunks (along a chain of them, the smallest).
     private static func linkChannelsLastRows(_ layers: [any Layer]) {
+        var links: [(any ChannelsLastRows, any ChannelsLastRows)] = []
         for (i, layer) in layers.enumerated() {
             guard let from = layer as? any ChannelsLastRows else { continue }
             var j = i + 1
             while j < layers.count, layers[j] is ActivationLayer || layers[j] is LeakyReLULayer { j += 1 }
-            guard j < layers.count, let to = layers[j] as? any ChannelsLastRows, to.chunk == from.chunk else { continue }
+            guard j < layers.count, let to = layers[j] as? any ChannelsLastRows else { continue }
             from.outputChannelsLast = true
             to.inputChannelsLast = true
+            links.append((from, to))
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for (from, to) in links where from.chunk != to.chunk {
+                let chunk = min(from.chunk, to.chunk)
+                (from.chunk, to.chunk) = (chunk, chunk)
+                changed = true
+            }
         }
     }
 

@@ -58,10 +58,10 @@ import Testing
     /// The table-driven im2col and its adjoint on channels-last chunks equal
     /// the definition written out (bit for bit: the adjoint starts from the
     /// bias, or 0, and adds in (output position, kernel position) order), for
-    /// odd sizes, strides 1 to 3, padding 0 to 2, one channel and more, 3 and
-    /// 8 images (8 with one channel and 16 taps: the register-transpose path),
-    /// a leading dimension wider than a row, and the channels in two parts as
-    /// two threads take them.
+    /// odd sizes, strides 1 to 3, padding 0 to 2, one channel and more, 3, 4
+    /// and 8 images (4 or 8 with one channel and 16 taps: the register-transpose
+    /// path, with an odd number of positions too), a leading dimension wider
+    /// than a row, and the channels in two parts as two threads take them.
     @Test(arguments: [
         (2, 5, 7, 3, 1, 1), (3, 6, 5, 4, 2, 1), (1, 9, 8, 3, 3, 2), (2, 4, 4, 4, 2, 0), (1, 7, 7, 1, 2, 0), (2, 5, 6, 5, 1, 2),
         (3, 14, 14, 4, 2, 1), (1, 28, 27, 4, 2, 1), (12, 9, 9, 4, 2, 1), (1, 6, 6, 4, 1, 0),
@@ -69,7 +69,7 @@ import Testing
     func columnsMatchTheirDefinition(c: Int, h: Int, w: Int, k: Int, s: Int, p: Int) throws {
         let g = ConvolutionGeometry(channels: c, height: h, width: w, kernel: k, stride: s, padding: p)
         let (ho, wo, n) = (g.outputHeight, g.outputWidth, g.columnCount)
-        for images in [3, 8] {
+        for images in [3, 4, 8] {
             let ld = c * k * k + 5
             var r = RandomStream(seed: UInt64(h * 100 + w), stream: 2)
             // x[b, ch, y, x] of the definition is held at ((y·w + x)·images + b)·c + ch.
@@ -105,10 +105,10 @@ import Testing
                 }
             }
             forEachEntry { entry, read in #expect(col[entry] == (read.map { x[$0] } ?? 0)) }
-            // The adjoint: each value the bias (with 8 images) plus, in (position, tap)
+            // The adjoint: each value the bias (with 4 and 8 images) plus, in (position, tap)
             // order, the entries that read it.
             let entries = (0..<col.count).map { _ in r.nextFloat() * 2 - 1 }
-            let bias = images == 8 ? (0..<c).map { _ in r.nextFloat() } : nil
+            let bias = images != 3 ? (0..<c).map { _ in r.nextFloat() } : nil
             var expected = (0..<(images * c * h * w)).map { bias?[$0 % c] ?? 0 }
             forEachEntry { entry, read in if let read { expected[read] += entries[entry] } }
             var back = [Float](repeating: .nan, count: expected.count)
@@ -135,15 +135,16 @@ import Testing
 
     /// Convolutions linked by a `Sequential` (channels-last rows between them,
     /// through ReLU and LeakyReLU) give the same bits as the same layers run
-    /// one by one on NCHW rows: outputs, parameter gradients and the input
-    /// gradient, over 19 rows (chunks of 8, 8 and 3).
+    /// one by one on NCHW rows with the same chunks: outputs, parameter
+    /// gradients and the input gradient, over 19 rows (chunks of 8, 8 and 3).
     @Test func linkedConvolutionsGiveTheSameBits() throws {
-        let layout: [(String, [Int])] = [
-            ("a.weight", [8, 4, 3, 3]), ("a.bias", [8]), ("b.weight", [8, 8, 3, 3]), ("b.bias", [8]),
-            ("t.weight", [8, 4, 4, 4]), ("t.bias", [4]),
-        ]
         let rows = 19
-        func stack(_ p: ParameterSet) throws -> [any Layer] {
+        try expectLinkedEqualsPlain(
+            layout: [
+                ("a.weight", [8, 4, 3, 3]), ("a.bias", [8]), ("b.weight", [8, 8, 3, 3]), ("b.bias", [8]),
+                ("t.weight", [8, 4, 4, 4]), ("t.bias", [4]),
+            ], rows: rows, chunks: [8, 8, 8], outputLinks: [true, true, false]
+        ) { p in
             let a = try Conv2d(
                 "a", in: p, geometry: ConvolutionGeometry(channels: 4, height: 14, width: 14, kernel: 3, stride: 1, padding: 1), batch: rows
             )
@@ -154,6 +155,32 @@ import Testing
                 "t", in: p, inChannels: 8, inputHeight: 14, inputWidth: 14, kernel: 4, stride: 2, padding: 1, outputPadding: 0, batch: rows)
             return [a, ActivationLayer(.relu, size: a.outputSize), b, LeakyReLULayer(slope: 0.1, size: b.outputSize), t]
         }
+    }
+
+    /// Two linked convolutions whose buffers would take different chunks (40
+    /// and 32 of 40 rows) both take the smaller, and give the bits of the
+    /// plain layers run with it.
+    @Test func linkedConvolutionsShareTheSmallerChunk() throws {
+        let rows = 40
+        try expectLinkedEqualsPlain(
+            layout: [("a.weight", [4, 1, 3, 3]), ("a.bias", [4]), ("b.weight", [64, 4, 3, 3]), ("b.bias", [64])], rows: rows,
+            chunks: [32, 32], outputLinks: [true, false]
+        ) { p in
+            let a = try Conv2d(
+                "a", in: p, geometry: ConvolutionGeometry(channels: 1, height: 6, width: 6, kernel: 3, stride: 1, padding: 1), batch: rows)
+            let b = try Conv2d(
+                "b", in: p, geometry: ConvolutionGeometry(channels: 4, height: 6, width: 6, kernel: 3, stride: 1, padding: 1), batch: rows)
+            #expect((a.chunk, b.chunk) == (40, 32))
+            return [a, ActivationLayer(.relu, size: a.outputSize), b]
+        }
+    }
+
+    /// Builds `stack` twice on equal parameters, once in a `Sequential` (which
+    /// links its convolutions: `chunks`, `outputLinks` expected) and once as
+    /// plain layers given the same chunks, and expects the same bits from both.
+    func expectLinkedEqualsPlain(
+        layout: [(String, [Int])], rows: Int, chunks: [Int], outputLinks: [Bool], stack: (ParameterSet) throws -> [any Layer]
+    ) throws {
         let (linkedParameters, plainParameters) = (
             try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0)),
             try ParameterSet(layout: layout, stateDictOrder: layout.map(\.0))
@@ -167,19 +194,21 @@ import Testing
         let linked = try Sequential(try stack(linkedParameters), maxRows: rows)
         let plain = try stack(plainParameters)
         let convolutions = linked.layers.compactMap { $0 as? any ChannelsLastRows }
-        #expect(convolutions.map(\.chunk) == [8, 8, 8])
-        #expect(convolutions.map(\.outputChannelsLast) == [true, true, false])
-        #expect(convolutions.map(\.inputChannelsLast) == [false, true, true])
-        #expect(plain.compactMap { ($0 as? any ChannelsLastRows)?.inputChannelsLast }.allSatisfy { !$0 })
+        #expect(convolutions.map(\.chunk) == chunks)
+        #expect(convolutions.map(\.outputChannelsLast) == outputLinks)
+        #expect(convolutions.map(\.inputChannelsLast) == [false] + outputLinks.dropLast())
+        let plainConvolutions = plain.compactMap { $0 as? any ChannelsLastRows }
+        #expect(plainConvolutions.allSatisfy { !$0.inputChannelsLast && !$0.outputChannelsLast })
+        for (layer, chunk) in zip(plainConvolutions, chunks) { layer.chunk = chunk }
 
-        let x = try Tensor((0..<(rows * 4 * 14 * 14)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, 4 * 14 * 14])
-        let outputSize = 4 * 28 * 28
+        let (inputSize, outputSize) = (plain[0].inputSize, plain[plain.count - 1].outputSize)
+        let x = try Tensor((0..<(rows * inputSize)).map { _ in r.nextFloat() * 2 - 1 }, shape: [rows, inputSize])
         let dyValues = (0..<(rows * outputSize)).map { _ in r.nextFloat() * 2 - 1 }
         // Linked: through the Sequential.
         let y = linked.forward(x.pointer, rows: rows)
         let linkedOutput = Array(UnsafeBufferPointer(start: y, count: rows * outputSize))
         let dy = try Tensor(dyValues, shape: [rows, outputSize])
-        let dxLinked = try Tensor(shape: [rows, 4 * 14 * 14])
+        let dxLinked = try Tensor(shape: [rows, inputSize])
         linked.backward(input: x.pointer, gradOutput: dy.pointer, rows: rows, gradInput: dxLinked.pointer)
         // Plain: layer by layer on buffers of their own.
         var outputs: [Tensor] = []
@@ -190,9 +219,9 @@ import Testing
             outputs.append(out)
             input = UnsafePointer(out.pointer)
         }
-        #expect(Array(UnsafeBufferPointer(start: outputs.last!.pointer, count: rows * outputSize)) == linkedOutput)
+        #expect(Array(UnsafeBufferPointer(start: outputs[outputs.count - 1].pointer, count: rows * outputSize)) == linkedOutput)
         var gradient = try Tensor(dyValues, shape: [rows, outputSize])
-        let dxPlain = try Tensor(shape: [rows, 4 * 14 * 14])
+        let dxPlain = try Tensor(shape: [rows, inputSize])
         for i in stride(from: plain.count - 1, through: 0, by: -1) {
             let layerInput = i == 0 ? UnsafePointer(x.pointer) : UnsafePointer(outputs[i - 1].pointer)
             let dx = i == 0 ? dxPlain : try Tensor(shape: [rows, plain[i].inputSize])
