@@ -25,4 +25,9 @@ int zj_target_is_avx512(void) {
     return libxsmm_get_target_archid() >= LIBXSMM_X86_AVX512_CORE;
 }
 
+int zj_target_is_avx2(void) {
+    libxsmm_init();
+    return libxsmm_get_target_archid() >= LIBXSMM_X86_AVX2;
+}
+
 const char *zj_version(void) { return LIBXSMM_VERSION; }

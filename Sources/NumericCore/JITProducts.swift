@@ -7,7 +7,7 @@ import CJITGEMM
 #endif
 
 /// Which of `BLAS.gemm`'s products run on libxsmm's just-in-time kernels
-/// instead of OpenBLAS: on a CPU where libxsmm generates AVX-512 code, those
+/// instead of OpenBLAS: on a CPU where libxsmm generates AVX2 or AVX-512 code, those
 /// of the forms A·B and Aᵀ·B (B not transposed), with α = 1 and β 0 or 1,
 /// whose B (k × n) takes at most half of a core's L2 cache and whose rows are
 /// at most 1024 wide. libxsmm generates a kernel per shape that reads its
@@ -23,11 +23,15 @@ import CJITGEMM
 /// OpenBLAS's rate (the first bound keeps them on OpenBLAS), a weight gradient
 /// 3136 wide (k = 64, B 800 KB) now faster, now 20 % slower (the second
 /// bound). With libxsmm held to AVX2 (`LIBXSMM_TARGET=hsw`, OpenBLAS's Haswell
-/// kernels) the MLP gained 1–4 % but conv-vae's epochs were 4–7 % slower in
-/// two of three pairs, so without AVX-512 every product stays on OpenBLAS.
-/// Products with Bᵀ (the linear layers' transposed forward, the weight
-/// gradients of convolutions) stay on OpenBLAS: libxsmm 1.17 has no kernels
-/// for that form.
+/// kernels, zoo's AVX2-only build; no AVX2-only CPU was at hand) the MLP's
+/// epochs were the same (2.097 against 2.084 s, five pairs) and, since the
+/// convolutions went channels-last, conv-vae's 16 % shorter (3.705 against
+/// 4.436 s per 12,800 images, five pairs, against the image-minor code on
+/// OpenBLAS; the channels-last code on OpenBLAS alone was 8 % slower than
+/// that), so libxsmm runs from AVX2 up. (Before, with image-minor
+/// convolutions, conv-vae lost 4–7 % with libxsmm on AVX2.) Products with Bᵀ
+/// (the linear layers' transposed forward) stay on OpenBLAS: libxsmm 1.17 has
+/// no kernels for that form.
 ///
 /// A value of a JIT product does not depend on which rows a call covers, nor
 /// on how its columns are split at multiples of 16 (tested): libxsmm's code
@@ -38,11 +42,11 @@ import CJITGEMM
 /// columns 384–391). Results differ from OpenBLAS's in their last bits; on one machine
 /// the choice, and so a run, is the same every time. `ZOO_LIBXSMM=off` in the
 /// environment sends every product to OpenBLAS, `ZOO_LIBXSMM=on` uses libxsmm
-/// without AVX-512 too (to measure it on such a CPU); any other value is
-/// ignored with a note (`environmentProblem`).
+/// on older CPUs too (to measure it on one); any other value is ignored with a
+/// note (`environmentProblem`).
 public enum JITProducts {
-    /// Whether libxsmm generates AVX-512 code on this CPU.
-    static let generatesAVX512 = zj_target_is_avx512() != 0
+    /// Whether libxsmm generates AVX2 (or AVX-512) code on this CPU.
+    static let generatesAVX2 = zj_target_is_avx2() != 0
 
     /// What a value of `ZOO_LIBXSMM` asks for: `on` or `off` (any case), or
     /// nothing: unset, empty, or any other value, which zoo ignores with a
@@ -66,13 +70,13 @@ public enum JITProducts {
 
     static let setting = Setting(getenv("ZOO_LIBXSMM").map { String(cString: $0) })
 
-    /// Whether products may run on libxsmm here: with AVX-512 unless
-    /// `ZOO_LIBXSMM=off`, without it only with `ZOO_LIBXSMM=on`.
+    /// Whether products may run on libxsmm here: with AVX2 or AVX-512 unless
+    /// `ZOO_LIBXSMM=off`, on older CPUs only with `ZOO_LIBXSMM=on`.
     public static let isEnabled: Bool = {
         switch setting {
         case .off: false
         case .on: true
-        case .rule, .unknown: generatesAVX512
+        case .rule, .unknown: generatesAVX2
         }
     }()
 
@@ -82,7 +86,7 @@ public enum JITProducts {
 
     static func problem(_ setting: Setting, enabled: Bool) -> String? {
         guard case .unknown(let value) = setting else { return nil }
-        let effect = enabled ? "here (this CPU has AVX-512)" : "nowhere here (this CPU lacks AVX-512)"
+        let effect = enabled ? "here (this CPU has AVX2)" : "nowhere here (this CPU lacks AVX2)"
         return "ZOO_LIBXSMM=\(value) is neither on nor off: ignored, so libxsmm runs products \(effect)"
     }
 
@@ -117,7 +121,7 @@ public enum JITProducts {
     public static var summary: String {
         isEnabled
             ? "libxsmm \(version) (\(targetArchitecture)) for products whose B fits in \(maxOperandBytes / 1024) KiB and \(maxColumns) columns"
-            : "libxsmm \(version) (\(targetArchitecture)) not used (\(generatesAVX512 ? "ZOO_LIBXSMM=off" : "no AVX-512; ZOO_LIBXSMM=on to use it"))"
+            : "libxsmm \(version) (\(targetArchitecture)) not used (\(generatesAVX2 ? "ZOO_LIBXSMM=off" : "no AVX2; ZOO_LIBXSMM=on to use it"))"
     }
 
     /// Runs row-major C = op(A)·B + β·C on libxsmm (see `BLAS.gemm`); false

@@ -21,5 +21,8 @@ const char *zj_target_arch(void);
 /// 1 when libxsmm generates AVX-512 code here (Skylake-SP or newer), else 0.
 int zj_target_is_avx512(void);
 
+/// 1 when libxsmm generates AVX2 code or wider here (Haswell, Zen or newer), else 0.
+int zj_target_is_avx2(void);
+
 /// libxsmm's version, e.g. "1.17".
 const char *zj_version(void);
