@@ -12,7 +12,7 @@ public struct ConvolutionGeometry: Equatable, Sendable {
     public let padding: Int
     public var outputHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
     public var outputWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
-    /// Rows of the column matrix: one per (channel, kernel row, kernel column).
+    /// Values per row of the transposed column matrix: one per (kernel row, kernel column, channel).
     public var columnRows: Int { channels * kernel * kernel }
     public var columnCount: Int { outputHeight * outputWidth }
 
