@@ -469,9 +469,9 @@ static inline __attribute__((always_inline)) void zk_add_run(float *restrict dst
 // One channel, n = 4 or 8 images (a constant after inlining): 8 consecutive
 // rows of the transposed column matrix (8/n positions × n images) and 8 taps
 // are an 8 × 8 block, gathered as runs of n images (one per tap and
-// position; padding reads zeros) and transposed in registers. Positions
-// left over when 8/n does not divide them go one value at a time.
-static inline __attribute__((always_inline)) void zk_im2col_one_channel(const float *restrict x, size_t n, size_t taps,
+// position; padding reads zeros) and transposed in registers. Returns the
+// positions done (all but those left over when 8/n does not divide them).
+static inline __attribute__((always_inline)) size_t zk_im2col_one_channel(const float *restrict x, size_t n, size_t taps,
                                                                         size_t positions, const int32_t *restrict source,
                                                                         float *restrict col, size_t ld) {
     static const float zero[8] = {0};
@@ -487,18 +487,13 @@ static inline __attribute__((always_inline)) void zk_im2col_one_channel(const fl
             zk_transpose8_registers(r);
             for (int i = 0; i < 8; i++) __builtin_memcpy(col + (o * n + i) * ld + t, &r[i], sizeof(zk_v8));
         }
-    for (size_t o = whole; o < positions; o++)
-        for (size_t b = 0; b < n; b++)
-            for (size_t t = 0; t < taps; t++) {
-                const int32_t s = source[o * taps + t];
-                col[(o * n + b) * ld + t] = s >= 0 ? x[(size_t)s * n + b] : 0.0f;
-            }
+    return whole;
 }
 
 // Its adjoint: each 8 × 8 block transposed back, then each tap's run of n
 // images added into its source pixel (padding into a scratch run), in
-// (position, tap) order.
-static inline __attribute__((always_inline)) void zk_col2im_one_channel(const float *restrict col, size_t ld, size_t n,
+// (position, tap) order. Returns the positions done, as zk_im2col_one_channel.
+static inline __attribute__((always_inline)) size_t zk_col2im_one_channel(const float *restrict col, size_t ld, size_t n,
                                                                         size_t taps, size_t positions,
                                                                         const int32_t *restrict source, float *restrict x) {
     float sink[8];
@@ -517,25 +512,20 @@ static inline __attribute__((always_inline)) void zk_col2im_one_channel(const fl
                 for (size_t b = 0; b < n; b++) out[b] += in[b];
             }
     }
-    for (size_t o = whole; o < positions; o++)
-        for (size_t b = 0; b < n; b++)
-            for (size_t t = 0; t < taps; t++) {
-                const int32_t s = source[o * taps + t];
-                if (s >= 0) x[(size_t)s * n + b] += col[(o * n + b) * ld + t];
-            }
+    return whole;
 }
 
 ZK_CLONES
 void zk_im2col_last(const float *restrict x, size_t n, size_t channels, size_t taps, size_t positions,
                     const int32_t *restrict source, size_t c0, size_t c1, float *restrict col, size_t ld) {
     if (c0 >= c1) return;
-    if (channels == 1 && (n == 4 || n == 8) && taps % 8 == 0) {
-        if (n == 8) zk_im2col_one_channel(x, 8, taps, positions, source, col, ld);
-        else zk_im2col_one_channel(x, 4, taps, positions, source, col, ld);
-        return;
-    }
     if (channels == 1) {
-        for (size_t o = 0; o < positions; o++) {
+        // The register-transpose blocks where they fit, one value at a time for the rest.
+        size_t done = 0;
+        if ((n == 4 || n == 8) && taps % 8 == 0)
+            done = n == 8 ? zk_im2col_one_channel(x, 8, taps, positions, source, col, ld)
+                          : zk_im2col_one_channel(x, 4, taps, positions, source, col, ld);
+        for (size_t o = done; o < positions; o++) {
             const int32_t *idx = source + o * taps;
             for (size_t b = 0; b < n; b++) {
                 float *restrict row = col + (o * n + b) * ld;
@@ -563,12 +553,11 @@ void zk_col2im_last(const float *restrict col, size_t ld, size_t n, size_t chann
     if (channels == 1) {
         const float start = bias ? bias[0] : 0.0f;
         for (size_t q = 0; q < plane * n; q++) x[q] = start;
-        if ((n == 4 || n == 8) && taps % 8 == 0 && taps <= 256) {  // (its blocks live on the stack)
-            if (n == 8) zk_col2im_one_channel(col, ld, 8, taps, positions, source, x);
-            else zk_col2im_one_channel(col, ld, 4, taps, positions, source, x);
-            return;
-        }
-        for (size_t o = 0; o < positions; o++) {
+        size_t done = 0;
+        if ((n == 4 || n == 8) && taps % 8 == 0 && taps <= 256)  // (its blocks live on the stack)
+            done = n == 8 ? zk_col2im_one_channel(col, ld, 8, taps, positions, source, x)
+                          : zk_col2im_one_channel(col, ld, 4, taps, positions, source, x);
+        for (size_t o = done; o < positions; o++) {
             const int32_t *idx = source + o * taps;
             for (size_t b = 0; b < n; b++) {
                 const float *restrict row = col + (o * n + b) * ld;
@@ -614,12 +603,7 @@ void zk_add_col_sums(const float *restrict x, size_t rows, size_t cols, float *r
     }
 }
 
-void zk_taps_first(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out) {
-    for (size_t o = 0; o < outer; o++)
-        zk_transpose(w + o * channels * taps, taps, 0, channels, 0, taps, out + o * channels * taps, channels, 0, 1);
-}
-
-void zk_taps_last(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out) {
-    for (size_t o = 0; o < outer; o++)
-        zk_transpose(w + o * channels * taps, channels, 0, taps, 0, channels, out + o * channels * taps, taps, 0, 1);
+void zk_transpose_each(const float *restrict w, size_t count, size_t rows, size_t cols, float *restrict out) {
+    for (size_t i = 0; i < count; i++)
+        zk_transpose(w + i * rows * cols, cols, 0, rows, 0, cols, out + i * rows * cols, rows, 0, 1);
 }

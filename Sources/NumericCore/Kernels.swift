@@ -147,7 +147,7 @@ public enum Kernels {
     public static func tapsFirst(
         _ w: UnsafePointer<Float>, outer: Int, channels: Int, taps: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        zk_taps_first(w, outer, channels, taps, out)
+        zk_transpose_each(w, outer, channels, taps, out)
     }
 
     /// The inverse of `tapsFirst`: [outer][taps][channels] to [outer][channels][taps].
@@ -155,7 +155,7 @@ public enum Kernels {
     public static func tapsLast(
         _ w: UnsafePointer<Float>, outer: Int, channels: Int, taps: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        zk_taps_last(w, outer, channels, taps, out)
+        zk_transpose_each(w, outer, taps, channels, out)
     }
 
     /// out[c, r] = x[r, c] for a row-major `rows` × `columns` matrix (out holds columns × rows;

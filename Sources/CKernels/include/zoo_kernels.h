@@ -137,10 +137,10 @@ void zk_col2im_last(const float *restrict col, size_t ld, size_t n, size_t chann
 /// zk_add_row_sums, in eight lanes); the same order on every CPU.
 void zk_add_col_sums(const float *restrict x, size_t rows, size_t cols, float *restrict out);
 
-/// A convolution weight [outer][channels][taps] reordered to [outer][taps][channels] (zk_taps_first)
-/// and back (zk_taps_last: [outer][taps][channels] to [outer][channels][taps]).
-void zk_taps_first(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out);
-void zk_taps_last(const float *restrict w, size_t outer, size_t channels, size_t taps, float *restrict out);
+/// `count` row-major rows × cols matrices, one after the other in w, each
+/// transposed into out (cols × rows, at the same offset): a convolution
+/// weight [outer][channels][taps] to [outer][taps][channels] and back.
+void zk_transpose_each(const float *restrict w, size_t count, size_t rows, size_t cols, float *restrict out);
 
 /// 1 if every x[i] is finite, else 0.
 int zk_all_finite(const float *x, size_t n);
